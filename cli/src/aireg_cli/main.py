@@ -1,0 +1,118 @@
+"""``aireg``: the command line of CONTRACT.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aireg_events.signing import load_private_key
+from aireg_http.auth import ROLES, issue_token
+from rich.console import Console
+
+from aireg_cli.keys import ensure_keys
+from aireg_cli.up import parse_ports, run_up
+
+app = typer.Typer(
+    help="aireg: calls for proposals on AI regulation, with an audit trail.", no_args_is_help=True
+)
+tokens = typer.Typer(help="Bearer tokens for portals, staff, dashboards and auditors.", no_args_is_help=True)
+keys = typer.Typer(help="Ed25519 key pairs (token issuer, producers' signing keys).", no_args_is_help=True)
+app.add_typer(tokens, name="tokens")
+app.add_typer(keys, name="keys")
+
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_KEYS = Path("var/keys")
+KeysOption = Annotated[Path, typer.Option("--keys", envvar="AIREG_KEYS_DIR", help="folder of the key pairs")]
+
+
+@app.command()
+def up(
+    var_dir: Annotated[Path, typer.Option("--var", help="state folder: SQLite files, keys, logs")] = Path(
+        "var"
+    ),
+    ports: Annotated[str | None, typer.Option(help="submission,analysis,reporting ports")] = None,
+) -> None:
+    """Run the whole system on the embedded defaults (broker, three services, SQLite under ./var/)."""
+    raise typer.Exit(run_up(var_dir, parse_ports(ports), console))
+
+
+@tokens.command("issue")
+def tokens_issue(
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    name: Annotated[str, typer.Option(help="who the token is for (a portal's name for role portal)")],
+    organization: Annotated[
+        str | None, typer.Option(help="ministry or analytical_center for reviewers")
+    ] = None,
+    ttl_days: Annotated[int, typer.Option(help="days until the token expires")] = 90,
+    as_json: Annotated[bool, typer.Option("--json", help='print {"token": ...}')] = False,
+    keys_dir: KeysOption = DEFAULT_KEYS,
+) -> None:
+    """Issue a signed token (prints it)."""
+    if role not in ROLES:
+        err.print(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    ring = ensure_keys(keys_dir)
+    try:
+        token = issue_token(
+            load_private_key(ring.token_private),
+            role=role,
+            name=name,
+            organization=organization,
+            ttl_seconds=ttl_days * 86400,
+        )
+    except ValueError as error:
+        err.print(str(error))
+        raise typer.Exit(2) from error
+    sys.stdout.write((json.dumps({"token": token}) if as_json else token) + "\n")
+
+
+@tokens.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="the token's id (its jti claim)")],
+    keys_dir: KeysOption = DEFAULT_KEYS,
+) -> None:
+    """Revoke a token: every service refuses it from then on."""
+    ring = ensure_keys(keys_dir)
+    with ring.revoked_tokens.open("a") as handle:
+        handle.write(token_id + "\n")
+    console.print(f"revoked {token_id}")
+
+
+@keys.command("create")
+def keys_create(
+    directory: Annotated[Path, typer.Argument(help="where to write the key pairs")] = DEFAULT_KEYS,
+) -> None:
+    """Create the missing key pairs (token issuer, submission and analysis signing keys)."""
+    ring = ensure_keys(directory)
+    for path in sorted(ring.directory.glob("*")):
+        console.print(str(path))
+
+
+@app.command()
+def openapi(service: Annotated[str, typer.Argument(help="submission, analysis or reporting")]) -> None:
+    """Print a service's OpenAPI document."""
+    from aireg_cli.documents import openapi_document
+
+    try:
+        document = openapi_document(service)
+    except KeyError as error:
+        err.print(f"unknown service {service!r}: submission, analysis or reporting")
+        raise typer.Exit(2) from error
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+@app.command()
+def asyncapi() -> None:
+    """Print the AsyncAPI document of the event catalogue."""
+    from aireg_events.asyncapi import asyncapi_document
+
+    sys.stdout.write(json.dumps(asyncapi_document(), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,174 @@
+"""``aireg up``: the whole system on the embedded defaults, on one machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from aireg_events.signing import load_private_key
+from aireg_http.auth import TokenRole, issue_token
+from rich.console import Console
+
+from aireg_cli.keys import KeyRing, ensure_keys
+from aireg_cli.stack import (
+    DEFAULT_PORTS,
+    SERVICES,
+    ServiceSpec,
+    Supervisor,
+    free_port,
+    service_env,
+    start_broker,
+    stop_process,
+)
+
+DEMO_IDENTITIES: list[tuple[str, TokenRole, str | None]] = [
+    ("demo-portal", "portal", None),
+    ("ministry-reviewer", "reviewer", "ministry"),
+    ("centre-reviewer", "reviewer", "analytical_center"),
+    ("lead", "lead", "ministry"),
+    ("admin", "admin", "ministry"),
+    ("auditor", "auditor", None),
+    ("dashboard", "dashboard", None),
+]
+
+
+class _Stop(Exception):
+    pass
+
+
+def demo_tokens(keys: KeyRing) -> dict[str, str]:
+    private = load_private_key(keys.token_private)
+    return {
+        name: issue_token(private, role=role, name=name, organization=organization)
+        for name, role, organization in DEMO_IDENTITIES
+    }
+
+
+def wait_healthy(urls: dict[str, str], timeout: float, say_progress: bool, console: Console) -> None:
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    with httpx.Client(timeout=2.0) as client:
+        while pending and time.monotonic() < deadline:
+            for name, url in list(pending.items()):
+                try:
+                    if client.get(f"{url}/health").status_code == 200:
+                        del pending[name]
+                        if say_progress:
+                            console.print(f"  [green]✓[/] {name} is up at {url}")
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+    if pending:
+        raise TimeoutError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")
+
+
+def open_demo_consultation(submission_url: str, admin_token: str, now: datetime) -> dict[str, object]:
+    code = f"demo-{now:%Y%m%d-%H%M%S}"
+    body = {
+        "code": code,
+        "title": "Demo call for proposals on AI regulation",
+        "description": "Opened by aireg up: the submission window is open now.",
+        "submission_opens_at": (now - timedelta(minutes=1)).isoformat(),
+        "submission_closes_at": (now + timedelta(days=30)).isoformat(),
+        "analysis_due_at": (now + timedelta(days=60)).isoformat(),
+        "forwarding_due_at": (now + timedelta(days=75)).isoformat(),
+        "late_submissions": "reject",
+    }
+    response = httpx.post(
+        f"{submission_url}/v1/consultations",
+        json=body,
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    result: dict[str, object] = response.json()
+    return result
+
+
+def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
+    var_dir = var_dir.resolve()
+    (var_dir / "logs").mkdir(parents=True, exist_ok=True)
+    keys = ensure_keys(var_dir / "keys")
+    broker: subprocess.Popen[bytes] | None = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    started = time.monotonic()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        raise _Stop
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    supervisor: Supervisor | None = None
+    try:
+        if not bootstrap:
+            port = free_port()
+            console.print(f"starting the embedded Kafka-protocol broker (Tansu) on 127.0.0.1:{port}")
+            broker = start_broker(port, var_dir / "logs" / "broker.log")
+            bootstrap = f"127.0.0.1:{port}"
+        else:
+            console.print(f"using the broker at {bootstrap}")
+        specs = [
+            ServiceSpec(
+                name,
+                ports[name],
+                service_env(
+                    name,
+                    port=ports[name],
+                    database_url=f"sqlite+aiosqlite:///{var_dir / (name + '.db')}",
+                    bootstrap=bootstrap,
+                    keys=keys,
+                ),
+                var_dir / "logs" / f"{name}.log",
+            )
+            for name in SERVICES
+        ]
+        supervisor = Supervisor(specs, say=lambda text: console.print(f"[yellow]![/] {text}"))
+        supervisor.start_all()
+        urls = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
+        wait_healthy(urls, 60, True, console)
+        tokens = demo_tokens(keys)
+        consultation = open_demo_consultation(urls["submission"], tokens["admin"], datetime.now(UTC))
+        (var_dir / "demo-tokens.json").write_text(json.dumps(tokens, indent=2))
+        console.print(f"\n[bold]aireg is up[/] in {time.monotonic() - started:.1f}s")
+        for name, url in urls.items():
+            console.print(f"  {name:<11} {url}   (OpenAPI: {url}/docs)")
+        console.print(f"  dashboard   {urls['reporting']}/dashboard")
+        console.print(f"\ndemo consultation: {consultation['code']}  id {consultation['consultation_id']}")
+        console.print(f"demo tokens (also in {var_dir / 'demo-tokens.json'}):")
+        for name, token in tokens.items():
+            console.print(f"  {name:<18} {token}", soft_wrap=True)
+        console.print(f"\nlogs in {var_dir / 'logs'}; Ctrl-C stops everything")
+        while True:
+            time.sleep(0.5)
+            supervisor.check()
+    except _Stop:
+        console.print("\nstopping...")
+        return 0
+    except Exception as error:
+        console.print(f"[red]aireg up failed:[/] {error}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if supervisor is not None:
+            supervisor.stop_all()
+        if broker is not None:
+            stop_process(broker)
+        console.print("stopped.")
+
+
+def parse_ports(text: str | None) -> dict[str, int]:
+    if not text:
+        return dict(DEFAULT_PORTS)
+    values = [int(part) for part in text.split(",")]
+    if len(values) != len(SERVICES):
+        raise ValueError("give three ports: submission,analysis,reporting")
+    return dict(zip(SERVICES, values, strict=True))

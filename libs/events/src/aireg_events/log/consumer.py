@@ -1,0 +1,198 @@
+"""Consuming another producer's topic: parse → inbox → apply, exactly once, then commit the offsets.
+
+Records arrive in batches. Each one is parsed (JSON envelope, known type, valid hash); one that cannot be
+goes to the DLQ at once. The others are applied through the service's :class:`LogAppender`, so a batch
+shares one transaction and the inbox row is written with the effect. Offsets are committed only after
+that commit (at-least-once delivery + inbox = exactly-once effect). A failing apply is retried: forever
+with backoff while the database is unreachable, a few times otherwise, then dead-lettered; the consumer
+goes on either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka.structs import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from aireg_events.canonical import loads
+from aireg_events.catalogue import CATALOGUE, EventRegistry, UnknownEventType
+from aireg_events.catalogue.common import DomainEvent
+from aireg_events.envelope import Envelope
+from aireg_events.log.appender import LogAppender, UnitOfWork
+from aireg_events.log.dead_letters import DeadLetters
+from aireg_events.log.inbox import already_applied, record_applied
+
+logger = logging.getLogger(__name__)
+
+APPLIED = Counter(
+    "aireg_consumer_applied_events_total", "Events applied by a consumer", ["group", "event_type"]
+)
+DUPLICATES = Counter(
+    "aireg_inbox_duplicates_skipped_total", "Redelivered events the inbox skipped", ["group"]
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event as a consumer receives it: the envelope, its typed payload, and where it came from."""
+
+    envelope: Envelope
+    event: DomainEvent
+    topic: str
+    partition: int
+    offset: int
+
+
+Apply = Callable[[UnitOfWork, Delivery], Awaitable[None]]
+
+
+class PoisonMessage(ValueError):
+    """A record that can never be applied as it is: not an envelope, unknown type, broken hash."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError)):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+def parse_record(record: ConsumerRecord, registry: EventRegistry = CATALOGUE) -> Delivery:
+    """Turn a Kafka record into a :class:`Delivery`, or raise :class:`PoisonMessage`."""
+    try:
+        envelope = Envelope.model_validate(loads(record.value or b""))
+    except (ValueError, ValidationError) as error:
+        raise PoisonMessage("unparseable", str(error)[:2000]) from error
+    if not envelope.hash_is_valid():
+        raise PoisonMessage("hash_mismatch", f"event {envelope.event_id} does not match its hash")
+    try:
+        event = registry.read(envelope)
+    except UnknownEventType as error:
+        raise PoisonMessage("unknown_event_type", str(error)) from error
+    except ValidationError as error:
+        raise PoisonMessage("invalid_payload", str(error)[:2000]) from error
+    return Delivery(envelope, event, record.topic, record.partition, record.offset)
+
+
+class EventConsumer:
+    """Applies records to a service's state through its appender, with inbox and dead letters."""
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        appender: LogAppender,
+        apply: Apply,
+        dead_letters: DeadLetters,
+        registry: EventRegistry = CATALOGUE,
+        handles: Callable[[str], bool] = lambda _event_type: True,
+        max_attempts: int = 3,
+    ) -> None:
+        self.group_id = group_id
+        self.appender = appender
+        self.apply = apply
+        self.dead_letters = dead_letters
+        self.registry = registry
+        self.handles = handles
+        self.max_attempts = max_attempts
+        self.applied = 0
+        self.duplicates = 0
+
+    def _work(self, delivery: Delivery) -> Callable[[UnitOfWork], Awaitable[bool]]:
+        async def work(uow: UnitOfWork) -> bool:
+            if await already_applied(uow.session, delivery.envelope.event_id):
+                return False
+            await self.apply(uow, delivery)
+            await record_applied(
+                uow.session,
+                delivery.envelope,
+                topic=delivery.topic,
+                partition=delivery.partition,
+                offset=delivery.offset,
+            )
+            return True
+
+        return work
+
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        """Apply ``records`` in order; returns once every one is applied, skipped or dead-lettered."""
+        deliveries: list[tuple[ConsumerRecord, Delivery]] = []
+        for record in records:
+            try:
+                delivery = parse_record(record, self.registry)
+            except PoisonMessage as poison:
+                await self.dead_letters.send(record, reason=poison.reason, error=str(poison))
+                continue
+            if self.handles(delivery.envelope.event_type):
+                deliveries.append((record, delivery))
+        attempt = 0
+        while deliveries:
+            attempt += 1
+            futures = [self.appender.submit(self._work(delivery)) for _, delivery in deliveries]
+            outcomes = await asyncio.gather(*futures, return_exceptions=True)
+            failed: list[tuple[ConsumerRecord, Delivery, BaseException]] = []
+            for (record, delivery), outcome in zip(deliveries, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    failed.append((record, delivery, outcome))
+                elif outcome:
+                    self.applied += 1
+                    APPLIED.labels(self.group_id, delivery.envelope.event_type).inc()
+                else:
+                    self.duplicates += 1
+                    DUPLICATES.labels(self.group_id).inc()
+            deliveries = []
+            for record, delivery, error in failed:
+                if _is_transient(error) or attempt < self.max_attempts:
+                    deliveries.append((record, delivery))
+                else:
+                    await self.dead_letters.send(record, reason="apply_failed", error=repr(error))
+            if deliveries:
+                delay = min(0.1 * 2**attempt, 5.0)
+                logger.warning(
+                    "%d events failed to apply (attempt %d, %r); retrying in %.1fs",
+                    len(deliveries),
+                    attempt,
+                    failed[0][2],
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    def subscribe(self, broker: KafkaBroker, *topics: str, max_records: int = 500) -> None:
+        """Register this consumer on ``broker``: batches, offsets committed only after the commit."""
+
+        async def on_batch(message: KafkaMessage) -> None:
+            records = message.raw_message
+            batch = list(records) if isinstance(records, (tuple, list)) else [records]
+            try:
+                await self.handle(batch)
+            except Exception:
+                # Nothing of what failed is committed: rewind to the batch's first record and try again.
+                logger.exception("batch of %d records failed; it will be redelivered", len(batch))
+                await asyncio.sleep(1.0)
+                await message.nack()
+                return
+            await message.ack()
+
+        broker.subscriber(
+            *topics,
+            group_id=self.group_id,
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=50,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=500,
+            max_poll_interval_ms=300_000,
+        )(on_batch)

@@ -1,0 +1,194 @@
+"""The relay: publishes a service's log to its Kafka topic in log order, and remembers how far it got.
+
+It reads committed rows after its persisted position, sends them with ``acks=all`` (key = stream id,
+value = the canonical envelope, headers = type, version, event id), waits for every acknowledgement,
+and only then moves its position. A crash between the two publishes the tail again; consumers drop the
+repeats through their inbox. On PostgreSQL only one replica relays at a time (a session advisory lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Gauge
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aireg_events.log.database import Database
+from aireg_events.log.tables import event_log, relay_position
+
+logger = logging.getLogger(__name__)
+
+_RELAY_LOCK_KEY = 0x41495245_4752454C & 0x7FFFFFFFFFFFFFFF  # "AIREGREL"
+
+RELAYED = Counter("aireg_relay_published_events_total", "Events the relay published", ["topic"])
+RELAY_POSITION = Gauge("aireg_relay_position", "Last log position the relay published", ["topic"])
+
+
+async def read_relay_position(connection: AsyncConnection, topic: str) -> int:
+    row = (
+        await connection.execute(select(relay_position.c.log_position).where(relay_position.c.topic == topic))
+    ).first()
+    return int(row[0]) if row else 0
+
+
+class Relay:
+    """Tails ``event_log`` and publishes it to ``topic``."""
+
+    def __init__(
+        self,
+        database: Database,
+        topic: str,
+        bootstrap_servers: str,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.5,
+        enable_idempotence: bool = False,
+        wake: asyncio.Event | None = None,
+        client_id: str = "aireg-relay",
+    ) -> None:
+        self.database = database
+        self.topic = topic
+        self.bootstrap_servers = bootstrap_servers
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.enable_idempotence = enable_idempotence
+        self.wake = wake or asyncio.Event()
+        self.client_id = client_id
+        self.position = 0
+        self._task: asyncio.Task[None] | None = None
+        self._lock_connection: AsyncConnection | None = None
+        self.caught_up = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run_forever(), name=f"relay:{self.topic}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._release_lock()
+
+    async def _acquire_lock(self) -> None:
+        """Single-active relay on PostgreSQL: wait until this process holds the relay lock."""
+        if self.database.dialect != "postgresql":
+            return
+        while True:
+            connection = await self.database.writer.connect()
+            got = (
+                await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _RELAY_LOCK_KEY})
+            ).scalar_one()
+            await connection.commit()
+            if got:
+                self._lock_connection = connection
+                return
+            await connection.close()
+            logger.info("another replica is relaying %s; waiting", self.topic)
+            await asyncio.sleep(2.0)
+
+    async def _release_lock(self) -> None:
+        connection, self._lock_connection = self._lock_connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _run_forever(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self._acquire_lock()
+                await self._run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("relay to %s failed (%r); retrying in %.1fs", self.topic, error, backoff)
+                await self._release_lock()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _run(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            acks="all",
+            enable_idempotence=self.enable_idempotence,
+            client_id=self.client_id,
+            linger_ms=2,
+            max_batch_size=1024 * 1024,
+            max_request_size=4 * 1024 * 1024,
+        )
+        await producer.start()
+        try:
+            async with self.database.reader.connect() as connection:
+                self.position = await read_relay_position(connection, self.topic)
+            while True:
+                published = await self.publish_once(producer)
+                if published < self.batch_size:
+                    self.caught_up.set()
+                    self.wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+        finally:
+            await producer.stop()
+
+    async def publish_once(self, producer: AIOKafkaProducer) -> int:
+        """Publish the next rows after the persisted position; returns how many."""
+        async with self.database.reader.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(
+                        event_log.c.log_position,
+                        event_log.c.stream_id,
+                        event_log.c.event_id,
+                        event_log.c.event_type,
+                        event_log.c.schema_version,
+                        event_log.c.body,
+                    )
+                    .where(event_log.c.log_position > self.position)
+                    .order_by(event_log.c.log_position)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        pending = []
+        for position, stream_id, event_id, event_type, schema_version, body in rows:
+            pending.append(
+                await producer.send(
+                    self.topic,
+                    value=body.encode(),
+                    key=stream_id.encode(),
+                    headers=[
+                        ("event_type", event_type.encode()),
+                        ("schema_version", str(schema_version).encode()),
+                        ("event_id", event_id.encode()),
+                        ("log_position", str(position).encode()),
+                    ],
+                )
+            )
+        await asyncio.gather(*pending)
+        last = int(rows[-1][0])
+        await self._save_position(last)
+        RELAYED.labels(self.topic).inc(len(rows))
+        RELAY_POSITION.labels(self.topic).set(last)
+        return len(rows)
+
+    async def _save_position(self, position: int) -> None:
+        now = datetime.now(UTC)
+        async with self.database.writer.begin() as connection:
+            changed = await connection.execute(
+                update(relay_position)
+                .where(relay_position.c.topic == self.topic)
+                .values(log_position=position, updated_at=now)
+            )
+            if changed.rowcount == 0:
+                await connection.execute(
+                    insert(relay_position).values(topic=self.topic, log_position=position, updated_at=now)
+                )
+        self.position = position

@@ -1,0 +1,125 @@
+"""What every service runs beside its HTTP app: its database (migrated), the appender, the relay of its
+own log, and the consumer of other producers' topics. One object, started and stopped by the app's
+lifespan, so the three services wire the machinery alike."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faststream.kafka import KafkaBroker
+from sqlalchemy import func, select
+
+from aireg_events.catalogue import CATALOGUE, EventRegistry
+from aireg_events.envelope import utc_now
+from aireg_events.kafka_admin import ensure_topics
+from aireg_events.log.appender import Clock, LogAppender
+from aireg_events.log.consumer import Apply, EventConsumer
+from aireg_events.log.database import Database, open_database
+from aireg_events.log.dead_letters import DeadLetters
+from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.relay import Relay
+from aireg_events.log.tables import event_log
+from aireg_events.topics import Topics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Subscription:
+    """Which topics a service consumes, as which group, and how it applies an event."""
+
+    topics: list[str]
+    group_id: str
+    apply: Apply
+    handles: Callable[[str], bool] = lambda _event_type: True
+
+
+@dataclass
+class LogRuntime:
+    service: str
+    database_url: str
+    migrations_dir: Path
+    bootstrap_servers: str
+    topics: Topics
+    produces: bool = True
+    subscription: Subscription | None = None
+    partitions: int = 3
+    enable_idempotence: bool = False
+    clock: Clock = utc_now
+    run_migrations: bool = True
+    registry: EventRegistry = CATALOGUE
+    database: Database = field(init=False)
+    appender: LogAppender = field(init=False)
+    relay: Relay | None = field(init=False, default=None)
+    consumer: EventConsumer | None = field(init=False, default=None)
+    broker: KafkaBroker | None = field(init=False, default=None)
+    dead_letters: DeadLetters | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.database = open_database(self.database_url)
+        self.appender = LogAppender(self.database, self.service, clock=self.clock)
+
+    @property
+    def topic(self) -> str:
+        return self.topics.of(self.service)
+
+    async def start(self) -> None:
+        if self.run_migrations:
+            await upgrade_to_head(self.database, self.migrations_dir)
+        await ensure_topics(self.bootstrap_servers, self.topics.all(), partitions=self.partitions)
+        await self.appender.start()
+        if self.produces:
+            self.relay = Relay(
+                self.database,
+                self.topic,
+                self.bootstrap_servers,
+                enable_idempotence=self.enable_idempotence,
+                wake=self.appender.committed,
+                client_id=f"aireg-{self.service}-relay",
+            )
+            await self.relay.start()
+        if self.subscription is not None:
+            self.dead_letters = DeadLetters(self.bootstrap_servers, consumer_group=self.subscription.group_id)
+            await self.dead_letters.start()
+            self.consumer = EventConsumer(
+                group_id=self.subscription.group_id,
+                appender=self.appender,
+                apply=self.subscription.apply,
+                dead_letters=self.dead_letters,
+                registry=self.registry,
+                handles=self.subscription.handles,
+            )
+            self.broker = KafkaBroker(
+                self.bootstrap_servers,
+                client_id=f"aireg-{self.service}",
+                allow_auto_create_topics=False,
+                log_level=logging.DEBUG,
+            )
+            self.consumer.subscribe(self.broker, *self.subscription.topics)
+            await self.broker.start()
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            await self.broker.stop()
+        if self.dead_letters is not None:
+            await self.dead_letters.stop()
+        await self.appender.stop()
+        if self.relay is not None:
+            await self.relay.stop()
+        await self.database.dispose()
+
+    async def health(self) -> dict[str, object]:
+        """Figures for ``/health``: the database answers, how far the log and the relay are."""
+        details: dict[str, object] = {}
+        if self.produces:
+            async with self.database.reader.connect() as connection:
+                head = (await connection.execute(select(func.max(event_log.c.log_position)))).scalar()
+            details["log_position"] = head or 0
+        if self.relay is not None:
+            details["relay_position"] = self.relay.position
+        if self.consumer is not None:
+            details["events_applied"] = self.consumer.applied
+        return details

@@ -1,0 +1,146 @@
+"""Every HTTP error is JSON ``{"error": "<machine_code>", "detail": "<sentence>", ...}``; never a trace.
+
+Rules raise :class:`ApiError` (or a subclass naming the rule); this module turns it, and every framework
+error, into the answer, in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aireg_events.log.appender import StreamVersionConflict
+from aireg_events.rules import RuleViolation
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A refusal with an HTTP status and a machine code (``submission_window_closed``, ...)."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self, detail: str, *, code: str | None = None, status_code: int | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+    code = "validation_failed"
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def error_response(status_code: int, code: str, detail: str, **extra: Any) -> ORJSONResponse:
+    headers = extra.pop("headers", None)
+    return ORJSONResponse(
+        {"error": code, "detail": detail, **extra}, status_code=status_code, headers=headers
+    )
+
+
+def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    fields = []
+    for item in error.errors():
+        location = [part for part in item.get("loc", ()) if isinstance(part, (str, int))]
+        fields.append(
+            {"loc": location, "message": str(item.get("msg", "")), "type": str(item.get("type", ""))}
+        )
+    return fields
+
+
+_REFUSAL_STATUS = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found": 404, "unavailable": 503}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RuleViolation)
+    async def _rule(_request: Request, error: RuleViolation) -> ORJSONResponse:
+        return error_response(_REFUSAL_STATUS[error.kind], error.code, error.detail, **error.extra)
+
+    @app.exception_handler(StreamVersionConflict)
+    async def _stream_conflict(_request: Request, error: StreamVersionConflict) -> ORJSONResponse:
+        return error_response(409, error.code, "the record changed concurrently; read it again and retry")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, error: ApiError) -> ORJSONResponse:
+        headers = error.extra.get("headers")
+        body = {key: value for key, value in error.body().items() if key != "headers"}
+        return ORJSONResponse(body, status_code=error.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, error: RequestValidationError) -> ORJSONResponse:
+        fields = _field_errors(error)
+        first = fields[0] if fields else {"loc": [], "message": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        return error_response(
+            422,
+            "validation_failed",
+            f"{where}: {first['message']}" if where else str(first["message"]),
+            errors=fields,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> ORJSONResponse:
+        code = _STATUS_CODES.get(error.status_code, "http_error")
+        detail = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+        return error_response(error.status_code, code, detail, headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> ORJSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "the server failed to answer; the error was logged")

@@ -1,0 +1,36 @@
+"""Settings every service reads (pydantic-settings, from the environment); each service extends them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aireg_events.topics import Topics
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` as CONTRACT.md names them; the rest ``AIREG_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="AIREG_", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    topic_namespace: str = ""
+    """A prefix for every topic name (tests, several deployments on one cluster); empty in production."""
+    topic_partitions: int = 3
+    kafka_enable_idempotence: bool = False
+    """The embedded broker has no idempotent producer; Apache Kafka does."""
+    token_public_key_file: Path
+    revoked_tokens_file: Path | None = None
+    max_body_bytes: int = 1024 * 1024
+    run_migrations: bool = True
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_namespace)

@@ -1,0 +1,15 @@
+"""``python -m aireg_analysis``: serve the analysis service with settings from the environment."""
+
+from aireg_http.serve import serve
+
+from aireg_analysis.app import create_app
+from aireg_analysis.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    serve(create_app(settings), host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

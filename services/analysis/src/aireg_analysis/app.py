@@ -1,0 +1,67 @@
+"""Composition root of the analysis service: settings → database, log machinery, routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from aireg_events.envelope import utc_now
+from aireg_events.log.appender import Clock
+from aireg_events.log.runtime import LogRuntime, Subscription
+from aireg_events.signing import load_public_key
+from aireg_http.auth import RevocationList, TokenVerifier
+from aireg_http.conventions import install_conventions
+from aireg_http.feed import feed_router
+from fastapi import FastAPI
+
+from aireg_analysis.consumers import apply_submission_event
+from aireg_analysis.settings import Settings
+
+SERVICE = "analysis"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    runtime = LogRuntime(
+        service=SERVICE,
+        database_url=settings.database_url,
+        migrations_dir=MIGRATIONS,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=settings.topics,
+        partitions=settings.topic_partitions,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        clock=clock,
+        run_migrations=settings.run_migrations,
+        subscription=Subscription(
+            topics=[settings.topics.submission],
+            group_id=settings.topic_namespace + settings.consumer_group,
+            apply=apply_submission_event,
+        ),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="aireg analysis",
+        version="1.0.0",
+        description="Triage, campaign detection, assignment, dual review, assessment and packages "
+        "for the government.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(
+        load_public_key(settings.token_public_key_file), RevocationList(settings.revoked_tokens_file)
+    )
+    install_conventions(
+        app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
+    )
+    app.include_router(feed_router(runtime.database))
+    return app

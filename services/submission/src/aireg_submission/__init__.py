@@ -1,0 +1,2 @@
+"""The submission service: consultations, intake of proposals from external portals, amendments,
+withdrawals, and the status each submitter sees."""

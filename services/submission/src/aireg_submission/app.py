@@ -1,0 +1,63 @@
+"""Composition root of the submission service: settings → database, log machinery, routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from aireg_events.envelope import utc_now
+from aireg_events.log.appender import Clock
+from aireg_events.log.runtime import LogRuntime
+from aireg_events.signing import load_public_key
+from aireg_http.auth import RevocationList, TokenVerifier
+from aireg_http.conventions import install_conventions
+from aireg_http.feed import feed_router
+from fastapi import FastAPI
+
+from aireg_submission.api import consultations_router
+from aireg_submission.settings import Settings
+
+SERVICE = "submission"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    runtime = LogRuntime(
+        service=SERVICE,
+        database_url=settings.database_url,
+        migrations_dir=MIGRATIONS,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=settings.topics,
+        partitions=settings.topic_partitions,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        clock=clock,
+        run_migrations=settings.run_migrations,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="aireg submission",
+        version="1.0.0",
+        description="Consultations, intake of proposals from external portals, amendments, withdrawals "
+        "and the status each submitter sees.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(
+        load_public_key(settings.token_public_key_file), RevocationList(settings.revoked_tokens_file)
+    )
+    install_conventions(
+        app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
+    )
+    app.include_router(consultations_router(runtime))
+    app.include_router(feed_router(runtime.database))
+    return app
