@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aireg_events.signing import load_private_key
-from aireg_http.auth import ROLES, issue_token
 from rich.console import Console
 
 from aireg_cli.keys import ensure_keys
 from aireg_cli.up import parse_ports, run_up
+from aireg_events.signing import load_private_key
+from aireg_http.auth import ROLES, issue_token
 
 app = typer.Typer(
     help="aireg: calls for proposals on AI regulation, with an audit trail.", no_args_is_help=True

@@ -12,8 +12,6 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
-from aireg_events.signing import load_private_key
-from aireg_http.auth import TokenRole, issue_token
 from rich.console import Console
 
 from aireg_cli.keys import KeyRing, ensure_keys
@@ -27,6 +25,8 @@ from aireg_cli.stack import (
     start_broker,
     stop_process,
 )
+from aireg_events.signing import load_private_key
+from aireg_http.auth import TokenRole, issue_token
 
 DEMO_IDENTITIES: list[tuple[str, TokenRole, str | None]] = [
     ("demo-portal", "portal", None),

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import jwt
-from aireg_events.envelope import Actor, new_event_id
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 
+from aireg_events.envelope import Actor, new_event_id
 from aireg_http.errors import Forbidden, Unauthorized
 
 ISSUER = "aireg"

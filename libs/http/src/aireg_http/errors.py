@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aireg_events.log.appender import StreamVersionConflict
-from aireg_events.rules import RuleViolation
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aireg_events.log.appender import StreamVersionConflict
+from aireg_events.rules import RuleViolation
 
 logger = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from aireg_events.log.database import Database
-from aireg_events.log.tables import event_log
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from aireg_events.log.database import Database
+from aireg_events.log.tables import event_log
 from aireg_http.auth import require_roles
 from aireg_http.pagination import MAX_LIMIT, Page
 

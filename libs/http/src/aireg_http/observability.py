@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from aireg_events.envelope import new_event_id
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import Match
+
+from aireg_events.envelope import new_event_id
 
 REQUESTS = Counter(
     "aireg_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]

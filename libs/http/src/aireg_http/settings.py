@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aireg_events.topics import Topics
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aireg_events.topics import Topics
 
 
 class ServiceSettings(BaseSettings):

@@ -1,9 +1,8 @@
 """``python -m aireg_analysis``: serve the analysis service with settings from the environment."""
 
-from aireg_http.serve import serve
-
 from aireg_analysis.app import create_app
 from aireg_analysis.settings import Settings
+from aireg_http.serve import serve
 
 
 def main() -> None:

@@ -6,6 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from fastapi import FastAPI
+
+from aireg_analysis.consumers import apply_submission_event
+from aireg_analysis.settings import Settings
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
 from aireg_events.log.runtime import LogRuntime, Subscription
@@ -13,10 +17,6 @@ from aireg_events.signing import load_public_key
 from aireg_http.auth import RevocationList, TokenVerifier
 from aireg_http.conventions import install_conventions
 from aireg_http.feed import feed_router
-from fastapi import FastAPI
-
-from aireg_analysis.consumers import apply_submission_event
-from aireg_analysis.settings import Settings
 
 SERVICE = "analysis"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"

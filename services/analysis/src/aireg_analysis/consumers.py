@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from aireg_analysis.store import ConsultationRow
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.consumer import Delivery
-
-from aireg_analysis.store import ConsultationRow
 
 
 async def apply_submission_event(uow: UnitOfWork, delivery: Delivery) -> None:

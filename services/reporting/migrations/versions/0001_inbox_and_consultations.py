@@ -8,9 +8,10 @@ Create Date: 2026-11-24
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from alembic import op
+
 from aireg_events.log.columns import UtcTimestamp
 from aireg_events.log.tables import create_inbox_table
-from alembic import op
 
 revision: str = "0001"
 down_revision: str | None = None

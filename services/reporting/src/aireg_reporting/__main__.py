@@ -1,7 +1,6 @@
 """``python -m aireg_reporting``: serve the reporting service with settings from the environment."""
 
 from aireg_http.serve import serve
-
 from aireg_reporting.app import create_app
 from aireg_reporting.settings import Settings
 

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
 from aireg_events.log.runtime import LogRuntime, Subscription
 from aireg_events.signing import load_public_key
 from aireg_http.auth import RevocationList, TokenVerifier
 from aireg_http.conventions import install_conventions
-from fastapi import FastAPI
-
 from aireg_reporting.consumers import apply_event
 from aireg_reporting.settings import Settings
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.consumer import Delivery
-
 from aireg_reporting.store import ConsultationRow
 
 

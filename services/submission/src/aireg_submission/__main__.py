@@ -1,7 +1,6 @@
 """``python -m aireg_submission``: serve the submission service with settings from the environment."""
 
 from aireg_http.serve import serve
-
 from aireg_submission.app import create_app
 from aireg_submission.settings import Settings
 

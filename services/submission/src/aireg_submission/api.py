@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Path, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import col, select
+
 from aireg_events.catalogue.common import BoundedText, LateSubmissions, UtcDateTime
 from aireg_events.envelope import new_event_id
 from aireg_events.log.appender import UnitOfWork
@@ -12,10 +16,6 @@ from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, require_roles
 from aireg_http.errors import NotFound
 from aireg_http.pagination import Page, PageParams
-from fastapi import APIRouter, Path, Request, status
-from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import col, select
-
 from aireg_submission import domain, store
 from aireg_submission.projections import project
 from aireg_submission.store import ConsultationRow

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
 from aireg_events.log.runtime import LogRuntime
@@ -13,8 +15,6 @@ from aireg_events.signing import load_public_key
 from aireg_http.auth import RevocationList, TokenVerifier
 from aireg_http.conventions import install_conventions
 from aireg_http.feed import feed_router
-from fastapi import FastAPI
-
 from aireg_submission.api import consultations_router
 from aireg_submission.settings import Settings
 

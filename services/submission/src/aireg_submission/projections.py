@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_events.envelope import Envelope
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from aireg_submission.store import ConsultationRow
 
 

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from aireg_events.log.columns import UtcTimestamp
-from aireg_events.log.runtime import LogRuntime
 from sqlalchemy import MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from aireg_events.log.columns import UtcTimestamp
+from aireg_events.log.runtime import LogRuntime
 
 
 class StateTable(SQLModel, registry=registry(metadata=MetaData())):

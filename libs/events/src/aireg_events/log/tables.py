@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Connection
 
 from aireg_events.log.columns import UtcTimestamp
 
@@ -88,14 +89,21 @@ def append_only_triggers(dialect: str) -> list[str]:
     raise ValueError(f"no append-only triggers for dialect {dialect!r}")
 
 
+def install_log_schema(bind: Connection, *, log: bool = True, inbox_table: bool = True) -> None:
+    """Create the shared tables on a synchronous connection (``event_log`` with its triggers)."""
+    if log:
+        LOG_METADATA.create_all(bind, tables=[event_log, relay_position])
+        for statement in append_only_triggers(bind.dialect.name):
+            bind.exec_driver_sql(statement)
+    if inbox_table:
+        LOG_METADATA.create_all(bind, tables=[inbox])
+
+
 def create_log_tables(op: Any) -> None:
     """Create ``event_log`` (with its triggers) and ``relay_position``; call from an Alembic migration."""
-    bind = op.get_bind()
-    LOG_METADATA.create_all(bind, tables=[event_log, relay_position])
-    for statement in append_only_triggers(bind.dialect.name):
-        op.execute(statement)
+    install_log_schema(op.get_bind(), log=True, inbox_table=False)
 
 
 def create_inbox_table(op: Any) -> None:
     """Create ``inbox``; call from an Alembic migration."""
-    LOG_METADATA.create_all(op.get_bind(), tables=[inbox])
+    install_log_schema(op.get_bind(), log=False, inbox_table=True)

@@ -1,0 +1,57 @@
+"""Fresh databases for tests: a SQLite file in the test's folder, or a new PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from functools import cache
+from pathlib import Path
+
+import asyncpg
+
+POSTGRES_URL = os.environ.get("AIREG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _run(coroutine: object) -> None:
+    asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
+@cache
+def postgres_reachable() -> bool:
+    try:
+        _run(_admin("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+class DatabaseFactory:
+    def __init__(self, backend: str, folder: Path) -> None:
+        self.backend = backend
+        self.folder = folder
+        self.created: list[str] = []
+
+    def create(self, name: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.folder / (name + '.db')}"
+        database = f"aireg_test_{name}_{uuid.uuid4().hex[:10]}"
+        _run(_admin(f'CREATE DATABASE "{database}"'))
+        self.created.append(database)
+        base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        return f"{base}/{database}"
+
+    def drop_all(self) -> None:
+        for database in self.created:
+            with contextlib.suppress(Exception):  # a leftover test database is not worth a failure
+                _run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        self.created.clear()
