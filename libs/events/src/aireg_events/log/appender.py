@@ -109,6 +109,15 @@ class UnitOfWork:
         self._batch.stream_versions[stream_id] = version
         return version
 
+    async def log_head(self) -> int:
+        """The position of the last event in this producer's log, as this transaction sees it (0 if none).
+
+        A service that produces nothing (no ``event_log`` table) always sees 0.
+        """
+        if not self._appender.has_log:
+            return 0
+        return (await self._head()).position
+
     async def _head(self) -> _Head:
         if self._batch.head is None:
             if self._appender.database.dialect == "postgresql":
@@ -198,8 +207,10 @@ class LogAppender:
         *,
         clock: Clock = utc_now,
         max_batch: int = 500,
+        has_log: bool = True,
     ) -> None:
         self.database = database
+        self.has_log = has_log
         self.producer = producer
         self.clock = clock
         self.max_batch = max_batch

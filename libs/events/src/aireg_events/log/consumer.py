@@ -120,6 +120,7 @@ class EventConsumer:
                 topic=delivery.topic,
                 partition=delivery.partition,
                 offset=delivery.offset,
+                own_log_head=await uow.log_head(),
             )
             return True
 

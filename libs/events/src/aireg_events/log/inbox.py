@@ -17,7 +17,7 @@ async def already_applied(session: AsyncSession, event_id: str) -> bool:
 
 
 async def record_applied(
-    session: AsyncSession, envelope: Envelope, *, topic: str, partition: int, offset: int
+    session: AsyncSession, envelope: Envelope, *, topic: str, partition: int, offset: int, own_log_head: int
 ) -> None:
     await session.execute(
         insert(inbox).values(
@@ -29,5 +29,7 @@ async def record_applied(
             partition=partition,
             offset=offset,
             applied_at=datetime.now(UTC),
+            own_log_head=own_log_head,
+            body=envelope.to_canonical().decode(),
         )
     )

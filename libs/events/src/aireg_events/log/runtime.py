@@ -60,7 +60,7 @@ class LogRuntime:
 
     def __post_init__(self) -> None:
         self.database = open_database(self.database_url)
-        self.appender = LogAppender(self.database, self.service, clock=self.clock)
+        self.appender = LogAppender(self.database, self.service, clock=self.clock, has_log=self.produces)
 
     @property
     def topic(self) -> str:

@@ -52,7 +52,8 @@ relay_position = Table(
 inbox = Table(
     "inbox",
     LOG_METADATA,
-    Column("event_id", String(36), primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
     Column("producer", String(100), nullable=False),
     Column("log_position", BigInteger, nullable=False),
     Column("event_type", String(100), nullable=False),
@@ -60,8 +61,14 @@ inbox = Table(
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
     Column("applied_at", UtcTimestamp(), nullable=False),
+    Column("own_log_head", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
 )
-"""Ids of the events a consumer has applied, written in the same transaction as their effect."""
+"""The events a consumer has applied, written in the same transaction as their effect.
+
+``seq`` is the order they were applied in, ``own_log_head`` the consumer's own log position at that
+moment, and ``body`` the canonical envelope: together they let a service rebuild its state from its own
+log and its inputs, interleaved exactly as they happened."""
 
 _SQLITE_TRIGGERS = [
     """CREATE TRIGGER event_log_refuses_update BEFORE UPDATE ON event_log
