@@ -31,6 +31,10 @@ class ServiceSettings(BaseSettings):
     revoked_tokens_file: Path | None = None
     max_body_bytes: int = 1024 * 1024
     run_migrations: bool = True
+    checkpoint_every: int = 1000
+    """A producer appends a signed ChainCheckpoint after this many events..."""
+    checkpoint_interval_seconds: float = 60.0
+    """...and after this many seconds when its log moved since the last one."""
 
     @property
     def topics(self) -> Topics:

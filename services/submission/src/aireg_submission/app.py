@@ -33,6 +33,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         enable_idempotence=settings.kafka_enable_idempotence,
         clock=clock,
         run_migrations=settings.run_migrations,
+        signing_key_file=settings.signing_key_file,
+        checkpoint_every=settings.checkpoint_every,
+        checkpoint_interval=settings.checkpoint_interval_seconds,
     )
 
     @asynccontextmanager

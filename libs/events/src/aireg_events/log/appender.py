@@ -118,6 +118,11 @@ class UnitOfWork:
             return 0
         return (await self._head()).position
 
+    async def head(self) -> tuple[int, str]:
+        """The (position, hash) of the last event in this producer's log, as this transaction sees it."""
+        head = await self._head()
+        return head.position, head.hash
+
     async def _head(self) -> _Head:
         if self._batch.head is None:
             if self._appender.database.dialect == "postgresql":

@@ -113,6 +113,7 @@ class EventConsumer:
         async def work(uow: UnitOfWork) -> bool:
             if await already_applied(uow.session, delivery.envelope.event_id):
                 return False
+            head_before = await uow.log_head()  # a rebuild replays this input right after that event
             await self.apply(uow, delivery)
             await record_applied(
                 uow.session,
@@ -120,7 +121,7 @@ class EventConsumer:
                 topic=delivery.topic,
                 partition=delivery.partition,
                 offset=delivery.offset,
-                own_log_head=await uow.log_head(),
+                own_log_head=head_before,
             )
             return True
 

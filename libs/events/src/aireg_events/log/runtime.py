@@ -16,12 +16,14 @@ from aireg_events.catalogue import CATALOGUE, EventRegistry
 from aireg_events.envelope import utc_now
 from aireg_events.kafka_admin import ensure_topics
 from aireg_events.log.appender import Clock, LogAppender
+from aireg_events.log.checkpoints import Checkpointer
 from aireg_events.log.consumer import Apply, EventConsumer
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.dead_letters import DeadLetters
 from aireg_events.log.migrations import upgrade_to_head
 from aireg_events.log.relay import Relay
 from aireg_events.log.tables import event_log
+from aireg_events.signing import load_private_key
 from aireg_events.topics import Topics
 
 logger = logging.getLogger(__name__)
@@ -51,12 +53,17 @@ class LogRuntime:
     clock: Clock = utc_now
     run_migrations: bool = True
     registry: EventRegistry = CATALOGUE
+    signing_key_file: Path | None = None
+    """The producer's Ed25519 key: with it, the runtime appends signed chain checkpoints."""
+    checkpoint_every: int = 1000
+    checkpoint_interval: float = 60.0
     database: Database = field(init=False)
     appender: LogAppender = field(init=False)
     relay: Relay | None = field(init=False, default=None)
     consumer: EventConsumer | None = field(init=False, default=None)
     broker: KafkaBroker | None = field(init=False, default=None)
     dead_letters: DeadLetters | None = field(init=False, default=None)
+    checkpointer: Checkpointer | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.database = open_database(self.database_url)
@@ -71,6 +78,14 @@ class LogRuntime:
             await upgrade_to_head(self.database, self.migrations_dir)
         await ensure_topics(self.bootstrap_servers, self.topics.all(), partitions=self.partitions)
         await self.appender.start()
+        if self.produces and self.signing_key_file is not None:
+            self.checkpointer = Checkpointer(
+                self.appender,
+                load_private_key(self.signing_key_file),
+                every=self.checkpoint_every,
+                interval=self.checkpoint_interval,
+            )
+            await self.checkpointer.start()
         if self.produces:
             self.relay = Relay(
                 self.database,
@@ -106,6 +121,8 @@ class LogRuntime:
             await self.broker.stop()
         if self.dead_letters is not None:
             await self.dead_letters.stop()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.appender.stop()
         if self.relay is not None:
             await self.relay.stop()
