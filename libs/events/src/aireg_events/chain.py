@@ -1,25 +1,31 @@
 """Verifying one producer's log: hash chain, gap-free log positions, gap-free stream versions.
 
-Used by every reader that must trust a log it did not write (the audit, the property tests). Faults
-name the producer, the log position and the kind, so that a report points at exactly what is wrong.
+Used by every reader that must trust a log it did not write (the audit, the property tests). It works on
+:class:`ChainLink`, the few fields of an envelope the checks need, so a reader of a million events need
+not keep whole envelopes. Faults name the producer, the log position and the kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from aireg_events.envelope import GENESIS_HASH, Envelope
+from aireg_events.envelope import GENESIS_HASH, Envelope, content_hash
 
 FaultKind = Literal[
     "tampered",  # the event's content does not match its hash
     "broken_link",  # prev_hash is not the hash of the event before
     "missing",  # a log position is absent
     "duplicated",  # a log position appears twice with other content
-    "reordered",  # positions arrive out of order
+    "reordered",  # a position arrives after a later one
     "stream_gap",  # a stream version is skipped or repeated
     "wrong_producer",  # an event of another producer in this chain
+    "unparseable",  # a record that is not an envelope
+    "dangling_causation",  # causation_id names no event, or one that came later
+    "forged_checkpoint",  # a checkpoint whose signature or head does not hold
+    "feed_mismatch",  # the service's feed and its topic disagree
+    "feed_unreachable",  # the service's feed could not be read
 ]
 
 
@@ -31,6 +37,47 @@ class ChainFault:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    producer: str
+    log_position: int
+    event_id: str
+    event_type: str
+    stream_id: str
+    stream_version: int
+    occurred_at: str
+    causation_id: str | None
+    prev_hash: str
+    hash: str
+    content_hash: str
+    """The hash recomputed from the content: equal to ``hash`` unless the event was altered."""
+
+    @property
+    def hash_is_valid(self) -> bool:
+        return self.hash == self.content_hash
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> ChainLink:
+        return cls.from_content(envelope.model_dump(mode="json"))
+
+    @classmethod
+    def from_content(cls, content: dict[str, Any]) -> ChainLink:
+        """From a decoded envelope (raises KeyError/TypeError/ValueError if it is not one)."""
+        return cls(
+            producer=str(content["producer"]),
+            log_position=int(content["log_position"]),
+            event_id=str(content["event_id"]),
+            event_type=str(content["event_type"]),
+            stream_id=str(content["stream_id"]),
+            stream_version=int(content["stream_version"]),
+            occurred_at=str(content["occurred_at"]),
+            causation_id=content.get("causation_id"),
+            prev_hash=str(content["prev_hash"]),
+            hash=str(content["hash"]),
+            content_hash=content_hash(content),
+        )
+
+
 @dataclass
 class ChainReport:
     producer: str
@@ -38,33 +85,33 @@ class ChainReport:
     head_position: int
     head_hash: str
     faults: list[ChainFault]
+    links: dict[int, ChainLink]
 
     @property
     def ok(self) -> bool:
         return not self.faults
 
 
-def verify_chain(producer: str, envelopes: Iterable[Envelope]) -> ChainReport:
-    """Check ``envelopes`` (one producer's, in the order read) as a chain starting at position 1.
+def verify_chain(producer: str, links: Iterable[ChainLink | Envelope]) -> ChainReport:
+    """Check one producer's events, in the order read, as a chain starting at position 1.
 
     Exact repeats (the same event delivered twice) are not faults: the relay publishes again after a
     crash. A repeat with other content is.
     """
     faults: list[ChainFault] = []
-    by_position: dict[int, Envelope] = {}
+    by_position: dict[int, ChainLink] = {}
     last_seen = 0
-    for envelope in envelopes:
-        position = envelope.log_position
-        if envelope.producer != producer:
-            faults.append(ChainFault(producer, position, "wrong_producer", f"event of {envelope.producer}"))
+    for item in links:
+        link = ChainLink.of(item) if isinstance(item, Envelope) else item
+        position = link.log_position
+        if link.producer != producer:
+            faults.append(ChainFault(producer, position, "wrong_producer", f"event of {link.producer}"))
             continue
-        if not envelope.hash_is_valid():
-            faults.append(
-                ChainFault(producer, position, "tampered", f"event {envelope.event_id} fails its hash")
-            )
+        if not link.hash_is_valid:
+            faults.append(ChainFault(producer, position, "tampered", f"event {link.event_id} fails its hash"))
         known = by_position.get(position)
         if known is not None:
-            if known.hash != envelope.hash or known.to_canonical() != envelope.to_canonical():
+            if known.hash != link.hash or known.content_hash != link.content_hash:
                 faults.append(
                     ChainFault(producer, position, "duplicated", "position read twice with different content")
                 )
@@ -72,32 +119,32 @@ def verify_chain(producer: str, envelopes: Iterable[Envelope]) -> ChainReport:
         if position < last_seen:
             faults.append(ChainFault(producer, position, "reordered", f"read after position {last_seen}"))
         last_seen = max(last_seen, position)
-        by_position[position] = envelope
+        by_position[position] = link
     head_hash = GENESIS_HASH
     head = 0
     stream_versions: dict[str, int] = {}
     for position in range(1, (max(by_position) if by_position else 0) + 1):
-        envelope = by_position.get(position)
-        if envelope is None:
+        link = by_position.get(position)
+        if link is None:
             faults.append(ChainFault(producer, position, "missing", "no event at this position"))
             head_hash = ""  # the next link cannot be checked against what is missing
             continue
-        if head_hash and envelope.prev_hash != head_hash:
+        if head_hash and link.prev_hash != head_hash:
             faults.append(
                 ChainFault(producer, position, "broken_link", "prev_hash is not the previous event's hash")
             )
-        expected_version = stream_versions.get(envelope.stream_id, 0) + 1
-        if envelope.stream_version != expected_version:
+        expected_version = stream_versions.get(link.stream_id, 0) + 1
+        if link.stream_version != expected_version:
             faults.append(
                 ChainFault(
                     producer,
                     position,
                     "stream_gap",
-                    f"stream {envelope.stream_id} at version {envelope.stream_version}, expected {expected_version}",
+                    f"stream {link.stream_id} at version {link.stream_version}, expected {expected_version}",
                 )
             )
-        stream_versions[envelope.stream_id] = max(expected_version, envelope.stream_version)
-        head_hash = envelope.hash
+        stream_versions[link.stream_id] = max(expected_version, link.stream_version)
+        head_hash = link.hash
         head = position
     faults.sort(key=lambda fault: (fault.log_position, fault.kind))
-    return ChainReport(producer, len(by_position), head, head_hash, faults)
+    return ChainReport(producer, len(by_position), head, head_hash, faults, by_position)

@@ -30,6 +30,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of an envelope's fields, ``hash`` left out if present."""
+    if "hash" in content:
+        content = {key: value for key, value in content.items() if key != "hash"}
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
 class Actor(BaseModel):
     """Who caused an event: a portal, a staff member with a role, or the system."""
 
@@ -85,7 +92,7 @@ class Envelope(BaseModel):
         return self.model_dump(mode="json", exclude={"hash"})
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.hashed_content())).hexdigest()
+        return content_hash(self.hashed_content())
 
     def hash_is_valid(self) -> bool:
         return self.compute_hash() == self.hash

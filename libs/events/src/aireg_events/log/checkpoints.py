@@ -59,7 +59,9 @@ class Checkpointer:
         appender.add_commit_listener(self._on_commit)
 
     def _on_commit(self, envelopes: list[Envelope]) -> None:
-        self._since_last += sum(1 for envelope in envelopes if envelope.event_type != ChainCheckpoint.event_type)
+        self._since_last += sum(
+            1 for envelope in envelopes if envelope.event_type != ChainCheckpoint.event_type
+        )
         if self._since_last >= self.every:
             self._due.set()
 
