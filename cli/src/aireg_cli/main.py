@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from aireg_cli.audit.commands import audit
 from aireg_cli.keys import ensure_keys
 from aireg_cli.up import parse_ports, run_up
 from aireg_events.signing import load_private_key
@@ -22,6 +23,7 @@ tokens = typer.Typer(help="Bearer tokens for portals, staff, dashboards and audi
 keys = typer.Typer(help="Ed25519 key pairs (token issuer, producers' signing keys).", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
 app.add_typer(keys, name="keys")
+app.add_typer(audit, name="audit")
 
 console = Console()
 err = Console(stderr=True)

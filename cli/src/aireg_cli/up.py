@@ -21,6 +21,7 @@ from aireg_cli.stack import (
     ServiceSpec,
     Supervisor,
     free_port,
+    port_is_free,
     service_env,
     start_broker,
     stop_process,
@@ -109,7 +110,7 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
     supervisor: Supervisor | None = None
     try:
         if not bootstrap:
-            port = free_port()
+            port = 9092 if port_is_free(9092) else free_port()
             console.print(f"starting the embedded Kafka-protocol broker (Tansu) on 127.0.0.1:{port}")
             broker = start_broker(port, var_dir / "logs" / "broker.log")
             bootstrap = f"127.0.0.1:{port}"
@@ -133,6 +134,7 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
         supervisor = Supervisor(specs, say=lambda text: console.print(f"[yellow]![/] {text}"))
         supervisor.start_all()
         urls = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
+        (var_dir / "stack.json").write_text(json.dumps({"bootstrap": bootstrap, "urls": urls}, indent=2))
         wait_healthy(urls, 60, True, console)
         tokens = demo_tokens(keys)
         consultation = open_demo_consultation(urls["submission"], tokens["admin"], datetime.now(UTC))
@@ -145,6 +147,7 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
         console.print(f"demo tokens (also in {var_dir / 'demo-tokens.json'}):")
         for name, token in tokens.items():
             console.print(f"  {name:<18} {token}", soft_wrap=True)
+        console.print(f"broker (KAFKA_BOOTSTRAP_SERVERS): {bootstrap}")
         console.print(f"\nlogs in {var_dir / 'logs'}; Ctrl-C stops everything")
         while True:
             time.sleep(0.5)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import Counter, Gauge
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -127,6 +127,14 @@ class Relay:
         try:
             async with self.database.reader.connect() as connection:
                 self.position = await read_relay_position(connection, self.topic)
+            if self.position > 0 and await self._topic_is_empty():
+                logger.warning(
+                    "%s is empty but the relay had published up to %d: the broker lost it (a memory-only "
+                    "broker restarted?); publishing the log again from the start",
+                    self.topic,
+                    self.position,
+                )
+                self.position = 0
             while True:
                 published = await self.publish_once(producer)
                 if published < self.batch_size:
@@ -136,6 +144,29 @@ class Relay:
                         await asyncio.wait_for(self.wake.wait(), self.poll_interval)
         finally:
             await producer.stop()
+
+    async def _topic_is_empty(self) -> bool:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers, group_id=None, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            partitions = [
+                TopicPartition(self.topic, number)
+                for number in consumer.partitions_for_topic(self.topic) or ()
+            ]
+            if not partitions:
+                await consumer.topics()
+                partitions = [
+                    TopicPartition(self.topic, number)
+                    for number in consumer.partitions_for_topic(self.topic) or ()
+                ]
+            if not partitions:
+                return True
+            ends = await consumer.end_offsets(partitions)
+            return sum(ends.values()) == 0
+        finally:
+            await consumer.stop()
 
     async def publish_once(self, producer: AIOKafkaProducer) -> int:
         """Publish the next rows after the persisted position; returns how many."""

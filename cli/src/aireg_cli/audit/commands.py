@@ -1,0 +1,206 @@
+"""``aireg audit ...``: the auditor's commands (verify, history, receipt)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from aireg_cli.audit.history import HistoryEntry, proposal_history
+from aireg_cli.audit.receipts import check_receipt, load_receipt
+from aireg_cli.audit.verify import AuditReport, http_feed_fetcher, verify
+from aireg_cli.keys import KeyRing
+from aireg_cli.options import Bootstrap, KeysDir, Namespace
+from aireg_events.canonical import format_timestamp, parse_timestamp
+from aireg_events.signing import load_private_key, load_public_key
+from aireg_events.topics import PRODUCER_TOPICS, Topics
+from aireg_http.auth import issue_token
+
+audit = typer.Typer(
+    help="Replay the log, prove it whole, rebuild any decision's history.", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _progress(label: str, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def _tracker(progress: Progress, label: str) -> Callable[[int, int], None]:
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return update
+
+
+@audit.command("verify")
+def verify_command(
+    bootstrap: Bootstrap,
+    namespace: Namespace = "",
+    keys_dir: KeysDir = Path("var/keys"),
+    submission_url: Annotated[
+        str, typer.Option(help="the submission service, for its feed")
+    ] = "http://127.0.0.1:8001",
+    analysis_url: Annotated[
+        str, typer.Option(help="the analysis service, for its feed")
+    ] = "http://127.0.0.1:8002",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="AIREG_AUDITOR_TOKEN", help="an auditor token (default: issued from --keys)"),
+    ] = None,
+    feeds: Annotated[bool, typer.Option(help="compare each service's feed with its topic")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable report")] = False,
+) -> None:
+    """Replay both topics from offset 0 and verify chains, positions, stream versions, causation,
+    checkpoints and feeds; exit 0 only if all holds."""
+    ring = KeyRing(keys_dir)
+    public_keys = {
+        producer: load_public_key(ring.signing_public(producer))
+        for producer in PRODUCER_TOPICS
+        if ring.signing_public(producer).exists()
+    }
+    if feeds and token is None:
+        if not ring.token_private.exists():
+            err.print("give --token (an auditor token) or --no-feeds; no token key to issue one from")
+            raise typer.Exit(2)
+        token = issue_token(load_private_key(ring.token_private), role="auditor", name="aireg-audit")
+
+    async def run() -> AuditReport:
+        with _progress("reading topics", as_json) as progress:
+            if not feeds:
+                return await verify(
+                    bootstrap, Topics(namespace), public_keys, progress=_tracker(progress, "read")
+                )
+            async with httpx.AsyncClient(timeout=30) as client:
+                fetch = http_feed_fetcher(
+                    {"submission": submission_url, "analysis": analysis_url}, token or "", client
+                )
+                return await verify(
+                    bootstrap, Topics(namespace), public_keys, feed=fetch, progress=_tracker(progress, "read")
+                )
+
+    report = asyncio.run(run())
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        table = Table(title=f"audit of {report.records} records in {report.seconds:.1f}s")
+        for column in ("producer", "topic", "records", "events", "head", "head hash", "checkpoints", "feed"):
+            table.add_column(column)
+        for summary in report.producers.values():
+            table.add_row(
+                summary.producer,
+                summary.topic,
+                str(summary.records),
+                str(summary.events),
+                str(summary.head_position),
+                summary.head_hash[:16],
+                str(summary.checkpoints_verified),
+                "-" if summary.feed_events is None else str(summary.feed_events),
+            )
+        console.print(table)
+        if report.ok:
+            console.print("[green]all holds[/]: every chain, position, stream version, checkpoint and feed")
+        else:
+            console.print(f"[red]{len(report.faults)} fault(s)[/]:")
+            for fault in report.faults:
+                console.print(
+                    f"  {fault.producer} position {fault.log_position}: [bold]{fault.kind}[/] - {fault.detail}"
+                )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit.command("history")
+def history_command(
+    proposal_id: Annotated[str, typer.Argument(help="the proposal's id")],
+    bootstrap: Bootstrap,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="a moment with a time zone (ISO 8601)")] = None,
+    namespace: Namespace = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The full decision history of one proposal, as of a moment."""
+    moment: datetime | None = None
+    if as_of is not None:
+        try:
+            moment = parse_timestamp(as_of)
+        except ValueError as error:
+            err.print(f"--as-of needs an ISO 8601 time with a zone, e.g. 2026-02-01T12:00:00Z ({error})")
+            raise typer.Exit(2) from error
+
+    async def run() -> list[HistoryEntry]:
+        with _progress("reading topics", as_json) as progress:
+            return await proposal_history(
+                bootstrap, Topics(namespace), proposal_id, as_of=moment, progress=_tracker(progress, "read")
+            )
+
+    entries = asyncio.run(run())
+    if as_json:
+        sys.stdout.write(json.dumps([entry.to_json() for entry in entries], indent=2) + "\n")
+    else:
+        when = f" as of {format_timestamp(moment)}" if moment else ""
+        console.print(f"[bold]proposal {proposal_id}[/]{when}: {len(entries)} events")
+        for entry in entries:
+            item = entry.to_json()
+            actor = item["actor"]
+            who = actor["name"] + (f" ({actor['organization']})" if actor.get("organization") else "")
+            console.print(
+                f"{item['occurred_at']}  {item['event_type']:<30} {actor['role']}:{who}\n"
+                f"    {item['summary']}\n    event {item['event_id']} ({item['producer']} #{item['log_position']})"
+            )
+    raise typer.Exit(0 if entries else 1)
+
+
+@audit.command("receipt")
+def receipt_command(
+    file: Annotated[Path, typer.Argument(help="the receipt (or the whole 201 answer) as JSON")],
+    bootstrap: Bootstrap,
+    namespace: Namespace = "",
+    keys_dir: KeysDir = Path("var/keys"),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Verify a submitter's signed receipt: signature, the event in the log, received before the deadline."""
+    try:
+        receipt = load_receipt(file.read_bytes())
+    except (OSError, ValueError) as error:
+        err.print(f"cannot read a receipt from {file}: {error}")
+        raise typer.Exit(2) from error
+    public = KeyRing(keys_dir).signing_public("submission")
+    if not public.exists():
+        err.print(f"no submission public key at {public}")
+        raise typer.Exit(2)
+    check = asyncio.run(check_receipt(receipt, load_public_key(public), bootstrap, Topics(namespace)))
+    if as_json:
+        sys.stdout.write(json.dumps(check.to_json(), indent=2) + "\n")
+    else:
+        mark = "[green]valid[/]" if check.ok else "[red]NOT valid[/]"
+        console.print(f"receipt {receipt.registration_number} for proposal {receipt.proposal_id}: {mark}")
+        console.print(f"  signature: {'ok' if check.signature_valid else 'does not verify'}")
+        console.print(f"  in the log at position {receipt.log_position}: {'yes' if check.in_log else 'no'}")
+        if check.before_deadline is not None:
+            verdict = "before" if check.before_deadline else "AFTER"
+            console.print(
+                f"  received {receipt.received_at.isoformat()}, {verdict} the deadline {check.deadline}"
+            )
+        for problem in check.problems:
+            console.print(f"  [red]![/] {problem}")
+    raise typer.Exit(0 if check.ok else 1)

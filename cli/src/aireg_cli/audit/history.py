@@ -1,0 +1,122 @@
+"""``aireg audit history``: the full decision history of one proposal, from the topics alone, as of a
+moment: as submitted and amended, triage, assignments, reviews, assessment, package and forwarding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from aireg_cli.audit.reader import Progress, read_topics
+from aireg_events.canonical import format_timestamp
+from aireg_events.envelope import Envelope
+from aireg_events.topics import Topics
+
+PRODUCER_ORDER = {"submission": 0, "analysis": 1}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    envelope: Envelope
+
+    def to_json(self) -> dict[str, Any]:
+        envelope = self.envelope
+        return {
+            "occurred_at": format_timestamp(envelope.occurred_at),
+            "event_type": envelope.event_type,
+            "event_id": envelope.event_id,
+            "producer": envelope.producer,
+            "log_position": envelope.log_position,
+            "actor": envelope.actor.model_dump(mode="json"),
+            "causation_id": envelope.causation_id,
+            "summary": summarize(envelope),
+            "payload": envelope.payload,
+        }
+
+
+def _mentions(payload: dict[str, Any], proposal_id: str) -> bool:
+    return payload.get("proposal_id") == proposal_id or proposal_id in (payload.get("proposal_ids") or ())
+
+
+def summarize(envelope: Envelope) -> str:
+    """One readable line of what the event decided."""
+    payload = envelope.payload
+    match envelope.event_type:
+        case "ProposalSubmitted":
+            content = payload.get("content", {})
+            late = " (late)" if payload.get("late") else ""
+            return f"submitted as {payload.get('registration_number')}{late}: {content.get('title', '')!r}"
+        case "ProposalAmended":
+            return f"amended ({', '.join(sorted(payload.get('changes', {})))}): {payload.get('reason', '')}"
+        case "ProposalWithdrawn":
+            return f"withdrawn: {payload.get('reason', '')}"
+        case "ProposalTriaged":
+            parts = [
+                "complete" if payload.get("complete") else f"incomplete (missing {payload.get('missing')})"
+            ]
+            if payload.get("exact_duplicate_of"):
+                parts.append(f"exact duplicate of {payload['exact_duplicate_of']}")
+            if payload.get("campaign_id"):
+                parts.append(f"campaign {payload['campaign_id']}")
+            method = payload.get("method") or {}
+            parts.append(f"by {method.get('name')} {method.get('version')}")
+            return "triaged: " + ", ".join(parts)
+        case "ProposalReleasedFromCampaign":
+            return f"released from campaign {payload.get('campaign_id')}: {payload.get('reason', '')}"
+        case "ReviewerAssigned":
+            return f"assigned to {payload.get('reviewer')} ({payload.get('organization')})"
+        case "ReviewSubmitted":
+            return (
+                f"reviewed by {payload.get('reviewer')} ({payload.get('organization')}): "
+                f"{payload.get('recommendation')}, scores {payload.get('scores')}"
+            )
+        case "ProposalAssessed":
+            merged = f" into {payload['merged_into']}" if payload.get("merged_into") else ""
+            return f"assessed: {payload.get('outcome')}{merged}: {payload.get('rationale', '')}"
+        case "ProposalAddedToPackage":
+            return f"added to package {payload.get('package_id')}"
+        case "ProposalForwardedToGovernment":
+            late = " (late)" if payload.get("late") else ""
+            return f"forwarded to the government in package {payload.get('package_id')}{late}"
+        case "GovernmentPackageSubmitted":
+            return f"package {payload.get('package_id')} submitted with {len(payload.get('proposal_ids', []))} proposals"
+        case _:
+            return envelope.event_type
+
+
+async def proposal_history(
+    bootstrap_servers: str,
+    topics: Topics,
+    proposal_id: str,
+    *,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+) -> list[HistoryEntry]:
+    found: dict[str, Envelope] = {}
+    async for record in read_topics(
+        bootstrap_servers, [topics.submission, topics.analysis], progress=progress
+    ):
+        try:
+            content = orjson.loads(record.value or b"")
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(content, dict):
+            continue
+        payload = content.get("payload") or {}
+        if content.get("stream_id") != proposal_id and not _mentions(payload, proposal_id):
+            continue
+        envelope = Envelope.model_validate(content)
+        if as_of is not None and envelope.occurred_at > as_of:
+            continue
+        found.setdefault(envelope.event_id, envelope)
+    ordered = sorted(
+        found.values(),
+        key=lambda envelope: (
+            envelope.occurred_at,
+            PRODUCER_ORDER.get(envelope.producer, 9),
+            envelope.log_position,
+        ),
+    )
+    return [HistoryEntry(envelope) for envelope in ordered]

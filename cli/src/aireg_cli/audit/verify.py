@@ -1,0 +1,303 @@
+"""``aireg audit verify``: every producer's chain, positions, stream versions, causation, signed
+checkpoints, and the services' feeds against their topics. Every fault names producer and position."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from aireg_cli.audit.reader import Progress, read_topics
+from aireg_events.canonical import parse_timestamp
+from aireg_events.catalogue.checkpoint import ChainCheckpoint
+from aireg_events.chain import ChainFault, ChainLink, verify_chain
+from aireg_events.log.checkpoints import checkpoint_signature_is_valid
+from aireg_events.topics import PRODUCER_TOPICS, Topics
+
+FeedFetcher = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
+"""``fetch(producer, after)`` → the next page of the producer's feed (empty when done)."""
+
+
+@dataclass
+class ProducerSummary:
+    producer: str
+    topic: str
+    records: int = 0
+    events: int = 0
+    head_position: int = 0
+    head_hash: str = ""
+    checkpoints_verified: int = 0
+    feed_events: int | None = None
+    pending_relay: int = 0
+
+
+@dataclass
+class AuditReport:
+    producers: dict[str, ProducerSummary]
+    faults: list[ChainFault] = field(default_factory=list)
+    records: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "seconds": round(self.seconds, 3),
+            "producers": {name: vars(summary) for name, summary in self.producers.items()},
+            "faults": [vars(fault) for fault in self.faults],
+        }
+
+
+@dataclass
+class _Collected:
+    links: list[ChainLink] = field(default_factory=list)
+    checkpoints: list[tuple[ChainLink, dict[str, Any]]] = field(default_factory=list)
+
+
+def http_feed_fetcher(urls: dict[str, str], token: str, client: httpx.AsyncClient) -> FeedFetcher:
+    async def fetch(producer: str, after: int) -> list[dict[str, Any]]:
+        response = await client.get(
+            f"{urls[producer]}/v1/events",
+            params={"after": after, "limit": 1000},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    return fetch
+
+
+async def verify(
+    bootstrap_servers: str,
+    topics: Topics,
+    public_keys: dict[str, Ed25519PublicKey],
+    *,
+    feed: FeedFetcher | None = None,
+    relay_grace: timedelta = timedelta(seconds=30),
+    progress: Progress | None = None,
+) -> AuditReport:
+    started = time.monotonic()
+    summaries = {producer: ProducerSummary(producer, topics.of(producer)) for producer in PRODUCER_TOPICS}
+    report = AuditReport(summaries)
+    collected = {producer: _Collected() for producer in PRODUCER_TOPICS}
+    topic_producer = {topics.of(producer): producer for producer in PRODUCER_TOPICS}
+    partition_max: dict[tuple[str, int], int] = {}
+    seen_content: dict[tuple[str, int], set[str]] = {}
+    reorder_faults: list[ChainFault] = []
+    async for record in read_topics(bootstrap_servers, list(topic_producer), progress=progress):
+        producer = topic_producer[record.topic]
+        report.records += 1
+        summaries[producer].records += 1
+        try:
+            content = orjson.loads(record.value or b"")
+            link = ChainLink.from_content(content)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            report.faults.append(
+                ChainFault(
+                    producer,
+                    0,
+                    "unparseable",
+                    f"{record.topic}[{record.partition}]@{record.offset} is not an envelope: {error}",
+                )
+            )
+            continue
+        key = (producer, link.log_position)
+        contents = seen_content.setdefault(key, set())
+        repeat = link.content_hash in contents
+        contents.add(link.content_hash)
+        place = (record.topic, record.partition)
+        if not repeat and link.log_position < partition_max.get(place, 0):
+            reorder_faults.append(
+                ChainFault(
+                    producer,
+                    link.log_position,
+                    "reordered",
+                    f"{record.topic}[{record.partition}]@{record.offset} comes after position {partition_max[place]}",
+                )
+            )
+        partition_max[place] = max(partition_max.get(place, 0), link.log_position)
+        collected[producer].links.append(link)
+        if link.event_type == ChainCheckpoint.event_type:
+            collected[producer].checkpoints.append((link, content.get("payload") or {}))
+    by_event_id: dict[str, ChainLink] = {}
+    chains = {}
+    for producer, found in collected.items():
+        found.links.sort(key=lambda item: item.log_position)
+        chain = verify_chain(producer, found.links)
+        chains[producer] = chain
+        summary = summaries[producer]
+        summary.events, summary.head_position, summary.head_hash = (
+            chain.events,
+            chain.head_position,
+            chain.head_hash,
+        )
+        report.faults.extend(chain.faults)
+        for link in chain.links.values():
+            by_event_id[link.event_id] = link
+        _check_checkpoints(
+            producer, found.checkpoints, chain.links, public_keys.get(producer), summary, report
+        )
+    report.faults.extend(reorder_faults)
+    _check_causation(chains, by_event_id, report)
+    if feed is not None:
+        for producer, chain in chains.items():
+            await _check_feed(producer, chain.links, feed, summaries[producer], relay_grace, report)
+    report.faults.sort(key=lambda fault: (fault.producer, fault.log_position, fault.kind))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _check_checkpoints(
+    producer: str,
+    checkpoints: list[tuple[ChainLink, dict[str, Any]]],
+    links: dict[int, ChainLink],
+    public_key: Ed25519PublicKey | None,
+    summary: ProducerSummary,
+    report: AuditReport,
+) -> None:
+    verified: set[int] = set()
+    for link, payload in checkpoints:
+        if link.log_position in verified or links.get(link.log_position) != link:
+            continue
+        position = link.log_position
+        try:
+            checkpoint = ChainCheckpoint.model_validate(payload)
+        except ValueError as error:
+            report.faults.append(
+                ChainFault(producer, position, "forged_checkpoint", f"not a checkpoint: {error}")
+            )
+            continue
+        if public_key is None:
+            report.faults.append(
+                ChainFault(
+                    producer, position, "forged_checkpoint", f"no public key configured for {producer}"
+                )
+            )
+            continue
+        if checkpoint.chain_producer != producer:
+            report.faults.append(
+                ChainFault(
+                    producer, position, "forged_checkpoint", f"checkpoint of {checkpoint.chain_producer}"
+                )
+            )
+            continue
+        if not checkpoint_signature_is_valid(checkpoint, public_key):
+            report.faults.append(
+                ChainFault(
+                    producer,
+                    position,
+                    "forged_checkpoint",
+                    "signature does not verify with the configured key",
+                )
+            )
+            continue
+        head = links.get(checkpoint.head_position)
+        if checkpoint.head_position >= position or head is None or head.hash != checkpoint.head_hash:
+            report.faults.append(
+                ChainFault(
+                    producer,
+                    position,
+                    "forged_checkpoint",
+                    f"signed head {checkpoint.head_position} does not match the log",
+                )
+            )
+            continue
+        verified.add(position)
+    summary.checkpoints_verified = len(verified)
+
+
+def _check_causation(chains: dict[str, Any], by_event_id: dict[str, ChainLink], report: AuditReport) -> None:
+    for producer, chain in chains.items():
+        for link in chain.links.values():
+            if link.causation_id is None:
+                continue
+            cause = by_event_id.get(link.causation_id)
+            if cause is None:
+                report.faults.append(
+                    ChainFault(
+                        producer,
+                        link.log_position,
+                        "dangling_causation",
+                        f"cause {link.causation_id} is in no log",
+                    )
+                )
+            elif cause.producer == producer and cause.log_position >= link.log_position:
+                report.faults.append(
+                    ChainFault(
+                        producer, link.log_position, "dangling_causation", "its cause comes later in the log"
+                    )
+                )
+            elif cause.occurred_at > link.occurred_at:
+                report.faults.append(
+                    ChainFault(
+                        producer, link.log_position, "dangling_causation", "its cause happened after it"
+                    )
+                )
+
+
+async def _check_feed(
+    producer: str,
+    links: dict[int, ChainLink],
+    feed: FeedFetcher,
+    summary: ProducerSummary,
+    relay_grace: timedelta,
+    report: AuditReport,
+) -> None:
+    after = 0
+    in_feed: set[int] = set()
+    grace_start = datetime.now(UTC) - relay_grace
+    try:
+        while True:
+            items = await feed(producer, after)
+            if not items:
+                break
+            for content in items:
+                link = ChainLink.from_content(content)
+                in_feed.add(link.log_position)
+                on_topic = links.get(link.log_position)
+                if on_topic is None:
+                    if (
+                        link.log_position > summary.head_position
+                        and parse_timestamp(link.occurred_at) > grace_start
+                    ):
+                        summary.pending_relay += 1
+                    else:
+                        report.faults.append(
+                            ChainFault(
+                                producer,
+                                link.log_position,
+                                "feed_mismatch",
+                                "in the service's log, not on the topic",
+                            )
+                        )
+                elif on_topic.hash != link.hash or on_topic.content_hash != link.content_hash:
+                    report.faults.append(
+                        ChainFault(
+                            producer,
+                            link.log_position,
+                            "feed_mismatch",
+                            "the topic's event differs from the service's log",
+                        )
+                    )
+                after = max(after, link.log_position)
+    except (httpx.HTTPError, KeyError, ValueError) as error:
+        report.faults.append(
+            ChainFault(producer, 0, "feed_unreachable", f"could not read the feed: {error!r}")
+        )
+        return
+    summary.feed_events = len(in_feed)
+    for position in sorted(set(links) - in_feed):
+        report.faults.append(
+            ChainFault(producer, position, "feed_mismatch", "on the topic, not in the service's log")
+        )
