@@ -101,7 +101,9 @@ async def _settled_log(
     async def feed_head(producer: str) -> int:
         async with httpx.AsyncClient() as client:
             response = await client.get(
-                f"{services[producer].url}/v1/events", params={"limit": 1000}, headers=tokens.header("auditor")
+                f"{services[producer].url}/v1/events",
+                params={"limit": 1000},
+                headers=tokens.header("auditor"),
             )
         return len(response.json()["items"])
 

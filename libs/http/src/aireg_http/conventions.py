@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from aireg_events.tracing import configure_tracing
 from aireg_http.errors import install_error_handlers
 from aireg_http.limits import BodySizeLimit
 from aireg_http.observability import HealthCheck, RequestContext, install_health_and_metrics
@@ -18,6 +19,9 @@ def install_conventions(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     health_check: HealthCheck | None = None,
 ) -> None:
+    settings = getattr(app.state, "settings", None)
+    if settings is not None:
+        configure_tracing(service, settings.otel_exporter, settings.otel_jsonl_file)
     install_error_handlers(app)
     install_health_and_metrics(app, service, health_check)
     app.add_middleware(RequestContext, service=service)

@@ -1,22 +1,20 @@
-"""Running a service's app: uvicorn with uvloop and httptools where installed."""
+"""Running a service's app: uvicorn (uvloop and httptools where installed) with structured logs."""
 
 from __future__ import annotations
-
-import logging
 
 import uvicorn
 from fastapi import FastAPI
 
+from aireg_http.logs import configure_logging
 
-def serve(app: FastAPI, *, host: str, port: int, log_level: str = "info") -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    logging.getLogger("faststream").setLevel(logging.WARNING)
+
+def serve(app: FastAPI, *, host: str, port: int, service: str, log_format: str = "json") -> None:
+    configure_logging(service, log_format)
     uvicorn.run(
         app,
         host=host,
         port=port,
-        log_level=log_level,
+        log_config=None,
         access_log=False,
         loop="auto",
         http="auto",

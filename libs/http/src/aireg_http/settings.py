@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,10 @@ class ServiceSettings(BaseSettings):
     revoked_tokens_file: Path | None = None
     max_body_bytes: int = 1024 * 1024
     run_migrations: bool = True
+    otel_exporter: Literal["none", "otlp", "jsonl"] = "none"
+    """Where spans go: nowhere, an OTLP collector (OTEL_EXPORTER_OTLP_* settings), or a JSON-lines file."""
+    otel_jsonl_file: Path | None = None
+    log_format: Literal["json", "text"] = "json"
     checkpoint_every: int = 1000
     """A producer appends a signed ChainCheckpoint after this many events..."""
     checkpoint_interval_seconds: float = 60.0

@@ -7,7 +7,13 @@ from aireg_reporting.settings import Settings
 
 def main() -> None:
     settings = Settings()
-    serve(create_app(settings), host=settings.host, port=settings.port)
+    serve(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        service="reporting",
+        log_format=settings.log_format,
+    )
 
 
 if __name__ == "__main__":

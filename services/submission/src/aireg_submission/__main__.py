@@ -7,7 +7,13 @@ from aireg_submission.settings import Settings
 
 def main() -> None:
     settings = Settings()
-    serve(create_app(settings), host=settings.host, port=settings.port)
+    serve(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        service="submission",
+        log_format=settings.log_format,
+    )
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ class ProposalTriaged(DomainEvent):
     campaign_representative: str | None = None
     similar: list[SimilarProposal] = Field(default_factory=list)
     method: TriageMethod
+    grouped_with: list[str] = Field(default_factory=list)
+    """Proposals that were in no campaign and join ``campaign_id`` with this one (its near-duplicates)."""
+    merged_campaigns: list[str] = Field(default_factory=list)
+    """Campaigns this proposal links to ``campaign_id``: their members now belong to ``campaign_id``."""
 
 
 class ProposalReleasedFromCampaign(DomainEvent):
@@ -107,6 +111,8 @@ class ProposalAssessed(DomainEvent):
     rationale: str
     review_ids: list[str]
     late: bool = False
+    proposal_version: int | None = Field(default=None, ge=1)
+    """The version of the proposal the assessment is about (absent in events written before it was added)."""
 
 
 class GovernmentPackageOpened(DomainEvent):
@@ -127,6 +133,19 @@ class ProposalAddedToPackage(DomainEvent):
     package_id: str
     consultation_id: str
     proposal_id: str
+
+
+class ProposalRemovedFromPackage(DomainEvent):
+    """A lead took a proposal out of a package that was not submitted yet."""
+
+    event_type: ClassVar[str] = "ProposalRemovedFromPackage"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "package_id"
+
+    package_id: str
+    consultation_id: str
+    proposal_id: str
+    reason: str = ""
 
 
 class ProposalForwardedToGovernment(DomainEvent):
@@ -161,6 +180,7 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     ProposalAssessed,
     GovernmentPackageOpened,
     ProposalAddedToPackage,
+    ProposalRemovedFromPackage,
     ProposalForwardedToGovernment,
     GovernmentPackageSubmitted,
 )

@@ -31,6 +31,7 @@ from aireg_events.catalogue.common import DomainEvent
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id, utc_now
 from aireg_events.log.database import Database
 from aireg_events.log.tables import event_log
+from aireg_events.tracing import current_traceparent
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -70,6 +71,7 @@ class _Head:
 class _Request(Generic[T]):
     work: Work[T]
     future: asyncio.Future[T]
+    traceparent: str | None = None
 
 
 @dataclass
@@ -84,10 +86,14 @@ class _Batch:
 class UnitOfWork:
     """One caller's view of the shared transaction: its session, its clock and its appends."""
 
-    def __init__(self, appender: LogAppender, session: AsyncSession, batch: _Batch) -> None:
+    def __init__(
+        self, appender: LogAppender, session: AsyncSession, batch: _Batch, traceparent: str | None = None
+    ) -> None:
         self._appender = appender
         self.session = session
         self._batch = batch
+        self.traceparent = traceparent
+        """The trace context of whoever submitted the work; stored with each event it appends."""
         self.appended: list[Envelope] = []
 
     @property
@@ -189,6 +195,7 @@ class UnitOfWork:
                     causation_id=envelope.causation_id,
                     hash=envelope.hash,
                     body=envelope.to_canonical().decode(),
+                    traceparent=self.traceparent,
                 )
             )
         except IntegrityError as error:
@@ -251,7 +258,7 @@ class LogAppender:
         if self._task is None:
             raise AppenderStopped(f"the {self.producer} appender is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Request(work, future))
+        self._queue.put_nowait(_Request(work, future, current_traceparent()))
         return future
 
     async def run(self, work: Work[T]) -> T:
@@ -319,7 +326,7 @@ class LogAppender:
         saved_head = batch.head
         saved_versions = dict(batch.stream_versions) if batch.stream_versions else {}
         saved_count = len(batch.envelopes)
-        uow = UnitOfWork(self, session, batch)
+        uow = UnitOfWork(self, session, batch, request.traceparent)
         savepoint = await session.begin_nested()
         try:
             value = await request.work(uow)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -29,6 +31,13 @@ from aireg_events.envelope import Envelope
 from aireg_events.log.appender import LogAppender, UnitOfWork
 from aireg_events.log.dead_letters import DeadLetters
 from aireg_events.log.inbox import already_applied, record_applied
+from aireg_events.tracing import (
+    context_from_traceparent,
+    correlation_id_var,
+    event_id_var,
+    span_attributes,
+    tracer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +136,29 @@ class EventConsumer:
 
         return work
 
+    def _submit_traced(self, record: ConsumerRecord, delivery: Delivery) -> asyncio.Future[bool]:
+        """Submit the delivery's work inside a consumer span whose parent is the producer's trace."""
+        headers = dict(record.headers or ())
+        raw_parent = headers.get("traceparent")
+        parent = context_from_traceparent(raw_parent.decode() if raw_parent else None)
+        envelope = delivery.envelope
+        span = tracer().start_span(
+            f"apply {envelope.event_type}",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes=span_attributes(envelope),
+        )
+        event_token = event_id_var.set(envelope.event_id)
+        correlation_token = correlation_id_var.set(envelope.correlation_id)
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                future = self.appender.submit(self._work(delivery))
+        finally:
+            event_id_var.reset(event_token)
+            correlation_id_var.reset(correlation_token)
+        future.add_done_callback(lambda _done: span.end())
+        return future
+
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Apply ``records`` in order; returns once every one is applied, skipped or dead-lettered."""
         deliveries: list[tuple[ConsumerRecord, Delivery]] = []
@@ -141,7 +173,7 @@ class EventConsumer:
         attempt = 0
         while deliveries:
             attempt += 1
-            futures = [self.appender.submit(self._work(delivery)) for _, delivery in deliveries]
+            futures = [self._submit_traced(record, delivery) for record, delivery in deliveries]
             outcomes = await asyncio.gather(*futures, return_exceptions=True)
             failed: list[tuple[ConsumerRecord, Delivery, BaseException]] = []
             for (record, delivery), outcome in zip(deliveries, outcomes, strict=True):

@@ -1,7 +1,7 @@
 """The relay: publishes a service's log to its Kafka topic in log order, and remembers how far it got.
 
 It reads committed rows after its persisted position, sends them with ``acks=all`` (key = stream id,
-value = the canonical envelope, headers = type, version, event id), waits for every acknowledgement,
+value = the canonical envelope, headers = type, version, event id, position and ``traceparent``), waits for every acknowledgement,
 and only then moves its position. A crash between the two publishes the tail again; consumers drop the
 repeats through their inbox. On PostgreSQL only one replica relays at a time (a session advisory lock).
 """
@@ -180,6 +180,7 @@ class Relay:
                         event_log.c.event_type,
                         event_log.c.schema_version,
                         event_log.c.body,
+                        event_log.c.traceparent,
                     )
                     .where(event_log.c.log_position > self.position)
                     .order_by(event_log.c.log_position)
@@ -189,19 +190,17 @@ class Relay:
         if not rows:
             return 0
         pending = []
-        for position, stream_id, event_id, event_type, schema_version, body in rows:
+        for position, stream_id, event_id, event_type, schema_version, body, traceparent in rows:
+            headers = [
+                ("event_type", event_type.encode()),
+                ("schema_version", str(schema_version).encode()),
+                ("event_id", event_id.encode()),
+                ("log_position", str(position).encode()),
+            ]
+            if traceparent:
+                headers.append(("traceparent", traceparent.encode()))
             pending.append(
-                await producer.send(
-                    self.topic,
-                    value=body.encode(),
-                    key=stream_id.encode(),
-                    headers=[
-                        ("event_type", event_type.encode()),
-                        ("schema_version", str(schema_version).encode()),
-                        ("event_id", event_id.encode()),
-                        ("log_position", str(position).encode()),
-                    ],
-                )
+                await producer.send(self.topic, value=body.encode(), key=stream_id.encode(), headers=headers)
             )
         await asyncio.gather(*pending)
         last = int(rows[-1][0])

@@ -37,9 +37,12 @@ event_log = Table(
     Column("causation_id", String(36), nullable=True),
     Column("hash", String(64), nullable=False),
     Column("body", Text, nullable=False),
+    Column("traceparent", String(55), nullable=True),
     UniqueConstraint("stream_id", "stream_version", name="uq_event_log_stream_version"),
 )
-"""One row per event; ``body`` is the canonical JSON envelope, the other columns index it."""
+"""One row per event; ``body`` is the canonical JSON envelope, the other columns index it.
+``traceparent`` is the trace context of the request that caused the event (outside the hash: it says
+how the event was traced, not what was decided)."""
 
 relay_position = Table(
     "relay_position",
