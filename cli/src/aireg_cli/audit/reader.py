@@ -1,6 +1,5 @@
 """Reading whole topics from offset 0 with a reader of the audit's own: it joins no consumer group and
-commits nothing, so it changes nothing for the services. It reads up to the end offsets it found when
-it started, so a log that keeps growing still gives a finite, consistent read."""
+commits nothing, so it changes nothing for the services. It reads until the topics are idle."""
 
 from __future__ import annotations
 
@@ -23,10 +22,15 @@ Progress = Callable[[int, int], None]
 
 
 async def read_topics(
-    bootstrap_servers: str, topics: list[str], *, progress: Progress | None = None, batch: int = 5000
+    bootstrap_servers: str,
+    topics: list[str],
+    *,
+    progress: Progress | None = None,
+    batch: int = 5000,
+    idle_ms: int = 500,
 ) -> AsyncIterator[TopicRecord]:
-    """Every record of ``topics``, partition by partition in offset order (topics that do not exist are
-    empty)."""
+    """Every record of ``topics``, each partition in offset order (topics that do not exist are empty),
+    until the topics have been idle for two polls of ``idle_ms``."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
@@ -48,24 +52,36 @@ async def read_topics(
             return
         consumer.assign(partitions)
         start = await consumer.beginning_offsets(partitions)
+        # A lower bound only: the embedded broker's ListOffsets under-reports the end of a partition
+        # (seen: 3,866 for 5,000 acknowledged records), so the read goes on until the topics are idle.
         end = await consumer.end_offsets(partitions)
         total = sum(end[partition] - start[partition] for partition in partitions)
         await consumer.seek_to_beginning(*partitions)
-        remaining = {partition for partition in partitions if end[partition] > start[partition]}
         done = 0
+        quiet_polls = 0
         if progress is not None:
             progress(0, total)
-        while remaining:
-            fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch)
-            for partition, records in fetched.items():
+        while True:
+            fetched = await consumer.getmany(timeout_ms=idle_ms, max_records=batch)
+            count = sum(len(records) for records in fetched.values())
+            if count == 0:
+                positions = [await consumer.position(partition) for partition in partitions]
+                behind = any(
+                    position < end[partition]
+                    for position, partition in zip(positions, partitions, strict=True)
+                )
+                quiet_polls += 1
+                if quiet_polls >= 2 and not behind:
+                    break
+                continue
+            quiet_polls = 0
+            for records in fetched.values():
                 for record in records:
-                    if record.offset >= end[partition]:
-                        break
                     done += 1
                     yield TopicRecord(record.topic, record.partition, record.offset, record.key, record.value)
-                if await consumer.position(partition) >= end[partition]:
-                    remaining.discard(partition)
             if progress is not None:
-                progress(done, total)
+                progress(done, max(total, done))
+        if progress is not None:
+            progress(done, done)
     finally:
         await consumer.stop()

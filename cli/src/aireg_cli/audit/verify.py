@@ -101,7 +101,7 @@ async def verify(
         summaries[producer].records += 1
         try:
             content = orjson.loads(record.value or b"")
-            link = ChainLink.from_content(content)
+            link = ChainLink.from_content(content, decoded=True)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             report.faults.append(
                 ChainFault(
@@ -263,7 +263,7 @@ async def _check_feed(
             if not items:
                 break
             for content in items:
-                link = ChainLink.from_content(content)
+                link = ChainLink.from_content(content, decoded=True)
                 in_feed.add(link.log_position)
                 on_topic = links.get(link.log_position)
                 if on_topic is None:

@@ -61,8 +61,9 @@ class ChainLink:
         return cls.from_content(envelope.model_dump(mode="json"))
 
     @classmethod
-    def from_content(cls, content: dict[str, Any]) -> ChainLink:
-        """From a decoded envelope (raises KeyError/TypeError/ValueError if it is not one)."""
+    def from_content(cls, content: dict[str, Any], *, decoded: bool = False) -> ChainLink:
+        """From an envelope's fields (raises KeyError/TypeError/ValueError if it is not one);
+        ``decoded=True`` when they were just decoded from JSON (the fast path)."""
         return cls(
             producer=str(content["producer"]),
             log_position=int(content["log_position"]),
@@ -74,7 +75,7 @@ class ChainLink:
             causation_id=content.get("causation_id"),
             prev_hash=str(content["prev_hash"]),
             hash=str(content["hash"]),
-            content_hash=content_hash(content),
+            content_hash=content_hash(content, decoded=decoded),
         )
 
 

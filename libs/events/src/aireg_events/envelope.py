@@ -13,7 +13,7 @@ from typing import Any, Literal
 import uuid_utils
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
-from aireg_events.canonical import canonical_json, format_timestamp, loads
+from aireg_events.canonical import canonical_json, canonical_json_of_decoded, format_timestamp, loads
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of a producer's first event."""
@@ -30,11 +30,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def content_hash(content: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an envelope's fields, ``hash`` left out if present."""
+def content_hash(content: dict[str, Any], *, decoded: bool = False) -> str:
+    """SHA-256 over the canonical JSON of an envelope's fields, ``hash`` left out if present.
+
+    ``decoded=True`` says the content was decoded from JSON, so it holds nothing JSON cannot (no
+    datetime, no NaN) and the checks can be skipped.
+    """
     if "hash" in content:
         content = {key: value for key, value in content.items() if key != "hash"}
-    return hashlib.sha256(canonical_json(content)).hexdigest()
+    encoded = canonical_json_of_decoded(content) if decoded else canonical_json(content)
+    return hashlib.sha256(encoded).hexdigest()
 
 
 class Actor(BaseModel):
