@@ -1,33 +1,126 @@
-"""HTTP routes of the submission service: thin; auth → command → domain → log."""
+"""HTTP routes of the submission service: thin; auth → command → domain → log → projection."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, status
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from aireg_events.catalogue.common import BoundedText, LateSubmissions, UtcDateTime
+from aireg_events.catalogue.common import (
+    ApplicationArea,
+    Approach,
+    BoundedText,
+    CostOfError,
+    Direction,
+    DomainEvent,
+    Instrument,
+    LateSubmissions,
+    Position,
+    Question,
+    UtcDateTime,
+)
+from aireg_events.catalogue.submission import Attachment, ProposalContent, Submitter
 from aireg_events.envelope import new_event_id
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
-from aireg_http.auth import Principal, require_roles
+from aireg_events.receipts import Receipt, ReceiptClaims, issue_receipt
+from aireg_http.auth import ROLES, Principal, TokenRole, require_roles
 from aireg_http.errors import NotFound
 from aireg_http.pagination import Page, PageParams
 from aireg_submission import domain, store
-from aireg_submission.projections import project
-from aireg_submission.store import ConsultationRow
+from aireg_submission.domain import ProposalStatus
+from aireg_submission.projections import project_own
+from aireg_submission.store import ConsultationRow, PortalRow, ProposalRow, RegistrationCounterRow
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing, invalid, expired or revoked token"},
-    403: {"description": "the token's role may not do this"},
-    422: {"description": "invalid input, with field errors"},
-}
+ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
+PORTAL_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
+
+# --- errors, as the OpenAPI document shows them ---------------------------------------------------
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a machine code and a sentence (and field errors for 422)."""
+
+    error: str = Field(description="the machine code, e.g. submission_window_closed")
+    detail: str = Field(description="a sentence for people")
+    errors: list[FieldError] | None = Field(default=None, description="the field errors of a 422")
+
+
+Refusal = tuple[int, str, str]
+
+AUTH: tuple[Refusal, ...] = (
+    (401, "missing_token", "no `Authorization: Bearer` header"),
+    (401, "invalid_token", "the token is not one the issuer signed"),
+    (401, "token_expired", "the token has expired"),
+    (401, "token_revoked", "the token was revoked"),
+    (403, "forbidden_role", "the token's role may not do this"),
+)
+SUSPENDED: Refusal = (
+    403,
+    "portal_suspended",
+    "an admin suspended this portal; every call of its token is refused",
+)
+INVALID: Refusal = (422, "validation_failed", "invalid input; `errors` lists the fields")
+TOO_LARGE: Refusal = (413, "payload_too_large", "the body is over the limit (1 MiB unless configured)")
+BAD_CURSOR: Refusal = (422, "invalid_cursor", "the cursor is not one this service issued")
+NO_CONSULTATION: Refusal = (404, "consultation_not_found", "no consultation with this id")
+NO_PROPOSAL: Refusal = (
+    404,
+    "proposal_not_found",
+    "no proposal with this id that this caller may see (another portal's proposal answers alike)",
+)
+
+
+def errors(*refusals: Refusal) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route: one entry per status, naming every machine code it may carry."""
+    by_status: dict[int, list[str]] = {}
+    for status_code, code, meaning in refusals:
+        by_status.setdefault(status_code, []).append(f"`{code}`: {meaning}")
+    return {
+        status_code: {"model": ErrorBody, "description": "; ".join(lines)}
+        for status_code, lines in sorted(by_status.items())
+    }
+
+
+# --- who may call ---------------------------------------------------------------------------------
+
+
+def caller(*roles: TokenRole) -> Any:
+    """Lets through ``roles`` only; a suspended portal's token is refused on every route (403)."""
+    role_check = require_roles(*roles)
+
+    async def check(request: Request, principal: Principal = role_check) -> Principal:
+        if principal.role == "portal":
+            async with store.read_session(request.app.state.runtime) as session:
+                suspended = await store.portal_is_suspended(session, principal.name)
+            domain.ensure_portal_active(principal.name, suspended=suspended)
+        return principal
+
+    return Depends(check)
+
 
 Admin = Annotated[Principal, require_roles("admin")]
-Anyone = Annotated[Principal, require_roles("portal", "reviewer", "lead", "admin", "auditor", "dashboard")]
+Anyone = Annotated[Principal, caller(*ROLES)]
+Reader = Annotated[Principal, caller("portal", "reviewer", "lead", "admin", "auditor")]
+PortalCaller = Annotated[Principal, caller("portal")]
+STAFF_READERS = "reviewer, lead, admin, auditor"
+
+ConsultationId = Annotated[str, Path(pattern=ID_PATTERN, description="the consultation's id")]
+ProposalId = Annotated[str, Path(pattern=ID_PATTERN, description="the proposal's id")]
+PortalName = Annotated[str, Path(pattern=PORTAL_PATTERN, description="the portal's name (its token's name)")]
+
+# --- consultations --------------------------------------------------------------------------------
 
 
 class ConsultationCreate(BaseModel):
@@ -62,14 +155,25 @@ class ConsultationPublic(BaseModel):
 
 
 def consultations_router(runtime: LogRuntime) -> APIRouter:
-    router = APIRouter(prefix="/v1/consultations", tags=["consultations"], responses=ERRORS)
+    router = APIRouter(prefix="/v1/consultations", tags=["consultations"])
 
     @router.post(
         "",
         status_code=status.HTTP_201_CREATED,
         response_model=ConsultationPublic,
-        summary="Open a consultation (a call for proposals) with its deadlines",
-        responses={409: {"description": "consultation_code_taken"}},
+        summary="Open a consultation (a call for proposals) with its deadlines (admin)",
+        responses=errors(
+            *AUTH,
+            TOO_LARGE,
+            (409, "consultation_code_taken", "another consultation has this code"),
+            (
+                409,
+                "registration_series_exhausted",
+                "ten consultations already open in that year; their registration numbers would collide",
+            ),
+            INVALID,
+            (422, "deadlines_out_of_order", "not opens < closes <= analysis due <= forwarding due"),
+        ),
     )
     async def open_consultation(
         body: ConsultationCreate, principal: Admin, request: Request
@@ -78,12 +182,15 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             event = domain.open_consultation(
                 consultation_id=new_event_id(),
                 code_taken=await store.consultation_by_code(uow.session, body.code) is not None,
+                series_taken=await store.series_taken(
+                    uow.session, domain.registration_year(body.submission_opens_at)
+                ),
                 **body.model_dump(),
             )
             envelope = await uow.append(
                 event, actor=principal.actor(), correlation_id=request.state.correlation_id
             )
-            await project(uow.session, envelope, event)
+            await project_own(uow.session, envelope, event)
             await uow.session.flush()
             row = await uow.session.get(ConsultationRow, event.consultation_id)
             assert row is not None
@@ -91,7 +198,12 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
 
         return await runtime.appender.run(work)
 
-    @router.get("", response_model=Page[ConsultationPublic], summary="List consultations")
+    @router.get(
+        "",
+        response_model=Page[ConsultationPublic],
+        summary="List consultations (any authenticated caller)",
+        responses=errors(*AUTH, SUSPENDED, INVALID, BAD_CURSOR),
+    )
     async def list_consultations(_principal: Anyone, page: PageParams) -> Page[ConsultationPublic]:
         query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
         if page.cursor:
@@ -100,14 +212,453 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             rows = (await session.exec(query)).all()
         return page.page([ConsultationPublic.of(row) for row in rows], lambda item: [item.consultation_id])
 
-    @router.get("/{consultation_id}", response_model=ConsultationPublic, summary="Read one consultation")
-    async def get_consultation(
-        consultation_id: Annotated[str, Path(max_length=36)], _principal: Anyone
-    ) -> ConsultationPublic:
+    @router.get(
+        "/{consultation_id}",
+        response_model=ConsultationPublic,
+        summary="Read one consultation (any authenticated caller)",
+        responses=errors(*AUTH, SUSPENDED, NO_CONSULTATION, INVALID),
+    )
+    async def get_consultation(consultation_id: ConsultationId, _principal: Anyone) -> ConsultationPublic:
         async with store.read_session(runtime) as session:
             row = await session.get(ConsultationRow, consultation_id)
         if row is None:
             raise NotFound(f"no consultation {consultation_id}", code="consultation_not_found")
         return ConsultationPublic.of(row)
+
+    return router
+
+
+# --- proposals ------------------------------------------------------------------------------------
+
+
+class SubmissionAnswer(BaseModel):
+    """The 201 of an intake, and the identical answer to every retry with the same key and body."""
+
+    proposal_id: str
+    consultation_id: str
+    registration_number: str = Field(description="AIREG-<year>-<6 digits>, gap-free per consultation")
+    status: Literal["submitted"] = "submitted"
+    submitted_at: UtcDateTime = Field(description="when the service received it (server clock, UTC)")
+    event_id: str = Field(description="the ProposalSubmitted event")
+    late: bool = Field(
+        description="received after the window closed, under late_submissions=accept_and_label"
+    )
+    receipt: Receipt = Field(
+        description="signed (Ed25519) by the service: `aireg audit receipt` verifies it against the log"
+    )
+
+
+class ProposalChanges(BaseModel):
+    """The fields of the body to replace, each with its whole new value; the result is checked as a body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    submitter: Submitter | None = None
+    title: BoundedText(300, min_length=1) | None = None  # type: ignore[valid-type]
+    summary: BoundedText(2_000, min_length=1) | None = None  # type: ignore[valid-type]
+    text: BoundedText(100_000, min_length=1) | None = None  # type: ignore[valid-type]
+    directions: list[Direction] | None = Field(default=None, min_length=1, max_length=7)
+    questions: list[Question] | None = Field(default=None, min_length=1, max_length=6)
+    positions: dict[Question, Position] | None = Field(default=None, max_length=6)
+    instrument: Instrument | None = None
+    approach: Approach | None = None
+    cost_of_error: CostOfError | None = None
+    application_areas: list[ApplicationArea] | None = Field(default=None, min_length=1, max_length=10)
+    attachments: list[Attachment] | None = Field(default=None, max_length=50)
+
+
+class AmendmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    changes: ProposalChanges
+    reason: BoundedText(2_000, min_length=1)  # type: ignore[valid-type]
+
+
+class WithdrawalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: BoundedText(2_000, min_length=1)  # type: ignore[valid-type]
+
+
+class ProposalPublic(BaseModel):
+    """A proposal as it stands, with the status its submitter sees."""
+
+    proposal_id: str
+    consultation_id: str
+    registration_number: str
+    portal: str
+    status: ProposalStatus = Field(
+        description="submitted → under_review → assessed | rejected_as_duplicate → "
+        "forwarded_to_government; or withdrawn"
+    )
+    late: bool
+    submitted_at: UtcDateTime
+    status_changed_at: UtcDateTime
+    version: int = Field(description="1 as submitted, +1 per amendment")
+    amended_at: UtcDateTime | None
+    withdrawn_at: UtcDateTime | None
+    withdrawal_reason: str | None
+    content: ProposalContent
+    event_id: str = Field(description="the ProposalSubmitted event")
+    last_event_id: str = Field(description="the latest event of this service about the proposal")
+
+    @classmethod
+    def of(cls, row: ProposalRow) -> ProposalPublic:
+        return cls(
+            proposal_id=row.proposal_id,
+            consultation_id=row.consultation_id,
+            registration_number=row.registration_number,
+            portal=row.portal,
+            status=ProposalStatus(row.status),
+            late=row.late,
+            submitted_at=row.received_at,
+            status_changed_at=row.status_changed_at,
+            version=row.version,
+            amended_at=row.amended_at,
+            withdrawn_at=row.withdrawn_at,
+            withdrawal_reason=row.withdrawal_reason,
+            content=ProposalContent.model_validate(row.content),
+            event_id=row.submitted_event_id,
+            last_event_id=row.last_event_id,
+        )
+
+
+def _visible(row: ProposalRow | None, principal: Principal) -> bool:
+    return row is not None and (principal.role != "portal" or row.portal == principal.name)
+
+
+def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> APIRouter:
+    router = APIRouter(tags=["proposals"])
+
+    def answer(row: ProposalRow) -> SubmissionAnswer:
+        """Built from the recorded facts alone (Ed25519 signatures are deterministic), so a retry gets
+        the very same bytes, receipt included."""
+        claims = ReceiptClaims(
+            registration_number=row.registration_number,
+            proposal_id=row.proposal_id,
+            consultation_id=row.consultation_id,
+            event_id=row.submitted_event_id,
+            log_position=row.submitted_log_position,
+            event_hash=row.submitted_event_hash,
+            received_at=row.received_at,
+        )
+        return SubmissionAnswer(
+            proposal_id=row.proposal_id,
+            consultation_id=row.consultation_id,
+            registration_number=row.registration_number,
+            submitted_at=row.received_at,
+            event_id=row.submitted_event_id,
+            late=row.late,
+            receipt=issue_receipt(signing_key, claims),
+        )
+
+    @router.post(
+        "/v1/consultations/{consultation_id}/proposals",
+        status_code=status.HTTP_201_CREATED,
+        response_model=SubmissionAnswer,
+        tags=["proposals"],
+        summary="Submit a proposal (portal), idempotently",
+        description="Send the same `Idempotency-Key` with the same body again (a retry) and get the same "
+        "answer, receipt included; nothing new is recorded. Keys are kept per portal.",
+        responses=errors(
+            *AUTH,
+            SUSPENDED,
+            NO_CONSULTATION,
+            (409, "submission_window_closed", "outside submission_opens_at..submission_closes_at"),
+            (409, "idempotency_key_reused", "this portal used the key for another body or consultation"),
+            (409, "registration_numbers_exhausted", "the consultation registered 99,999 proposals"),
+            TOO_LARGE,
+            INVALID,
+            (422, "idempotency_key_required", "no Idempotency-Key header"),
+            (422, "idempotency_key_invalid", "the key is not 1..200 visible ASCII characters"),
+        ),
+    )
+    async def submit_proposal(
+        consultation_id: ConsultationId,
+        body: ProposalContent,
+        principal: PortalCaller,
+        request: Request,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                description="required: 1..200 visible ASCII characters, unique per proposal of a portal",
+            ),
+        ] = None,
+    ) -> SubmissionAnswer:
+        key = domain.checked_idempotency_key(idempotency_key)
+        fingerprint = domain.request_sha256(body)
+        portal = principal.name
+
+        async def work(uow: UnitOfWork) -> SubmissionAnswer:
+            # The log lock first (PostgreSQL replicas): the key lookup below then sees every committed intake.
+            await uow.log_head()
+            domain.ensure_portal_active(
+                portal, suspended=await store.portal_is_suspended(uow.session, portal)
+            )
+            consultation = await uow.session.get(ConsultationRow, consultation_id)
+            counter = await uow.session.get(RegistrationCounterRow, consultation_id)
+            if consultation is None or counter is None:
+                raise domain.ConsultationNotFound(f"no consultation {consultation_id}")
+            previous = await store.proposal_by_idempotency_key(uow.session, portal, key)
+            if previous is not None and domain.is_replay(
+                previous.consultation_id,
+                previous.request_sha256,
+                consultation_id=consultation_id,
+                sha256=fingerprint,
+            ):
+                return answer(previous)
+            event = domain.submit_proposal(
+                proposal_id=new_event_id(),
+                consultation_id=consultation_id,
+                window=consultation.window(),
+                numbering=counter.numbering(),
+                portal=portal,
+                idempotency_key=key,
+                content=body,
+                now=uow.now(),
+            )
+            envelope = await uow.append(
+                event, actor=principal.actor(), correlation_id=request.state.correlation_id
+            )
+            await project_own(uow.session, envelope, event)
+            await uow.session.flush()
+            row = await uow.session.get(ProposalRow, event.proposal_id)
+            assert row is not None
+            return answer(row)
+
+        return await runtime.appender.run(work)
+
+    @router.get(
+        "/v1/proposals",
+        response_model=Page[ProposalPublic],
+        summary=f"List proposals: a portal sees its own; {STAFF_READERS} see all",
+        responses=errors(*AUTH, SUSPENDED, INVALID, BAD_CURSOR),
+    )
+    async def list_proposals(
+        principal: Reader,
+        page: PageParams,
+        consultation_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+        status: ProposalStatus | None = None,
+    ) -> Page[ProposalPublic]:
+        query = store.proposals_query(
+            portal=principal.name if principal.role == "portal" else None,
+            consultation_id=consultation_id,
+            status=status.value if status else None,
+            after=str(page.cursor[0]) if page.cursor else None,
+            limit=page.limit + 1,
+        )
+        async with store.read_session(runtime) as session:
+            rows = (await session.exec(query)).all()
+        return page.page([ProposalPublic.of(row) for row in rows], lambda item: [item.proposal_id])
+
+    @router.get(
+        "/v1/proposals/{proposal_id}",
+        response_model=ProposalPublic,
+        summary=f"Read a proposal and the status its submitter sees (its portal; {STAFF_READERS})",
+        responses=errors(*AUTH, SUSPENDED, NO_PROPOSAL, INVALID),
+    )
+    async def get_proposal(proposal_id: ProposalId, principal: Reader) -> ProposalPublic:
+        async with store.read_session(runtime) as session:
+            row = await session.get(ProposalRow, proposal_id)
+        if row is None or not _visible(row, principal):
+            raise domain.ProposalNotFound(f"no proposal {proposal_id} of this portal")
+        return ProposalPublic.of(row)
+
+    async def change(
+        proposal_id: str,
+        principal: Principal,
+        request: Request,
+        decide: Callable[[domain.Proposal | None, datetime], DomainEvent],
+    ) -> ProposalPublic:
+        portal = principal.name
+
+        async def work(uow: UnitOfWork) -> ProposalPublic:
+            domain.ensure_portal_active(
+                portal, suspended=await store.portal_is_suspended(uow.session, portal)
+            )
+            row = await uow.session.get(ProposalRow, proposal_id)
+            consultation = await uow.session.get(ConsultationRow, row.consultation_id) if row else None
+            state = row.state(consultation.window()) if row is not None and consultation is not None else None
+            event = decide(state, uow.now())
+            envelope = await uow.append(
+                event,
+                actor=principal.actor(),
+                correlation_id=request.state.correlation_id,
+                expected_version=state.stream_version if state else None,
+            )
+            await project_own(uow.session, envelope, event)
+            await uow.session.flush()
+            assert row is not None
+            return ProposalPublic.of(row)
+
+        return await runtime.appender.run(work)
+
+    @router.post(
+        "/v1/proposals/{proposal_id}/amendments",
+        response_model=ProposalPublic,
+        summary="Amend a proposal (the portal that submitted it, before the window closes)",
+        responses=errors(
+            *AUTH,
+            SUSPENDED,
+            NO_PROPOSAL,
+            (409, "proposal_withdrawn", "a withdrawn proposal cannot be amended"),
+            (409, "amendment_window_closed", "the consultation's submission window has closed"),
+            TOO_LARGE,
+            INVALID,
+            (422, "amendment_changes_nothing", "every change repeats the current value"),
+        ),
+    )
+    async def amend_proposal(
+        proposal_id: ProposalId, body: AmendmentRequest, principal: PortalCaller, request: Request
+    ) -> ProposalPublic:
+        changes = body.changes.model_dump(mode="json", exclude_unset=True)
+        return await change(
+            proposal_id,
+            principal,
+            request,
+            lambda state, now: domain.amend_proposal(
+                state,
+                proposal_id=proposal_id,
+                portal=principal.name,
+                changes=changes,
+                reason=body.reason,
+                now=now,
+            ),
+        )
+
+    @router.post(
+        "/v1/proposals/{proposal_id}/withdrawal",
+        response_model=ProposalPublic,
+        summary="Withdraw a proposal (the portal that submitted it, before the window closes)",
+        responses=errors(
+            *AUTH,
+            SUSPENDED,
+            NO_PROPOSAL,
+            (409, "proposal_withdrawn", "the proposal was withdrawn already"),
+            (409, "withdrawal_window_closed", "the consultation's submission window has closed"),
+            TOO_LARGE,
+            INVALID,
+        ),
+    )
+    async def withdraw_proposal(
+        proposal_id: ProposalId, body: WithdrawalRequest, principal: PortalCaller, request: Request
+    ) -> ProposalPublic:
+        return await change(
+            proposal_id,
+            principal,
+            request,
+            lambda state, now: domain.withdraw_proposal(
+                state, proposal_id=proposal_id, portal=principal.name, reason=body.reason, now=now
+            ),
+        )
+
+    return router
+
+
+# --- portals --------------------------------------------------------------------------------------
+
+
+class SuspensionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: BoundedText(2_000, min_length=1)  # type: ignore[valid-type]
+
+
+class ResumptionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: BoundedText(2_000) = ""  # type: ignore[valid-type]
+
+
+class PortalPublic(BaseModel):
+    portal: str
+    suspended: bool
+    reason: str = Field(description="why it was last suspended or resumed")
+    changed_at: UtcDateTime | None = Field(description="when; null if it never was")
+    event_id: str | None = Field(description="the PortalSuspended or PortalResumed event")
+
+    @classmethod
+    def of(cls, portal: str, row: PortalRow | None) -> PortalPublic:
+        if row is None:
+            return cls(portal=portal, suspended=False, reason="", changed_at=None, event_id=None)
+        return cls(
+            portal=row.portal,
+            suspended=row.suspended,
+            reason=row.reason,
+            changed_at=row.changed_at,
+            event_id=row.event_id,
+        )
+
+
+def portals_router(runtime: LogRuntime) -> APIRouter:
+    router = APIRouter(prefix="/v1/portals", tags=["portals"])
+
+    async def record(
+        principal: Principal, request: Request, portal: str, decide: Callable[[bool], DomainEvent]
+    ) -> PortalPublic:
+        async def work(uow: UnitOfWork) -> PortalPublic:
+            event = decide(await store.portal_is_suspended(uow.session, portal))
+            envelope = await uow.append(
+                event, actor=principal.actor(), correlation_id=request.state.correlation_id
+            )
+            await project_own(uow.session, envelope, event)
+            await uow.session.flush()
+            return PortalPublic.of(portal, await uow.session.get(PortalRow, portal))
+
+        return await runtime.appender.run(work)
+
+    @router.post(
+        "/{portal}/suspension",
+        response_model=PortalPublic,
+        summary="Suspend a portal (admin): its token is refused with 403 portal_suspended from then on",
+        responses=errors(
+            *AUTH,
+            (409, "portal_already_suspended", "the portal is suspended already"),
+            TOO_LARGE,
+            INVALID,
+        ),
+    )
+    async def suspend_portal(
+        portal: PortalName, body: SuspensionRequest, principal: Admin, request: Request
+    ) -> PortalPublic:
+        return await record(
+            principal,
+            request,
+            portal,
+            lambda suspended: domain.suspend_portal(portal, suspended=suspended, reason=body.reason),
+        )
+
+    @router.post(
+        "/{portal}/resumption",
+        response_model=PortalPublic,
+        summary="Resume a suspended portal (admin)",
+        responses=errors(
+            *AUTH, (409, "portal_not_suspended", "the portal is not suspended"), TOO_LARGE, INVALID
+        ),
+    )
+    async def resume_portal(
+        portal: PortalName,
+        principal: Admin,
+        request: Request,
+        body: Annotated[ResumptionRequest | None, Body()] = None,
+    ) -> PortalPublic:
+        reason = body.reason if body is not None else ""
+        return await record(
+            principal,
+            request,
+            portal,
+            lambda suspended: domain.resume_portal(portal, suspended=suspended, reason=reason),
+        )
+
+    @router.get(
+        "/{portal}",
+        response_model=PortalPublic,
+        summary="Whether a portal is suspended (admin)",
+        responses=errors(*AUTH, INVALID),
+    )
+    async def get_portal(portal: PortalName, _principal: Admin) -> PortalPublic:
+        async with store.read_session(runtime) as session:
+            return PortalPublic.of(portal, await session.get(PortalRow, portal))
 
     return router

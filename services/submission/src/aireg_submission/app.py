@@ -10,12 +10,19 @@ from fastapi import FastAPI
 
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
-from aireg_events.log.runtime import LogRuntime
-from aireg_events.signing import load_public_key
+from aireg_events.log.runtime import LogRuntime, Subscription
+from aireg_events.signing import load_private_key, load_public_key
 from aireg_http.auth import RevocationList, TokenVerifier
 from aireg_http.conventions import install_conventions
 from aireg_http.feed import feed_router
-from aireg_submission.api import consultations_router
+from aireg_submission.api import (
+    AUTH,
+    consultations_router,
+    errors,
+    portals_router,
+    proposals_router,
+)
+from aireg_submission.consumers import apply_analysis_event, handles
 from aireg_submission.settings import Settings
 
 SERVICE = "submission"
@@ -36,7 +43,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         signing_key_file=settings.signing_key_file,
         checkpoint_every=settings.checkpoint_every,
         checkpoint_interval=settings.checkpoint_interval_seconds,
+        subscription=Subscription(
+            topics=[settings.topics.analysis],
+            group_id=settings.topic_namespace + settings.consumer_group,
+            apply=apply_analysis_event,
+            handles=handles,
+        ),
     )
+    signing_key = load_private_key(settings.signing_key_file)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -62,5 +76,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
     app.include_router(consultations_router(runtime))
-    app.include_router(feed_router(runtime.database))
+    app.include_router(proposals_router(runtime, signing_key))
+    app.include_router(portals_router(runtime))
+    app.include_router(
+        feed_router(runtime.database),
+        responses=errors(*AUTH, (422, "validation_failed", "after, limit or cursor out of range")),
+    )
     return app

@@ -1,12 +1,62 @@
-"""The submission rules as pure functions: a command and the current state in, events (or a refusal) out."""
+"""The submission rules as pure functions: a command and the current state in, events (or a refusal) out.
+
+Registration numbers are ``AIREG-<year>-<6 digits>``, gap-free per consultation. The year is the one the
+consultation's submission window opens in; so that two consultations of one year never share a number,
+each consultation gets a *series* (0..9) when it opens, the first of the six digits, and counts its
+proposals in the other five: the second call of 2026 registers AIREG-2026-100001, -100002, ...
+That allows ten consultations a year and 99,999 proposals per consultation; beyond either the command
+is refused, never a number given twice.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from aireg_events.catalogue.common import LateSubmissions
-from aireg_events.catalogue.submission import ConsultationOpened
+from pydantic import ValidationError
+
+from aireg_events.canonical import canonical_json, format_timestamp
+from aireg_events.catalogue.analysis import (
+    ProposalAssessed,
+    ProposalForwardedToGovernment,
+    ProposalTriaged,
+    ReviewerAssigned,
+)
+from aireg_events.catalogue.common import DomainEvent, LateSubmissions, Outcome
+from aireg_events.catalogue.submission import (
+    ConsultationOpened,
+    PortalResumed,
+    PortalSuspended,
+    ProposalAmended,
+    ProposalContent,
+    ProposalSubmitted,
+    ProposalWithdrawn,
+)
 from aireg_events.rules import RuleViolation
+
+SERIES_PER_YEAR = 10
+NUMBERS_PER_SERIES = 99_999
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}")
+
+
+class ProposalStatus(StrEnum):
+    """The status a submitter sees."""
+
+    submitted = "submitted"
+    under_review = "under_review"
+    assessed = "assessed"
+    forwarded_to_government = "forwarded_to_government"
+    rejected_as_duplicate = "rejected_as_duplicate"
+    withdrawn = "withdrawn"
+
+
+# --- refusals -------------------------------------------------------------------------------------
 
 
 class DeadlinesOutOfOrder(RuleViolation):
@@ -17,6 +67,146 @@ class DeadlinesOutOfOrder(RuleViolation):
 class ConsultationCodeTaken(RuleViolation):
     code = "consultation_code_taken"
     kind = "conflict"
+
+
+class RegistrationSeriesExhausted(RuleViolation):
+    code = "registration_series_exhausted"
+    kind = "conflict"
+
+
+class ConsultationNotFound(RuleViolation):
+    code = "consultation_not_found"
+    kind = "not_found"
+
+
+class SubmissionWindowClosed(RuleViolation):
+    code = "submission_window_closed"
+    kind = "conflict"
+
+
+class IdempotencyKeyRequired(RuleViolation):
+    code = "idempotency_key_required"
+    kind = "invalid"
+
+
+class IdempotencyKeyInvalid(RuleViolation):
+    code = "idempotency_key_invalid"
+    kind = "invalid"
+
+
+class IdempotencyKeyReused(RuleViolation):
+    code = "idempotency_key_reused"
+    kind = "conflict"
+
+
+class RegistrationNumbersExhausted(RuleViolation):
+    code = "registration_numbers_exhausted"
+    kind = "conflict"
+
+
+class PortalIsSuspended(RuleViolation):
+    code = "portal_suspended"
+    kind = "forbidden"
+
+
+class ProposalNotFound(RuleViolation):
+    """No such proposal, or another portal's: the two answer alike, so existence does not leak."""
+
+    code = "proposal_not_found"
+    kind = "not_found"
+
+
+class ProposalIsWithdrawn(RuleViolation):
+    code = "proposal_withdrawn"
+    kind = "conflict"
+
+
+class AmendmentWindowClosed(RuleViolation):
+    code = "amendment_window_closed"
+    kind = "conflict"
+
+
+class WithdrawalWindowClosed(RuleViolation):
+    code = "withdrawal_window_closed"
+    kind = "conflict"
+
+
+class InvalidAmendment(RuleViolation):
+    """The content after the amendment breaks a rule of the body (same answer as an invalid body)."""
+
+    code = "validation_failed"
+    kind = "invalid"
+
+
+class AmendmentChangesNothing(RuleViolation):
+    code = "amendment_changes_nothing"
+    kind = "invalid"
+
+
+class PortalAlreadySuspended(RuleViolation):
+    code = "portal_already_suspended"
+    kind = "conflict"
+
+
+class PortalNotSuspended(RuleViolation):
+    code = "portal_not_suspended"
+    kind = "conflict"
+
+
+# --- state the rules read -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmissionWindow:
+    opens_at: datetime
+    closes_at: datetime
+    late_submissions: LateSubmissions
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """A consultation's registration numbers: its year and series, and how many it has given."""
+
+    year: int
+    series: int
+    last_number: int
+
+    def next_number(self) -> str:
+        sequence = self.last_number + 1
+        if sequence > NUMBERS_PER_SERIES:
+            raise RegistrationNumbersExhausted(
+                f"this consultation has registered {NUMBERS_PER_SERIES} proposals, the most its "
+                "registration series holds"
+            )
+        return registration_number(self.year, self.series, sequence)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    proposal_id: str
+    consultation_id: str
+    portal: str
+    content: ProposalContent
+    status: ProposalStatus
+    stream_version: int
+    window: SubmissionWindow
+    """The submission window of its consultation."""
+
+
+def registration_number(year: int, series: int, sequence: int) -> str:
+    return f"AIREG-{year:04d}-{series}{sequence:05d}"
+
+
+def sequence_of(number: str) -> int:
+    """The per-consultation count inside a registration number (its last five digits)."""
+    return int(number[-5:])
+
+
+def registration_year(submission_opens_at: datetime) -> int:
+    return submission_opens_at.year
+
+
+# --- consultations --------------------------------------------------------------------------------
 
 
 def open_consultation(
@@ -31,6 +221,7 @@ def open_consultation(
     forwarding_due_at: datetime,
     late_submissions: LateSubmissions,
     code_taken: bool,
+    series_taken: Collection[int],
 ) -> ConsultationOpened:
     """Deadlines are data: opens < closes <= analysis due <= forwarding due."""
     if code_taken:
@@ -41,6 +232,12 @@ def open_consultation(
         raise DeadlinesOutOfOrder("analysis_due_at must not come before submission_closes_at")
     if not analysis_due_at <= forwarding_due_at:
         raise DeadlinesOutOfOrder("forwarding_due_at must not come before analysis_due_at")
+    free = [series for series in range(SERIES_PER_YEAR) if series not in series_taken]
+    if not free:
+        raise RegistrationSeriesExhausted(
+            f"{SERIES_PER_YEAR} consultations already open in {registration_year(submission_opens_at)}: "
+            "their registration numbers would not be told apart"
+        )
     return ConsultationOpened(
         consultation_id=consultation_id,
         code=code,
@@ -51,4 +248,224 @@ def open_consultation(
         analysis_due_at=analysis_due_at,
         forwarding_due_at=forwarding_due_at,
         late_submissions=late_submissions,
+        registration_series=free[0],
     )
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+def checked_idempotency_key(key: str | None) -> str:
+    if key is None:
+        raise IdempotencyKeyRequired("send an Idempotency-Key header, unique per proposal you submit")
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise IdempotencyKeyInvalid(
+            f"the Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters"
+        )
+    return key
+
+
+def request_sha256(content: ProposalContent) -> str:
+    """The fingerprint of a parsed body: SHA-256 of its canonical JSON (defaults filled in)."""
+    return hashlib.sha256(canonical_json(content.model_dump(mode="json"))).hexdigest()
+
+
+def is_replay(
+    previous_consultation_id: str | None,
+    previous_sha256: str | None,
+    *,
+    consultation_id: str,
+    sha256: str,
+) -> bool:
+    """Whether a request repeats the one first sent with its key (True), is new (False), or reuses the
+    key for something else (refused)."""
+    if previous_sha256 is None:
+        return False
+    if previous_consultation_id == consultation_id and previous_sha256 == sha256:
+        return True
+    raise IdempotencyKeyReused(
+        "this Idempotency-Key was used for another proposal; send a new key for a new proposal"
+    )
+
+
+def lateness(window: SubmissionWindow, now: datetime) -> bool:
+    """Whether a submission at ``now`` is late (accepted and labelled), or refused outside the window."""
+    if now < window.opens_at:
+        raise SubmissionWindowClosed(
+            f"the submission window opens at {format_timestamp(window.opens_at)}",
+            opens_at=format_timestamp(window.opens_at),
+        )
+    if now <= window.closes_at:
+        return False
+    if window.late_submissions is LateSubmissions.accept_and_label:
+        return True
+    raise SubmissionWindowClosed(
+        f"the submission window closed at {format_timestamp(window.closes_at)}",
+        closes_at=format_timestamp(window.closes_at),
+    )
+
+
+def ensure_portal_active(portal: str, *, suspended: bool) -> None:
+    if suspended:
+        raise PortalIsSuspended(f"the portal {portal!r} is suspended; ask the ministry to resume it")
+
+
+def submit_proposal(
+    *,
+    proposal_id: str,
+    consultation_id: str,
+    window: SubmissionWindow,
+    numbering: Numbering,
+    portal: str,
+    idempotency_key: str,
+    content: ProposalContent,
+    now: datetime,
+) -> ProposalSubmitted:
+    late = lateness(window, now)
+    return ProposalSubmitted(
+        proposal_id=proposal_id,
+        consultation_id=consultation_id,
+        registration_number=numbering.next_number(),
+        portal=portal,
+        received_at=now,
+        late=late,
+        idempotency_key=idempotency_key,
+        request_sha256=request_sha256(content),
+        content=content,
+    )
+
+
+# --- amendments and withdrawal --------------------------------------------------------------------
+
+
+def _own_live_proposal(proposal: Proposal | None, proposal_id: str, portal: str) -> Proposal:
+    if proposal is None or proposal.portal != portal:
+        raise ProposalNotFound(f"no proposal {proposal_id} of this portal")
+    if proposal.status is ProposalStatus.withdrawn:
+        raise ProposalIsWithdrawn(f"proposal {proposal_id} was withdrawn")
+    return proposal
+
+
+def amend_proposal(
+    proposal: Proposal | None,
+    *,
+    proposal_id: str,
+    portal: str,
+    changes: dict[str, Any],
+    reason: str,
+    now: datetime,
+) -> ProposalAmended:
+    """``changes`` are the JSON values of the fields to replace; the result must still be a valid body."""
+    current = _own_live_proposal(proposal, proposal_id, portal)
+    if now > current.window.closes_at:
+        raise AmendmentWindowClosed(
+            f"amendments closed with the submission window at {format_timestamp(current.window.closes_at)}"
+        )
+    before = current.content.model_dump(mode="json")
+    try:
+        content = ProposalContent.model_validate({**before, **changes})
+    except ValidationError as error:
+        errors = [
+            {
+                "loc": ["body", "changes", *error_item["loc"]],
+                "message": error_item["msg"],
+                "type": error_item["type"],
+            }
+            for error_item in error.errors()
+        ]
+        where = ".".join(str(part) for part in errors[0]["loc"][1:]) if errors else "changes"
+        raise InvalidAmendment(
+            f"{where}: {errors[0]['message'] if errors else 'invalid'}", errors=errors
+        ) from None
+    after = content.model_dump(mode="json")
+    changed = {name: after[name] for name in changes if after[name] != before[name]}
+    if not changed:
+        raise AmendmentChangesNothing("the changes repeat the proposal as it stands")
+    return ProposalAmended(
+        proposal_id=current.proposal_id,
+        consultation_id=current.consultation_id,
+        portal=portal,
+        changes=changed,
+        content=content,
+        reason=reason,
+    )
+
+
+def withdraw_proposal(
+    proposal: Proposal | None,
+    *,
+    proposal_id: str,
+    portal: str,
+    reason: str,
+    now: datetime,
+) -> ProposalWithdrawn:
+    current = _own_live_proposal(proposal, proposal_id, portal)
+    if now > current.window.closes_at:
+        raise WithdrawalWindowClosed(
+            f"withdrawals closed with the submission window at {format_timestamp(current.window.closes_at)}"
+        )
+    return ProposalWithdrawn(
+        proposal_id=current.proposal_id,
+        consultation_id=current.consultation_id,
+        portal=portal,
+        reason=reason,
+    )
+
+
+# --- portals --------------------------------------------------------------------------------------
+
+
+def suspend_portal(portal: str, *, suspended: bool, reason: str) -> PortalSuspended:
+    if suspended:
+        raise PortalAlreadySuspended(f"the portal {portal!r} is already suspended")
+    return PortalSuspended(portal=portal, reason=reason)
+
+
+def resume_portal(portal: str, *, suspended: bool, reason: str) -> PortalResumed:
+    if not suspended:
+        raise PortalNotSuspended(f"the portal {portal!r} is not suspended")
+    return PortalResumed(portal=portal, reason=reason)
+
+
+# --- the status the submitter sees ----------------------------------------------------------------
+
+_PROGRESS = {
+    ProposalStatus.submitted: 0,
+    ProposalStatus.under_review: 1,
+    ProposalStatus.assessed: 2,
+    ProposalStatus.rejected_as_duplicate: 2,
+    ProposalStatus.forwarded_to_government: 3,
+}
+
+
+def status_after(current: ProposalStatus, event: DomainEvent) -> ProposalStatus:
+    """The submitter's status after an analysis event.
+
+    Triage or an assignment puts a proposal under review; an assessment makes it assessed, or rejected
+    as a duplicate when it was merged into another proposal (triage only flags duplicates; the lead's
+    assessment decides); forwarding it to the government is the last step. The status never moves
+    back (a late assignment after the assessment changes nothing), a re-assessment replaces the
+    outcome, and a withdrawn proposal stays withdrawn.
+    """
+    if current is ProposalStatus.withdrawn:
+        return current
+    if isinstance(event, (ProposalTriaged, ReviewerAssigned)):
+        proposed = ProposalStatus.under_review
+    elif isinstance(event, ProposalAssessed):
+        proposed = (
+            ProposalStatus.rejected_as_duplicate
+            if event.outcome is Outcome.merged
+            else ProposalStatus.assessed
+        )
+    elif isinstance(event, ProposalForwardedToGovernment):
+        proposed = ProposalStatus.forwarded_to_government
+    else:
+        return current
+    return proposed if _PROGRESS[proposed] >= _PROGRESS[current] else current
+
+
+STATUS_EVENTS = frozenset(
+    event.event_type
+    for event in (ProposalTriaged, ReviewerAssigned, ProposalAssessed, ProposalForwardedToGovernment)
+)
+"""The analysis events that can change the status a submitter sees."""

@@ -1,29 +1,132 @@
-"""How each of this service's own events changes its state tables (used live and by rebuild)."""
+"""How events change the state tables: ``project_own`` for this service's own events, ``project_input``
+for the events it consumes (the analysis topic). Commands and the consumer call them live; a rebuild
+replays the log and the inbox through the same two functions, so the tables are always derivable."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_events.catalogue.analysis import (
+    ProposalAssessed,
+    ProposalForwardedToGovernment,
+    ProposalTriaged,
+    ReviewerAssigned,
+)
 from aireg_events.catalogue.common import DomainEvent
-from aireg_events.catalogue.submission import ConsultationOpened
+from aireg_events.catalogue.submission import (
+    ConsultationOpened,
+    PortalResumed,
+    PortalSuspended,
+    ProposalAmended,
+    ProposalSubmitted,
+    ProposalWithdrawn,
+)
 from aireg_events.envelope import Envelope
-from aireg_submission.store import ConsultationRow
+from aireg_submission import domain, store
+from aireg_submission.store import ConsultationRow, PortalRow, ProposalRow, RegistrationCounterRow
 
 
-async def project(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
+async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
     if isinstance(event, ConsultationOpened):
-        session.add(
-            ConsultationRow(
-                consultation_id=event.consultation_id,
-                code=event.code,
-                title=event.title,
-                description=event.description,
-                submission_opens_at=event.submission_opens_at,
-                submission_closes_at=event.submission_closes_at,
-                analysis_due_at=event.analysis_due_at,
-                forwarding_due_at=event.forwarding_due_at,
-                late_submissions=event.late_submissions.value,
-                opened_at=envelope.occurred_at,
-                event_id=envelope.event_id,
+        await _consultation_opened(session, envelope, event)
+    elif isinstance(event, ProposalSubmitted):
+        await _proposal_submitted(session, envelope, event)
+    elif isinstance(event, ProposalAmended):
+        proposal = await _proposal(session, event.proposal_id)
+        proposal.content = event.content.model_dump(mode="json")
+        proposal.version += 1
+        proposal.amended_at = envelope.occurred_at
+        proposal.stream_version = envelope.stream_version
+        proposal.last_event_id = envelope.event_id
+    elif isinstance(event, ProposalWithdrawn):
+        proposal = await _proposal(session, event.proposal_id)
+        proposal.status = domain.ProposalStatus.withdrawn.value
+        proposal.status_changed_at = envelope.occurred_at
+        proposal.withdrawn_at = envelope.occurred_at
+        proposal.withdrawal_reason = event.reason
+        proposal.stream_version = envelope.stream_version
+        proposal.last_event_id = envelope.event_id
+    elif isinstance(event, (PortalSuspended, PortalResumed)):
+        portal = await session.get(PortalRow, event.portal)
+        if portal is None:
+            portal = PortalRow(
+                portal=event.portal, suspended=False, reason="", changed_at=envelope.occurred_at, event_id=""
             )
+            session.add(portal)
+        portal.suspended = isinstance(event, PortalSuspended)
+        portal.reason = event.reason
+        portal.changed_at = envelope.occurred_at
+        portal.event_id = envelope.event_id
+
+
+async def project_input(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
+    """The analysis topic moves the status a submitter sees; the submission service decides nothing."""
+    if not isinstance(
+        event, (ProposalTriaged, ReviewerAssigned, ProposalAssessed, ProposalForwardedToGovernment)
+    ):
+        return
+    proposal = await session.get(ProposalRow, event.proposal_id)
+    if proposal is None:  # not a proposal of this log (another deployment's, or a test's)
+        return
+    status = domain.status_after(domain.ProposalStatus(proposal.status), event)
+    if status != proposal.status:
+        proposal.status = status.value
+        proposal.status_changed_at = envelope.occurred_at
+
+
+async def _consultation_opened(session: AsyncSession, envelope: Envelope, event: ConsultationOpened) -> None:
+    session.add(
+        ConsultationRow(
+            consultation_id=event.consultation_id,
+            code=event.code,
+            title=event.title,
+            description=event.description,
+            submission_opens_at=event.submission_opens_at,
+            submission_closes_at=event.submission_closes_at,
+            analysis_due_at=event.analysis_due_at,
+            forwarding_due_at=event.forwarding_due_at,
+            late_submissions=event.late_submissions.value,
+            opened_at=envelope.occurred_at,
+            event_id=envelope.event_id,
         )
+    )
+    year = domain.registration_year(event.submission_opens_at)
+    series = event.registration_series
+    if series is None:  # written before consultations carried their series: the rule that gave them
+        taken = set(await store.series_taken(session, year))
+        series = min(candidate for candidate in range(domain.SERIES_PER_YEAR) if candidate not in taken)
+    session.add(RegistrationCounterRow(consultation_id=event.consultation_id, year=year, series=series))
+
+
+async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: ProposalSubmitted) -> None:
+    session.add(
+        ProposalRow(
+            proposal_id=event.proposal_id,
+            consultation_id=event.consultation_id,
+            registration_number=event.registration_number,
+            portal=event.portal,
+            idempotency_key=event.idempotency_key,
+            request_sha256=event.request_sha256,
+            received_at=event.received_at,
+            late=event.late,
+            submitted_event_id=envelope.event_id,
+            submitted_log_position=envelope.log_position,
+            submitted_event_hash=envelope.hash,
+            content=event.content.model_dump(mode="json"),
+            stream_version=envelope.stream_version,
+            status=domain.ProposalStatus.submitted.value,
+            status_changed_at=event.received_at,
+            last_event_id=envelope.event_id,
+        )
+    )
+    counter = await session.get(RegistrationCounterRow, event.consultation_id)
+    if counter is None:
+        raise LookupError(f"{event.registration_number}: consultation {event.consultation_id} is unknown")
+    counter.last_number = max(counter.last_number, domain.sequence_of(event.registration_number))
+
+
+async def _proposal(session: AsyncSession, proposal_id: str) -> ProposalRow:
+    proposal = await session.get(ProposalRow, proposal_id)
+    if proposal is None:
+        raise LookupError(f"proposal {proposal_id} is not in the state tables")
+    return proposal

@@ -1,19 +1,23 @@
 """The submission service's state tables (SQLModel) and their queries. The log tables are shared
-machinery (``aireg_events.log.tables``); everything here can be rebuilt from the log."""
+machinery (``aireg_events.log.tables``); everything here can be rebuilt from the log and the inbox."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import JSON, BigInteger, MetaData, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import Column, Field, SQLModel, select
+from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_events.catalogue.common import LateSubmissions
+from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.log.columns import UtcTimestamp
 from aireg_events.log.runtime import LogRuntime
+from aireg_submission import domain
 
 
 class StateTable(SQLModel, registry=registry(metadata=MetaData())):
@@ -35,12 +39,122 @@ class ConsultationRow(StateTable, table=True):
     opened_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     event_id: str = Field(max_length=36)
 
+    def window(self) -> domain.SubmissionWindow:
+        return domain.SubmissionWindow(
+            opens_at=self.submission_opens_at,
+            closes_at=self.submission_closes_at,
+            late_submissions=LateSubmissions(self.late_submissions),
+        )
+
+
+class RegistrationCounterRow(StateTable, table=True):
+    """The registration numbers of one consultation: its year and series, and the last number given."""
+
+    __tablename__ = "registration_counter"
+    __table_args__ = (UniqueConstraint("year", "series", name="uq_registration_counter_year_series"),)
+
+    consultation_id: str = Field(primary_key=True, max_length=36)
+    year: int
+    series: int
+    last_number: int = 0
+
+    def numbering(self) -> domain.Numbering:
+        return domain.Numbering(year=self.year, series=self.series, last_number=self.last_number)
+
+
+class ProposalRow(StateTable, table=True):
+    __tablename__ = "proposal"
+    __table_args__ = (
+        UniqueConstraint("portal", "idempotency_key", name="uq_proposal_portal_idempotency_key"),
+    )
+
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36, index=True)
+    registration_number: str = Field(max_length=32, unique=True)
+    portal: str = Field(max_length=200, index=True)
+    idempotency_key: str = Field(max_length=domain.MAX_IDEMPOTENCY_KEY_LENGTH)
+    request_sha256: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    late: bool
+    submitted_event_id: str = Field(max_length=36)
+    submitted_log_position: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    submitted_event_hash: str = Field(max_length=64)
+    content: dict[str, Any] = Field(sa_column=Column(JSON(), nullable=False))
+    version: int = 1
+    """1 as submitted, +1 per amendment."""
+    stream_version: int
+    """The proposal stream's version in this service's log (submitted, amended..., withdrawn)."""
+    status: str = Field(max_length=32)
+    status_changed_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    amended_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp(), nullable=True))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp(), nullable=True))
+    withdrawal_reason: str | None = None
+    last_event_id: str = Field(max_length=36)
+
+    def state(self, window: domain.SubmissionWindow) -> domain.Proposal:
+        return domain.Proposal(
+            proposal_id=self.proposal_id,
+            consultation_id=self.consultation_id,
+            portal=self.portal,
+            content=ProposalContent.model_validate(self.content),
+            status=domain.ProposalStatus(self.status),
+            stream_version=self.stream_version,
+            window=window,
+        )
+
+
+class PortalRow(StateTable, table=True):
+    """A portal an admin suspended at least once, and whether it is suspended now."""
+
+    __tablename__ = "portal"
+
+    portal: str = Field(primary_key=True, max_length=200)
+    suspended: bool
+    reason: str
+    changed_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    event_id: str = Field(max_length=36)
+
 
 metadata = StateTable.metadata
+
+STATE_TABLES = (ProposalRow, RegistrationCounterRow, PortalRow, ConsultationRow)
+"""Every state table, children before parents (the order a rebuild empties them in)."""
 
 
 async def consultation_by_code(session: AsyncSession, code: str) -> ConsultationRow | None:
     return (await session.exec(select(ConsultationRow).where(ConsultationRow.code == code))).first()
+
+
+async def series_taken(session: AsyncSession, year: int) -> list[int]:
+    """The registration series already given to consultations that open in ``year``."""
+    query = select(RegistrationCounterRow.series).where(RegistrationCounterRow.year == year)
+    return list((await session.exec(query)).all())
+
+
+async def proposal_by_idempotency_key(session: AsyncSession, portal: str, key: str) -> ProposalRow | None:
+    query = select(ProposalRow).where(ProposalRow.portal == portal, ProposalRow.idempotency_key == key)
+    return (await session.exec(query)).first()
+
+
+async def portal_is_suspended(session: AsyncSession, portal: str) -> bool:
+    row = await session.get(PortalRow, portal)
+    return row is not None and row.suspended
+
+
+def proposals_query(
+    *, portal: str | None, consultation_id: str | None, status: str | None, after: str | None, limit: int
+) -> Any:
+    """Proposals in id order (UUIDv7: the order they arrived), filtered; ``limit`` rows."""
+    query = select(ProposalRow).order_by(col(ProposalRow.proposal_id)).limit(limit)
+    if portal is not None:
+        query = query.where(ProposalRow.portal == portal)
+    if consultation_id is not None:
+        query = query.where(ProposalRow.consultation_id == consultation_id)
+    if status is not None:
+        query = query.where(ProposalRow.status == status)
+    if after is not None:
+        query = query.where(col(ProposalRow.proposal_id) > after)
+    return query
 
 
 @asynccontextmanager
