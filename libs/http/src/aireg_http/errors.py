@@ -9,15 +9,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aireg_events.log.appender import StreamVersionConflict
 from aireg_events.rules import RuleViolation
 
 logger = logging.getLogger(__name__)
+
+
+class JsonResponse(Response):
+    """A JSON answer encoded with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 class ApiError(Exception):
@@ -88,11 +98,9 @@ _STATUS_CODES = {
 }
 
 
-def error_response(status_code: int, code: str, detail: str, **extra: Any) -> ORJSONResponse:
+def error_response(status_code: int, code: str, detail: str, **extra: Any) -> JsonResponse:
     headers = extra.pop("headers", None)
-    return ORJSONResponse(
-        {"error": code, "detail": detail, **extra}, status_code=status_code, headers=headers
-    )
+    return JsonResponse({"error": code, "detail": detail, **extra}, status_code=status_code, headers=headers)
 
 
 def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -110,21 +118,21 @@ _REFUSAL_STATUS = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuleViolation)
-    async def _rule(_request: Request, error: RuleViolation) -> ORJSONResponse:
+    async def _rule(_request: Request, error: RuleViolation) -> JsonResponse:
         return error_response(_REFUSAL_STATUS[error.kind], error.code, error.detail, **error.extra)
 
     @app.exception_handler(StreamVersionConflict)
-    async def _stream_conflict(_request: Request, error: StreamVersionConflict) -> ORJSONResponse:
+    async def _stream_conflict(_request: Request, error: StreamVersionConflict) -> JsonResponse:
         return error_response(409, error.code, "the record changed concurrently; read it again and retry")
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, error: ApiError) -> ORJSONResponse:
+    async def _api_error(_request: Request, error: ApiError) -> JsonResponse:
         headers = error.extra.get("headers")
         body = {key: value for key, value in error.body().items() if key != "headers"}
-        return ORJSONResponse(body, status_code=error.status_code, headers=headers)
+        return JsonResponse(body, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_request: Request, error: RequestValidationError) -> JsonResponse:
         fields = _field_errors(error)
         first = fields[0] if fields else {"loc": [], "message": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
@@ -136,12 +144,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_request: Request, error: StarletteHTTPException) -> JsonResponse:
         code = _STATUS_CODES.get(error.status_code, "http_error")
         detail = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+        if error.status_code == 400 and "parsing the body" in detail:
+            code, detail = "malformed_body", "the body is not valid JSON in UTF-8"
         return error_response(error.status_code, code, detail, headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> JsonResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "the server failed to answer; the error was logged")
