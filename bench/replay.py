@@ -22,7 +22,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from aireg_cli.audit.reader import read_topics
 from aireg_cli.audit.verify import verify
 from aireg_cli.stack import free_port, start_broker, stop_process
 from aireg_events.canonical import canonical_json_of_decoded, format_timestamp
@@ -30,6 +29,7 @@ from aireg_events.envelope import GENESIS_HASH, content_hash
 from aireg_events.kafka_admin import ensure_topics
 from aireg_events.log.checkpoints import checkpoint_message
 from aireg_events.signing import generate_private_key, key_id, sign
+from aireg_events.topic_reader import read_topics
 from aireg_events.topics import Topics
 
 WORDS = [

@@ -23,13 +23,13 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from aireg_cli.audit.reader import read_topics
 from aireg_cli.keys import KeyRing
 from aireg_events.canonical import canonical_json
 from aireg_events.envelope import content_hash
 from aireg_events.kafka_admin import ensure_topics
 from aireg_events.log.checkpoints import checkpoint_message
 from aireg_events.signing import generate_private_key, key_id, sign
+from aireg_events.topic_reader import read_topics
 from aireg_events.topics import Topics
 from tests.support.services import ServiceProcess, service_process
 from tests.support.tokens import TokenFactory

@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from aireg_cli.audit.reader import Progress, read_topics
 from aireg_events.canonical import format_timestamp
 from aireg_events.envelope import Envelope
+from aireg_events.topic_reader import Progress, read_topics
 from aireg_events.topics import Topics
 
 PRODUCER_ORDER = {"submission": 0, "analysis": 1}

@@ -9,10 +9,10 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from aireg_cli.audit.reader import read_topics
 from aireg_events.canonical import parse_timestamp
 from aireg_events.envelope import content_hash
 from aireg_events.receipts import Receipt
+from aireg_events.topic_reader import read_topics
 from aireg_events.topics import Topics
 
 

@@ -13,11 +13,11 @@ import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from aireg_cli.audit.reader import Progress, read_topics
 from aireg_events.canonical import parse_timestamp
 from aireg_events.catalogue.checkpoint import ChainCheckpoint
 from aireg_events.chain import ChainFault, ChainLink, verify_chain
 from aireg_events.log.checkpoints import checkpoint_signature_is_valid
+from aireg_events.topic_reader import Progress, read_topics
 from aireg_events.topics import PRODUCER_TOPICS, Topics
 
 FeedFetcher = Callable[[str, int], Awaitable[list[dict[str, Any]]]]

@@ -1,4 +1,4 @@
-"""Reading whole topics from offset 0 with a reader of the audit's own: it joins no consumer group and
+"""Reading whole topics from offset 0 with a reader of its own (audit, rebuilds, benchmarks): it joins no consumer group and
 commits nothing, so it changes nothing for the services. It reads until the topics are idle."""
 
 from __future__ import annotations
