@@ -117,13 +117,17 @@ async def write_events(bootstrap: str, topics: Topics, count: int, keys: dict[st
     writers = {producer: ChainWriter(producer, keys[producer]) for producer in ("submission", "analysis")}
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
-    pending = []
+    pending: list[Any] = []
     try:
         for index in range(count):
             proposal = f"p{index // 4}"
             if index % 4 == 0:
                 writer = writers["submission"]
-                payload = {"proposal_id": proposal, "title": _text(rng, 8), "text": _text(rng, 120)}
+                payload: dict[str, Any] = {
+                    "proposal_id": proposal,
+                    "title": _text(rng, 8),
+                    "text": _text(rng, 120),
+                }
                 envelope = writer.seal("ProposalSubmitted", proposal, payload)
             else:
                 writer = writers["analysis"]
