@@ -14,8 +14,11 @@ from aireg_events.log.runtime import LogRuntime, Subscription
 from aireg_events.signing import load_public_key
 from aireg_http.auth import RevocationList, TokenVerifier
 from aireg_http.conventions import install_conventions
+from aireg_reporting.api import reporting_router
 from aireg_reporting.consumers import apply_event
+from aireg_reporting.dashboard import dashboard_router
 from aireg_reporting.settings import Settings
+from aireg_reporting.stream import StreamHub, stream_router
 
 SERVICE = "reporting"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -40,12 +43,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         ),
     )
 
+    hub = StreamHub(runtime)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await runtime.stop()
 
     app = FastAPI(
@@ -63,4 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     install_conventions(
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
+    app.include_router(reporting_router(runtime))
+    app.include_router(stream_router(runtime, hub))
+    app.include_router(dashboard_router())
     return app

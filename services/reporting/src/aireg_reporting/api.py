@@ -1,0 +1,335 @@
+"""HTTP routes of the reporting service: thin; auth → read models (or events) → answer.
+
+Who may read: every internal role (``dashboard``, ``lead``, ``reviewer``, ``admin``, ``auditor``) reads
+statistics, timelines, deadlines, packages and their documents; a ``portal`` gets 403, because what
+reporting shows is about every organization's proposals, not only the portal's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from aireg_events.canonical import format_timestamp
+from aireg_events.catalogue.common import UtcDateTime
+from aireg_events.envelope import Actor
+from aireg_events.log.runtime import LogRuntime
+from aireg_http.auth import Principal, require_roles
+from aireg_http.errors import NotFound, Unprocessable
+from aireg_http.pagination import Page, PageParams
+from aireg_reporting import domain, store
+from aireg_reporting.document.content import PackageDocument, PackageNotFound, build_document, document_json
+from aireg_reporting.document.html import DOCUMENT_CSP, render_html
+from aireg_reporting.document.markdown import render_markdown
+from aireg_reporting.document.pdf import render_pdf
+from aireg_reporting.document.table import render_csv
+from aireg_reporting.domain import Received
+from aireg_reporting.statistics import AnalysisCompliance, ForwardingCompliance, Statistics, tally
+from aireg_reporting.store import ConsultationRow, PackageRow, ProposalRow, ReviewRow
+
+READ_ROLES = ("dashboard", "lead", "reviewer", "admin", "auditor")
+Reader = Annotated[Principal, require_roles(*READ_ROLES)]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing, invalid, expired or revoked token"},
+    403: {"description": "a portal's token (reporting is for internal roles)"},
+    422: {"description": "invalid query parameters"},
+}
+
+ConsultationId = Annotated[str | None, Query(max_length=36, description="one consultation; all when absent")]
+
+
+class TimelineEntry(BaseModel):
+    event_id: str
+    event_type: str
+    producer: str
+    log_position: int
+    stream_id: str
+    stream_version: int
+    occurred_at: UtcDateTime
+    actor: Actor
+    correlation_id: str
+    causation_id: str | None
+    summary: str = Field(description="one sentence for a person")
+    payload: dict[str, Any] = Field(description="the payload without long texts and contact data")
+
+    @classmethod
+    def of(cls, item: Received) -> TimelineEntry:
+        envelope = item.envelope
+        return cls(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type,
+            producer=envelope.producer,
+            log_position=envelope.log_position,
+            stream_id=envelope.stream_id,
+            stream_version=envelope.stream_version,
+            occurred_at=envelope.occurred_at,
+            actor=envelope.actor,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+            summary=domain.describe(item),
+            payload=domain.payload_summary(item),
+        )
+
+
+class Deadline(BaseModel):
+    name: Literal["submission_closes_at", "analysis_due_at", "forwarding_due_at"]
+    due_at: UtcDateTime
+    seconds_left: int = Field(description="negative once passed")
+    passed: bool
+
+
+class ConsultationDeadlines(BaseModel):
+    consultation_id: str
+    code: str
+    title: str
+    deadlines: list[Deadline]
+    next_deadline: str | None = Field(description="the name of the next deadline to come, if any")
+    proposals: int
+    analysis: AnalysisCompliance = Field(description="assessment work: on time, late, pending, overdue")
+    forwarding: ForwardingCompliance
+
+
+class PackageSummary(BaseModel):
+    package_id: str
+    consultation_id: str
+    title: str
+    status: str
+    opened_at: UtcDateTime
+    submitted_at: UtcDateTime | None
+    late: bool
+    proposal_count: int
+    document: str = Field(description="the document's path (add ?format=json|md|html|pdf|csv)")
+
+
+async def _statistics_inputs(
+    session: AsyncSession, consultation_ids: Sequence[str] | None
+) -> tuple[dict[str, ConsultationRow], Sequence[ProposalRow], Sequence[ReviewRow]]:
+    consultations = select(ConsultationRow)
+    proposals = select(ProposalRow)
+    reviews = select(ReviewRow)
+    if consultation_ids is not None:
+        consultations = consultations.where(col(ConsultationRow.consultation_id).in_(consultation_ids))
+        proposals = proposals.where(col(ProposalRow.consultation_id).in_(consultation_ids))
+        reviews = reviews.where(col(ReviewRow.consultation_id).in_(consultation_ids))
+    deadlines = {row.consultation_id: row for row in (await session.exec(consultations)).all()}
+    return (
+        deadlines,
+        (await session.exec(proposals.order_by(col(ProposalRow.proposal_id)))).all(),
+        (await session.exec(reviews)).all(),
+    )
+
+
+def reporting_router(runtime: LogRuntime) -> APIRouter:
+    router = APIRouter(tags=["reporting"], responses=ERRORS)
+
+    @router.get(
+        "/v1/stats",
+        response_model=Statistics,
+        summary="Statistics of a consultation (or of all): counts, positions, campaigns, deadline compliance",
+        responses={404: {"description": "consultation_not_found"}},
+    )
+    async def statistics(_principal: Reader, consultation_id: ConsultationId = None) -> Statistics:
+        async with store.read_session(runtime) as session:
+            deadlines, proposals, reviews = await _statistics_inputs(
+                session, [consultation_id] if consultation_id is not None else None
+            )
+        if consultation_id is not None and consultation_id not in deadlines and not proposals:
+            raise NotFound(f"no consultation {consultation_id}", code="consultation_not_found")
+        return tally(proposals, reviews, deadlines, now=runtime.clock(), consultation_id=consultation_id)
+
+    @router.get(
+        "/v1/proposals/{proposal_id}/timeline",
+        response_model=Page[TimelineEntry],
+        summary="Every event about a proposal, from every producer, in causal order",
+        responses={404: {"description": "proposal_not_found"}},
+    )
+    async def timeline(
+        proposal_id: Annotated[str, Path(max_length=36)], _principal: Reader, page: PageParams
+    ) -> Page[TimelineEntry]:
+        async with store.read_session(runtime) as session:
+            rows = await store.events_of(session, "proposal", proposal_id)
+        if not rows:
+            raise NotFound(
+                f"no event about proposal {proposal_id} has been received", code="proposal_not_found"
+            )
+        ordered = domain.causal_order(Received.parse(row.body) for row in rows)
+        start = 0
+        if page.cursor:
+            ids = [item.event_id for item in ordered]
+            if page.cursor[0] not in ids:
+                raise Unprocessable("cursor is not one this service issued", code="invalid_cursor")
+            start = ids.index(page.cursor[0]) + 1
+        chunk = ordered[start : start + page.limit + 1]
+        return page.page([TimelineEntry.of(item) for item in chunk], lambda entry: [entry.event_id])
+
+    @router.get(
+        "/v1/deadlines",
+        response_model=Page[ConsultationDeadlines],
+        summary="Each consultation's deadlines, time left, and the work pending or overdue",
+    )
+    async def deadlines(_principal: Reader, page: PageParams) -> Page[ConsultationDeadlines]:
+        query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
+        if page.cursor:
+            query = query.where(col(ConsultationRow.consultation_id) > str(page.cursor[0]))
+        async with store.read_session(runtime) as session:
+            consultations = (await session.exec(query)).all()
+            _, proposals, _ = await _statistics_inputs(
+                session, [row.consultation_id for row in consultations[: page.limit]]
+            )
+        now = runtime.clock()
+        items = []
+        for consultation in consultations:
+            mine = [
+                proposal for proposal in proposals if proposal.consultation_id == consultation.consultation_id
+            ]
+            figures = tally(
+                mine,
+                [],
+                {consultation.consultation_id: consultation},
+                now=now,
+                consultation_id=consultation.consultation_id,
+            )
+            dues: list[
+                tuple[Literal["submission_closes_at", "analysis_due_at", "forwarding_due_at"], datetime]
+            ] = [
+                ("submission_closes_at", consultation.submission_closes_at),
+                ("analysis_due_at", consultation.analysis_due_at),
+                ("forwarding_due_at", consultation.forwarding_due_at),
+            ]
+            items.append(
+                ConsultationDeadlines(
+                    consultation_id=consultation.consultation_id,
+                    code=consultation.code,
+                    title=consultation.title,
+                    deadlines=[
+                        Deadline(
+                            name=name,
+                            due_at=due,
+                            seconds_left=int((due - now).total_seconds()),
+                            passed=due <= now,
+                        )
+                        for name, due in dues
+                    ],
+                    next_deadline=next((name for name, due in dues if due > now), None),
+                    proposals=figures.proposals,
+                    analysis=figures.deadline_compliance.analysis,
+                    forwarding=figures.deadline_compliance.forwarding,
+                )
+            )
+        return page.page(items, lambda item: [item.consultation_id])
+
+    @router.get(
+        "/v1/packages",
+        response_model=Page[PackageSummary],
+        summary="The government packages, open and submitted",
+    )
+    async def packages(
+        _principal: Reader, page: PageParams, consultation_id: ConsultationId = None
+    ) -> Page[PackageSummary]:
+        query = select(PackageRow).order_by(col(PackageRow.package_id)).limit(page.limit + 1)
+        if consultation_id is not None:
+            query = query.where(col(PackageRow.consultation_id) == consultation_id)
+        if page.cursor:
+            query = query.where(col(PackageRow.package_id) > str(page.cursor[0]))
+        async with store.read_session(runtime) as session:
+            rows = (await session.exec(query)).all()
+        return page.page(
+            [
+                PackageSummary(
+                    package_id=row.package_id,
+                    consultation_id=row.consultation_id,
+                    title=row.title,
+                    status=row.status,
+                    opened_at=row.opened_at,
+                    submitted_at=row.submitted_at,
+                    late=row.late,
+                    proposal_count=row.proposal_count,
+                    document=f"/v1/packages/{row.package_id}/document",
+                )
+                for row in rows
+            ],
+            lambda item: [item.package_id],
+        )
+
+    @router.get(
+        "/v1/packages/{package_id}/document",
+        summary="The package document for the government, with its manifest; as it stood at as_of",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the document; the manifest is inside it and in the X-Aireg-* headers",
+                "content": {
+                    "application/json": {"schema": PackageDocument.model_json_schema()},
+                    "text/markdown": {},
+                    "text/html": {},
+                    "text/csv": {},
+                    "application/pdf": {},
+                },
+            },
+            404: {"description": "package_not_found (or not opened yet at as_of)"},
+        },
+    )
+    async def package_document(
+        package_id: Annotated[str, Path(max_length=36)],
+        _principal: Reader,
+        format: Annotated[Literal["json", "md", "html", "pdf", "csv"], Query()] = "json",
+        as_of: Annotated[
+            AwareDatetime | None, Query(description="rebuild it from the events that occurred up to then")
+        ] = None,
+    ) -> Response:
+        async with store.read_session(runtime) as session:
+            package_rows = await store.events_of(session, "package", package_id, as_of=as_of)
+            consultation_id = next((row.consultation_id for row in package_rows if row.consultation_id), None)
+            rows = list(package_rows)
+            if consultation_id is not None:
+                rows += await store.events_of_consultation(session, consultation_id, as_of=as_of)
+        if not package_rows:
+            raise NotFound(_absent(package_id, as_of), code="package_not_found")
+        bodies = list({row.event_id: row.body for row in rows}.values())
+        try:
+            document = await anyio.to_thread.run_sync(_build, package_id, bodies, as_of)
+        except PackageNotFound:
+            raise NotFound(_absent(package_id, as_of), code="package_not_found") from None
+        return await anyio.to_thread.run_sync(_render, document, format)
+
+    return router
+
+
+def _absent(package_id: str, as_of: datetime | None) -> str:
+    if as_of is None:
+        return f"no package {package_id}"
+    return f"no package {package_id} had been opened by {format_timestamp(as_of)}"
+
+
+def _build(package_id: str, bodies: list[str], as_of: datetime | None) -> PackageDocument:
+    return build_document(package_id, [Received.parse(body) for body in bodies], as_of)
+
+
+def _render(document: PackageDocument, format: str) -> Response:
+    manifest = document.manifest
+    headers = {
+        "x-aireg-document-sha256": manifest.content_sha256,
+        "x-aireg-as-of": format_timestamp(manifest.as_of),
+        "x-aireg-event-count": str(manifest.event_count),
+    }
+    stem = f"package-{document.document.package.package_id}-{manifest.content_sha256[:12]}"
+    if format == "json":
+        return Response(document_json(document), media_type="application/json", headers=headers)
+    if format == "md":
+        return Response(render_markdown(document), media_type="text/markdown; charset=utf-8", headers=headers)
+    if format == "html":
+        headers["content-security-policy"] = DOCUMENT_CSP
+        return Response(render_html(document), media_type="text/html; charset=utf-8", headers=headers)
+    if format == "csv":
+        headers["content-disposition"] = f'attachment; filename="{stem}.csv"'
+        return Response(render_csv(document), media_type="text/csv; charset=utf-8", headers=headers)
+    headers["content-disposition"] = f'attachment; filename="{stem}.pdf"'
+    return Response(render_pdf(document), media_type="application/pdf", headers=headers)

@@ -1,0 +1,211 @@
+"""How a received event changes reporting's tables: keep the envelope with the next stream number, link
+it to the proposals and packages it concerns, and fold each of those again from all its events.
+
+The consumer calls :func:`project` inside the transaction that also writes the inbox row; the rebuild
+calls the same function for every event it reads back from the topics.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, text
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from aireg_events.catalogue import ChainCheckpoint
+from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
+from aireg_reporting import domain, store
+from aireg_reporting.domain import Received
+from aireg_reporting.store import (
+    CheckpointRow,
+    ConsultationRow,
+    EventSubjectRow,
+    PackageItemRow,
+    PackageRow,
+    PortalRow,
+    ProposalRow,
+    ReceivedEventRow,
+    ReviewRow,
+)
+
+_SEQ_LOCK_KEY = 0x41495245_47534551 & 0x7FFFFFFFFFFFFFFF  # "AIREGSEQ"
+
+
+async def project(session: AsyncSession, received: Received, *, received_at: datetime) -> int:
+    """Apply one event (not applied before) to the read models; returns its stream number."""
+    envelope, event = received.envelope, received.event
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        # Replicas share the database: one numbers events at a time, so the numbers stay gap-free.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQ_LOCK_KEY})
+    seq = await store.head_seq(session) + 1
+    await session.execute(
+        insert(ReceivedEventRow).values(
+            event_id=envelope.event_id,
+            seq=seq,
+            producer=envelope.producer,
+            log_position=envelope.log_position,
+            event_type=envelope.event_type,
+            stream_id=envelope.stream_id,
+            stream_version=envelope.stream_version,
+            occurred_at=envelope.occurred_at,
+            consultation_id=domain.consultation_of(event),
+            received_at=received_at,
+            body=envelope.to_canonical().decode(),
+        )
+    )
+    proposals = domain.proposals_of(event)
+    packages = domain.packages_of(event)
+    subjects = [("proposal", proposal_id) for proposal_id in proposals]
+    subjects += [("package", package_id) for package_id in packages]
+    if subjects:
+        await session.execute(
+            insert(EventSubjectRow),
+            [
+                {"subject_kind": kind, "subject_id": subject_id, "event_id": envelope.event_id}
+                for kind, subject_id in subjects
+            ],
+        )
+
+    if isinstance(event, ConsultationOpened):
+        await _project_consultation(session, received, event)
+    elif isinstance(event, (PortalSuspended, PortalResumed)):
+        await _project_portal(session, received, event)
+    elif isinstance(event, ChainCheckpoint):
+        await _project_checkpoint(session, received, event)
+    if domain.changes_proposal_state(event):
+        for proposal_id in proposals:
+            await refold_proposal(session, proposal_id)
+    for package_id in packages:
+        await refold_package(session, package_id)
+    return seq
+
+
+async def _project_consultation(session: AsyncSession, received: Received, event: ConsultationOpened) -> None:
+    await session.execute(
+        delete(ConsultationRow).where(col(ConsultationRow.consultation_id) == event.consultation_id)
+    )
+    await session.execute(
+        insert(ConsultationRow).values(
+            consultation_id=event.consultation_id,
+            code=event.code,
+            title=event.title,
+            submission_opens_at=event.submission_opens_at,
+            submission_closes_at=event.submission_closes_at,
+            analysis_due_at=event.analysis_due_at,
+            forwarding_due_at=event.forwarding_due_at,
+            late_submissions=event.late_submissions.value,
+            opened_at=received.occurred_at,
+            event_id=received.event_id,
+        )
+    )
+
+
+async def _project_portal(
+    session: AsyncSession, received: Received, event: PortalSuspended | PortalResumed
+) -> None:
+    known = await session.get(PortalRow, event.portal)
+    version = received.envelope.stream_version
+    if known is not None and known.stream_version >= version:
+        return  # an older suspension or resumption arriving late changes nothing
+    await session.execute(delete(PortalRow).where(col(PortalRow.portal) == event.portal))
+    await session.execute(
+        insert(PortalRow).values(
+            portal=event.portal,
+            suspended=isinstance(event, PortalSuspended),
+            reason=event.reason,
+            since=received.occurred_at,
+            stream_version=version,
+            event_id=received.event_id,
+        )
+    )
+
+
+async def _project_checkpoint(session: AsyncSession, received: Received, event: ChainCheckpoint) -> None:
+    producer = received.envelope.producer
+    known = await session.get(CheckpointRow, producer)
+    if known is not None and known.head_position >= event.head_position:
+        return
+    await session.execute(delete(CheckpointRow).where(col(CheckpointRow.producer) == producer))
+    await session.execute(
+        insert(CheckpointRow).values(
+            producer=producer,
+            head_position=event.head_position,
+            head_hash=event.head_hash,
+            signed_at=event.signed_at,
+            key_id=event.key_id,
+            event_id=received.event_id,
+        )
+    )
+
+
+async def _received(session: AsyncSession, kind: str, subject_id: str) -> list[Received]:
+    return [Received.parse(row.body) for row in await store.events_of(session, kind, subject_id)]
+
+
+async def refold_proposal(session: AsyncSession, proposal_id: str) -> None:
+    """Replace the proposal's rows by the fold of every event received about it."""
+    state = domain.fold_proposal(proposal_id, await _received(session, "proposal", proposal_id))
+    await session.execute(delete(ReviewRow).where(col(ReviewRow.proposal_id) == proposal_id))
+    await session.execute(delete(ProposalRow).where(col(ProposalRow.proposal_id) == proposal_id))
+    if not state.is_submitted:
+        return  # its ProposalSubmitted has not arrived yet: the events wait in received_event
+    await session.execute(insert(ProposalRow).values(**state.columns()))
+    if state.reviews:
+        assert state.consultation_id is not None
+        await session.execute(
+            insert(ReviewRow),
+            [
+                {
+                    "review_id": review.review_id,
+                    "proposal_id": proposal_id,
+                    "consultation_id": state.consultation_id,
+                    "reviewer": review.reviewer,
+                    "organization": review.organization,
+                    "proposal_version": review.proposal_version,
+                    **review.scores,
+                    "recommendation": review.recommendation,
+                    "rationale": review.rationale,
+                    "submitted_at": review.submitted_at,
+                    "event_id": review.event_id,
+                }
+                for review in state.reviews.values()
+            ],
+        )
+
+
+async def refold_package(session: AsyncSession, package_id: str) -> None:
+    state = domain.fold_package(package_id, await _received(session, "package", package_id))
+    await session.execute(delete(PackageItemRow).where(col(PackageItemRow.package_id) == package_id))
+    await session.execute(delete(PackageRow).where(col(PackageRow.package_id) == package_id))
+    if not state.is_opened or state.consultation_id is None or state.opened_at is None:
+        return
+    items = state.items
+    await session.execute(
+        insert(PackageRow).values(
+            package_id=package_id,
+            consultation_id=state.consultation_id,
+            title=state.title or "",
+            status=state.status,
+            opened_at=state.opened_at,
+            submitted_at=state.submitted_at,
+            late=state.late,
+            counts=state.counts,
+            proposal_count=len(items),
+            event_ids=state.event_ids,
+        )
+    )
+    if items:
+        await session.execute(
+            insert(PackageItemRow),
+            [
+                {
+                    "package_id": package_id,
+                    "proposal_id": item.proposal_id,
+                    "position": index,
+                    "event_id": item.event_id,
+                }
+                for index, item in enumerate(items, start=1)
+            ],
+        )
