@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaProducer
 
 from aireg_cli.keys import KeyRing
+from aireg_events.topics import Topics
 from aireg_submission.app import create_app
 from aireg_submission.settings import Settings
-from services.submission.tests.harness import MovableClock, Submission
+from services.submission.tests.harness import AnalysisProducer, MovableClock, Submission
 from tests.support.databases import DatabaseFactory, postgres_reachable
 from tests.support.tokens import TokenFactory
 
@@ -74,3 +76,13 @@ def submission(shared_submission: Submission) -> Iterator[Submission]:
     shared_submission.start = start
     shared_submission.clock.move_to(start)
     yield shared_submission
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def analysis(shared_submission: Submission, kafka_bootstrap: str) -> AsyncIterator[AnalysisProducer]:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        yield AnalysisProducer(producer, Topics(shared_submission.namespace).analysis)
+    finally:
+        await producer.stop()

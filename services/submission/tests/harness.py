@@ -9,9 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from aireg_cli.keys import KeyRing
+from aireg_events.catalogue.analysis import TriageMethod
+from aireg_events.catalogue.common import DomainEvent
+from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id, utc_now
 from tests.support.tokens import TokenFactory
 
 START = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
@@ -138,3 +142,47 @@ class Submission:
             cursor = page["next_cursor"]
             if cursor is None:
                 return [item for item in items if item["event_type"] != "ChainCheckpoint"]
+
+
+METHOD = TriageMethod(name="minhash", version="1", parameters={"threshold": 0.8})
+
+
+class AnalysisProducer:
+    """Plays the analysis service: seals its events into a chain and produces them to its topic."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.position = 0
+        self.head = GENESIS_HASH
+        self.versions: dict[str, int] = {}
+
+    async def publish(self, event: DomainEvent) -> Envelope:
+        self.position += 1
+        stream_id = event.stream_id()
+        self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
+        envelope = Envelope.seal(
+            event_id=new_event_id(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            stream_id=stream_id,
+            stream_version=self.versions[stream_id],
+            log_position=self.position,
+            occurred_at=utc_now(),
+            producer="analysis",
+            correlation_id=new_event_id(),
+            actor=Actor(role="lead", name="lead-1", organization="ministry"),
+            payload=event.to_payload(),
+            prev_hash=self.head,
+        )
+        self.head = envelope.hash
+        await self.resend(envelope)
+        return envelope
+
+    async def resend(self, envelope: Envelope) -> None:
+        await self.producer.send_and_wait(
+            self.topic,
+            value=envelope.to_canonical(),
+            key=envelope.stream_id.encode(),
+            headers=[("event_type", envelope.event_type.encode()), ("event_id", envelope.event_id.encode())],
+        )

@@ -4,8 +4,11 @@ replays the log and the inbox through the same two functions, so the tables are 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_events.canonical import canonical_json, loads
 from aireg_events.catalogue.analysis import (
     ProposalAssessed,
     ProposalForwardedToGovernment,
@@ -18,6 +21,7 @@ from aireg_events.catalogue.submission import (
     PortalResumed,
     PortalSuspended,
     ProposalAmended,
+    ProposalContent,
     ProposalSubmitted,
     ProposalWithdrawn,
 )
@@ -33,7 +37,7 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
         await _proposal_submitted(session, envelope, event)
     elif isinstance(event, ProposalAmended):
         proposal = await _proposal(session, event.proposal_id)
-        proposal.content = event.content.model_dump(mode="json")
+        proposal.content = _stored(event.content)
         proposal.version += 1
         proposal.amended_at = envelope.occurred_at
         proposal.stream_version = envelope.stream_version
@@ -112,7 +116,7 @@ async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: 
             submitted_event_id=envelope.event_id,
             submitted_log_position=envelope.log_position,
             submitted_event_hash=envelope.hash,
-            content=event.content.model_dump(mode="json"),
+            content=_stored(event.content),
             stream_version=envelope.stream_version,
             status=domain.ProposalStatus.submitted.value,
             status_changed_at=event.received_at,
@@ -123,6 +127,12 @@ async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: 
     if counter is None:
         raise LookupError(f"{event.registration_number}: consultation {event.consultation_id} is unknown")
     counter.last_number = max(counter.last_number, domain.sequence_of(event.registration_number))
+
+
+def _stored(content: ProposalContent) -> dict[str, Any]:
+    """The content as the log holds it (canonical key order), so a rebuild stores the very same JSON."""
+    stored: dict[str, Any] = loads(canonical_json(content.model_dump(mode="json")))
+    return stored
 
 
 async def _proposal(session: AsyncSession, proposal_id: str) -> ProposalRow:
