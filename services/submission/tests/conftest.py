@@ -3,7 +3,6 @@ PostgreSQL) that the tests of this folder share, with a clock each test may move
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,18 +15,9 @@ from aireg_cli.keys import KeyRing
 from aireg_events.topics import Topics
 from aireg_submission.app import create_app
 from aireg_submission.settings import Settings
-from services.submission.tests.harness import AnalysisProducer, MovableClock, Submission
-from tests.support.databases import DatabaseFactory, postgres_reachable
+from services.submission.tests.harness import AnalysisProducer, MovableClock, Submission, backend_or_skip
+from tests.support.databases import DatabaseFactory
 from tests.support.tokens import TokenFactory
-
-
-def _backend_or_skip(backend: str) -> str:
-    if backend == "postgresql" and not postgres_reachable():
-        if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL is unreachable (set AIREG_TEST_POSTGRES_URL, or start it)")
-    return backend
-
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -41,7 +31,7 @@ def shared_database_url(
     Starting the service costs seconds (its consumer joins a group on the broker), so the tests of this
     folder share one instance per backend and keep apart by their own consultations and portals.
     """
-    factory = DatabaseFactory(_backend_or_skip(request.param), tmp_path_factory.mktemp("submission"))
+    factory = DatabaseFactory(backend_or_skip(request.param), tmp_path_factory.mktemp("submission"))
     try:
         yield factory.create("submission")
     finally:

@@ -1,0 +1,258 @@
+"""The submission rules as pure functions: no broker, no database, milliseconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from aireg_events.catalogue.analysis import (
+    ProposalAssessed,
+    ProposalForwardedToGovernment,
+    ProposalTriaged,
+    ReviewerAssigned,
+    TriageMethod,
+)
+from aireg_events.catalogue.common import DomainEvent, LateSubmissions, Organization, Outcome
+from aireg_events.catalogue.submission import ProposalContent
+from aireg_submission import domain
+from aireg_submission.api import ProposalChanges
+from aireg_submission.domain import ProposalStatus as S
+from services.submission.tests.harness import proposal_body
+
+OPENS = datetime(2027, 1, 1, tzinfo=UTC)
+CLOSES = datetime(2027, 1, 20, tzinfo=UTC)
+WINDOW = domain.SubmissionWindow(OPENS, CLOSES, LateSubmissions.reject)
+LENIENT = domain.SubmissionWindow(OPENS, CLOSES, LateSubmissions.accept_and_label)
+CONTENT = ProposalContent.model_validate(proposal_body())
+
+
+def consultation(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "consultation_id": "c1",
+        "code": "ai-2027",
+        "title": "AI",
+        "description": "",
+        "submission_opens_at": OPENS,
+        "submission_closes_at": CLOSES,
+        "analysis_due_at": CLOSES + timedelta(days=40),
+        "forwarding_due_at": CLOSES + timedelta(days=52),
+        "late_submissions": LateSubmissions.reject,
+        "code_taken": False,
+        "series_taken": [],
+    }
+    fields.update(overrides)
+    return fields
+
+
+def proposal(*, portal: str = "portal-a", status: S = S.submitted) -> domain.Proposal:
+    return domain.Proposal("p1", "c1", portal, CONTENT, status, stream_version=1, window=WINDOW)
+
+
+def test_a_consultation_takes_the_first_free_registration_series_of_its_year() -> None:
+    assert domain.open_consultation(**consultation()).registration_series == 0
+    assert domain.open_consultation(**consultation(series_taken=[0, 1, 3])).registration_series == 2
+    with pytest.raises(domain.RegistrationSeriesExhausted):
+        domain.open_consultation(**consultation(series_taken=range(10)))
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"code_taken": True}, domain.ConsultationCodeTaken),
+        ({"submission_closes_at": OPENS}, domain.DeadlinesOutOfOrder),
+        ({"analysis_due_at": CLOSES - timedelta(seconds=1)}, domain.DeadlinesOutOfOrder),
+        ({"forwarding_due_at": CLOSES}, domain.DeadlinesOutOfOrder),
+    ],
+)
+def test_a_consultation_with_a_taken_code_or_deadlines_out_of_order_is_refused(
+    change: dict[str, Any], refusal: type[Exception]
+) -> None:
+    with pytest.raises(refusal):
+        domain.open_consultation(**consultation(**change))
+
+
+def test_registration_numbers_are_the_year_the_series_and_a_gap_free_count() -> None:
+    numbering = domain.Numbering(year=2027, series=3, last_number=41)
+    assert numbering.next_number() == "AIREG-2027-300042"
+    assert domain.sequence_of("AIREG-2027-300042") == 42
+    assert domain.Numbering(2027, 0, 0).next_number() == "AIREG-2027-000001"
+    with pytest.raises(domain.RegistrationNumbersExhausted):
+        domain.Numbering(2027, 0, domain.NUMBERS_PER_SERIES).next_number()
+
+
+def test_the_window_runs_from_opening_to_closing_inclusive_and_late_ones_are_labelled_only_if_accepted() -> (
+    None
+):
+    assert domain.lateness(WINDOW, OPENS) is False
+    assert domain.lateness(WINDOW, CLOSES) is False
+    with pytest.raises(domain.SubmissionWindowClosed):
+        domain.lateness(WINDOW, OPENS - timedelta(microseconds=1))
+    with pytest.raises(domain.SubmissionWindowClosed):
+        domain.lateness(WINDOW, CLOSES + timedelta(microseconds=1))
+    assert domain.lateness(LENIENT, CLOSES + timedelta(days=3)) is True
+    with pytest.raises(domain.SubmissionWindowClosed):
+        domain.lateness(LENIENT, OPENS - timedelta(days=1))
+
+
+def test_a_key_replays_only_the_same_body_for_the_same_consultation() -> None:
+    sha = domain.request_sha256(CONTENT)
+    assert domain.is_replay(None, None, consultation_id="c1", sha256=sha) is False
+    assert domain.is_replay("c1", sha, consultation_id="c1", sha256=sha) is True
+    with pytest.raises(domain.IdempotencyKeyReused):
+        domain.is_replay("c1", "0" * 64, consultation_id="c1", sha256=sha)
+    with pytest.raises(domain.IdempotencyKeyReused):
+        domain.is_replay("c2", sha, consultation_id="c1", sha256=sha)
+
+
+def test_the_fingerprint_is_of_the_parsed_body_not_of_its_bytes() -> None:
+    body = proposal_body()
+    reordered = dict(reversed(list(body.items())))
+    without_defaults = {name: value for name, value in body.items() if name != "positions"}
+    with_defaults = {**without_defaults, "positions": {}}
+    assert domain.request_sha256(ProposalContent.model_validate(reordered)) == domain.request_sha256(CONTENT)
+    assert domain.request_sha256(ProposalContent.model_validate(without_defaults)) == domain.request_sha256(
+        ProposalContent.model_validate(with_defaults)
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "refusal"),
+    [
+        (None, domain.IdempotencyKeyRequired),
+        ("", domain.IdempotencyKeyInvalid),
+        ("a" * 201, domain.IdempotencyKeyInvalid),
+        ("with space", domain.IdempotencyKeyInvalid),
+        ("ключ", domain.IdempotencyKeyInvalid),
+    ],
+)
+def test_an_idempotency_key_is_required_and_bounded(key: str | None, refusal: type[Exception]) -> None:
+    with pytest.raises(refusal):
+        domain.checked_idempotency_key(key)
+
+
+def test_a_good_idempotency_key_passes() -> None:
+    assert domain.checked_idempotency_key("01HX-retry_1:a") == "01HX-retry_1:a"
+
+
+def amend(current: domain.Proposal | None, changes: dict[str, Any], **overrides: Any) -> Any:
+    arguments: dict[str, Any] = {
+        "proposal_id": "p1",
+        "portal": "portal-a",
+        "changes": changes,
+        "reason": "r",
+        "now": OPENS + timedelta(days=1),
+    }
+    arguments.update(overrides)
+    return domain.amend_proposal(current, **arguments)
+
+
+def test_an_amendment_records_only_what_changed_and_the_whole_content_after_it() -> None:
+    event = amend(proposal(), {"title": "New title", "approach": "targeted"})
+    assert event.changes == {"title": "New title"}
+    assert event.content.title == "New title"
+    assert event.content.summary == CONTENT.summary
+
+
+@pytest.mark.parametrize(
+    ("current", "changes", "overrides", "refusal"),
+    [
+        (None, {"title": "x"}, {}, domain.ProposalNotFound),
+        (proposal(portal="portal-b"), {"title": "x"}, {}, domain.ProposalNotFound),
+        (proposal(status=S.withdrawn), {"title": "x"}, {}, domain.ProposalIsWithdrawn),
+        (proposal(), {"title": "x"}, {"now": CLOSES + timedelta(seconds=1)}, domain.AmendmentWindowClosed),
+        (proposal(), {"positions": {"training_data": "oppose"}}, {}, domain.InvalidAmendment),
+        (proposal(), {"title": CONTENT.title}, {}, domain.AmendmentChangesNothing),
+        (proposal(), {}, {}, domain.AmendmentChangesNothing),
+    ],
+)
+def test_amendments_are_refused_for_others_withdrawn_late_invalid_or_empty(
+    current: domain.Proposal | None,
+    changes: dict[str, Any],
+    overrides: dict[str, Any],
+    refusal: type[Exception],
+) -> None:
+    with pytest.raises(refusal):
+        amend(current, changes, **overrides)
+
+
+def test_another_portals_proposal_is_refused_exactly_like_a_missing_one() -> None:
+    with pytest.raises(domain.ProposalNotFound) as missing:
+        amend(None, {"title": "x"})
+    with pytest.raises(domain.ProposalNotFound) as foreign:
+        amend(proposal(portal="portal-b"), {"title": "x"})
+    assert (missing.value.code, missing.value.detail) == (foreign.value.code, foreign.value.detail)
+
+
+def test_an_invalid_amendment_names_the_fields_under_changes() -> None:
+    with pytest.raises(domain.InvalidAmendment) as refused:
+        amend(proposal(), {"title": ""})
+    assert refused.value.extra["errors"][0]["loc"] == ["body", "changes", "title"]
+
+
+def test_a_withdrawal_needs_the_own_live_proposal_inside_the_window() -> None:
+    event = domain.withdraw_proposal(
+        proposal(), proposal_id="p1", portal="portal-a", reason="r", now=OPENS + timedelta(days=1)
+    )
+    assert (event.proposal_id, event.portal, event.reason) == ("p1", "portal-a", "r")
+    with pytest.raises(domain.WithdrawalWindowClosed):
+        domain.withdraw_proposal(
+            proposal(), proposal_id="p1", portal="portal-a", reason="r", now=CLOSES + timedelta(1)
+        )
+    with pytest.raises(domain.ProposalIsWithdrawn):
+        domain.withdraw_proposal(
+            proposal(status=S.withdrawn), proposal_id="p1", portal="portal-a", reason="r", now=OPENS
+        )
+
+
+def test_suspension_and_resumption_alternate() -> None:
+    assert domain.suspend_portal("p", suspended=False, reason="flood").portal == "p"
+    with pytest.raises(domain.PortalAlreadySuspended):
+        domain.suspend_portal("p", suspended=True, reason="flood")
+    assert domain.resume_portal("p", suspended=True, reason="").portal == "p"
+    with pytest.raises(domain.PortalNotSuspended):
+        domain.resume_portal("p", suspended=False, reason="")
+    with pytest.raises(domain.PortalIsSuspended):
+        domain.ensure_portal_active("p", suspended=True)
+
+
+COMMON = {"proposal_id": "p1", "consultation_id": "c1"}
+TRIAGED = ProposalTriaged(
+    proposal_version=1, complete=True, method=TriageMethod(name="m", version="1", parameters={}), **COMMON
+)
+ASSIGNED = ReviewerAssigned(reviewer="r", organization=Organization.ministry, **COMMON)
+
+
+def assessed(outcome: Outcome) -> ProposalAssessed:
+    return ProposalAssessed(outcome=outcome, rationale="", review_ids=[], **COMMON)
+
+
+FORWARDED = ProposalForwardedToGovernment(package_id="k", **COMMON)
+
+
+@pytest.mark.parametrize(
+    ("current", "event", "after"),
+    [
+        (S.submitted, TRIAGED, S.under_review),
+        (S.submitted, ASSIGNED, S.under_review),
+        (S.under_review, assessed(Outcome.recommended), S.assessed),
+        (S.under_review, assessed(Outcome.not_recommended), S.assessed),
+        (S.under_review, assessed(Outcome.merged), S.rejected_as_duplicate),
+        (S.assessed, FORWARDED, S.forwarded_to_government),
+        (S.assessed, assessed(Outcome.merged), S.rejected_as_duplicate),
+        (S.rejected_as_duplicate, assessed(Outcome.recommended), S.assessed),
+        (S.assessed, ASSIGNED, S.assessed),
+        (S.forwarded_to_government, assessed(Outcome.recommended), S.forwarded_to_government),
+        (S.withdrawn, TRIAGED, S.withdrawn),
+        (S.withdrawn, FORWARDED, S.withdrawn),
+    ],
+)
+def test_the_status_moves_forward_with_analysis_and_never_back(
+    current: S, event: DomainEvent, after: S
+) -> None:
+    assert domain.status_after(current, event) is after
+
+
+def test_the_amendment_body_offers_every_field_of_the_proposal_body() -> None:
+    assert set(ProposalChanges.model_fields) == set(ProposalContent.model_fields)
