@@ -8,8 +8,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from aireg_analysis.consumers import apply_submission_event
+from aireg_analysis.api import packages_router, proposals_router, queue_router
+from aireg_analysis.consumers import SubmissionConsumer, TriagePolicy
 from aireg_analysis.settings import Settings
+from aireg_analysis.similarity import SimilarityMethod
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
 from aireg_events.log.runtime import LogRuntime, Subscription
@@ -22,7 +24,20 @@ SERVICE = "analysis"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
+def triage_policy(settings: Settings) -> TriagePolicy:
+    return TriagePolicy(
+        method=SimilarityMethod.configure(
+            threshold=settings.triage_threshold,
+            num_perm=settings.triage_num_perm,
+            shingle_size=settings.triage_shingle_size,
+        ),
+        similar_limit=settings.triage_similar_limit,
+        max_candidates=settings.triage_max_candidates,
+    )
+
+
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    consumer = SubmissionConsumer(triage_policy(settings))
     runtime = LogRuntime(
         service=SERVICE,
         database_url=settings.database_url,
@@ -39,7 +54,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         subscription=Subscription(
             topics=[settings.topics.submission],
             group_id=settings.topic_namespace + settings.consumer_group,
-            apply=apply_submission_event,
+            apply=consumer.apply,
         ),
     )
 
@@ -66,5 +81,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     install_conventions(
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
+    app.include_router(queue_router(runtime))
+    app.include_router(proposals_router(runtime))
+    app.include_router(packages_router(runtime))
     app.include_router(feed_router(runtime.database))
     return app

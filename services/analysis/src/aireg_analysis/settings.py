@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from aireg_http.settings import ServiceSettings
 
 
@@ -12,3 +14,14 @@ class Settings(ServiceSettings):
     signing_key_file: Path
     """Ed25519 private key: signs chain checkpoints."""
     consumer_group: str = "aireg-analysis"
+
+    triage_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
+    """Estimated Jaccard similarity of word shingles from which two proposals are near-duplicates."""
+    triage_num_perm: int = Field(default=128, ge=16, le=1024)
+    """MinHash permutations per signature (more: closer estimates, bigger signatures)."""
+    triage_shingle_size: int = Field(default=3, ge=1, le=10)
+    """Words per shingle."""
+    triage_similar_limit: int = Field(default=10, ge=1, le=100)
+    """How many of the closest near-duplicates a ProposalTriaged event lists."""
+    triage_max_candidates: int = Field(default=1000, ge=10)
+    """How many LSH candidates (those sharing the most bands first) get their similarity estimated."""

@@ -1,17 +1,22 @@
 """The analysis service's state tables (SQLModel) and their queries; all rebuildable from its log and
-its inbox-recorded inputs."""
+its inbox-recorded inputs (``projections.py`` is the only writer)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData, and_, func, or_
 from sqlalchemy.orm import registry
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_analysis import domain
+from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, estimated_similarity, from_bytes
+from aireg_events.catalogue.common import Organization, Outcome
+from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.log.columns import UtcTimestamp
 from aireg_events.log.runtime import LogRuntime
 
@@ -33,6 +38,176 @@ class ConsultationRow(StateTable, table=True):
     forwarding_due_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
 
 
+class ProposalRow(StateTable, table=True):
+    """A proposal as received (its latest version) and where it stands in the analysis workflow."""
+
+    __tablename__ = "proposal"
+    __table_args__ = (
+        Index("ix_proposal_queue", "consultation_id", "status", "received_at", "proposal_id"),
+        Index("ix_proposal_fingerprint", "consultation_id", "text_sha256"),
+        Index("ix_proposal_received", "received_at", "proposal_id"),
+        Index("ix_proposal_campaign", "campaign_id", "received_at", "proposal_id"),
+    )
+
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36)
+    registration_number: str = Field(max_length=64)
+    portal: str = Field(max_length=200)
+    received_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    late: bool = False
+    title: str = Field(max_length=300)
+    submitter_name: str = Field(max_length=300)
+    submitter_kind: str = Field(max_length=32)
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    text_sha256: str = Field(max_length=64)
+    status: str = Field(max_length=32, default=domain.ProposalStatus.received.value)
+    withdrawn: bool = False
+    triaged_version: int | None = None
+    complete: bool | None = None
+    missing: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    exact_duplicate_of: str | None = Field(default=None, max_length=36)
+    campaign_id: str | None = Field(default=None, max_length=36)
+    released_from_campaign: bool = False
+    assessed_version: int | None = None
+    outcome: str | None = Field(default=None, max_length=32)
+    package_id: str | None = Field(default=None, max_length=36)
+    forwarded_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp(), nullable=True))
+    triage_event_id: str | None = Field(default=None, max_length=36)
+
+    def proposal_content(self) -> ProposalContent:
+        return ProposalContent.model_validate(self.content)
+
+
+class ProposalDirectionRow(StateTable, table=True):
+    """The directions a proposal names (the queue filters by them)."""
+
+    __tablename__ = "proposal_direction"
+    __table_args__ = (Index("ix_proposal_direction_direction", "direction", "proposal_id"),)
+
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    direction: str = Field(primary_key=True, max_length=64)
+
+
+class SignatureRow(StateTable, table=True):
+    """The MinHash signature of a proposal's current text, kept for comparison with later proposals."""
+
+    __tablename__ = "proposal_signature"
+
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36)
+    proposal_version: int
+    method_key: str = Field(max_length=200)
+    hashvalues: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class BandRow(StateTable, table=True):
+    """The LSH index: one row per band of each signature; proposals sharing a key are candidates."""
+
+    __tablename__ = "lsh_band"
+    __table_args__ = (Index("ix_lsh_band_lookup", "consultation_id", "band", "bucket"),)
+
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    band: int = Field(primary_key=True)
+    consultation_id: str = Field(max_length=36)
+    bucket: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class SimilarityRow(StateTable, table=True):
+    """The near-duplicates the latest triage of a proposal found, with the estimated similarity."""
+
+    __tablename__ = "proposal_similarity"
+    __table_args__ = (Index("ix_proposal_similarity_similar", "similar_id"),)
+
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    similar_id: str = Field(primary_key=True, max_length=36)
+    similarity: float
+    rank: int
+
+
+class CampaignRow(StateTable, table=True):
+    """A mass campaign: a connected group of near-duplicates of one consultation."""
+
+    __tablename__ = "campaign"
+
+    campaign_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36, index=True)
+    representative_id: str = Field(max_length=36)
+    size: int
+    opened_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    method: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class AssignmentRow(StateTable, table=True):
+    __tablename__ = "assignment"
+
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    reviewer: str = Field(primary_key=True, max_length=200)
+    organization: str = Field(max_length=32)
+    assigned_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    assigned_by: str = Field(max_length=200)
+    event_id: str = Field(max_length=36)
+
+
+class ReviewRow(StateTable, table=True):
+    __tablename__ = "review"
+
+    review_id: str = Field(primary_key=True, max_length=36)
+    proposal_id: str = Field(max_length=36, index=True)
+    reviewer: str = Field(max_length=200)
+    organization: str = Field(max_length=32)
+    proposal_version: int
+    legal_soundness: int
+    feasibility: int
+    risk_reduction: int
+    innovation_impact: int
+    recommendation: str = Field(max_length=32)
+    rationale: str
+    submitted_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    event_id: str = Field(max_length=36)
+
+
+class AssessmentRow(StateTable, table=True):
+    """Every assessment of a proposal (a new one after an amendment made the earlier one stale)."""
+
+    __tablename__ = "assessment"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    proposal_id: str = Field(max_length=36, index=True)
+    proposal_version: int
+    outcome: str = Field(max_length=32)
+    merged_into: str | None = Field(default=None, max_length=36)
+    rationale: str
+    review_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    late: bool
+    assessed_by: str = Field(max_length=200)
+    assessed_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+
+
+class PackageRow(StateTable, table=True):
+    __tablename__ = "package"
+
+    package_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36, index=True)
+    title: str = Field(max_length=300)
+    status: str = Field(max_length=16)
+    opened_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp(), nullable=True))
+    late: bool = False
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    event_id: str = Field(max_length=36)
+
+
+class PackageItemRow(StateTable, table=True):
+    __tablename__ = "package_item"
+
+    package_id: str = Field(primary_key=True, max_length=36)
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    position: int
+    added_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    event_id: str = Field(max_length=36)
+
+
 metadata = StateTable.metadata
 
 
@@ -41,3 +216,200 @@ async def read_session(runtime: LogRuntime) -> AsyncIterator[AsyncSession]:
     """A session for queries, on the reader engine (never holds the write lock)."""
     async with AsyncSession(runtime.database.reader, expire_on_commit=False) as session:
         yield session
+
+
+# --- queries the rules need ----------------------------------------------------------------------------
+
+
+async def proposal_facts(session: AsyncSession, proposal_id: str) -> domain.ProposalFacts | None:
+    row = await session.get(ProposalRow, proposal_id)
+    if row is None:
+        return None
+    return (await facts_of(session, [row]))[proposal_id]
+
+
+async def facts_of(session: AsyncSession, rows: Sequence[ProposalRow]) -> dict[str, domain.ProposalFacts]:
+    """The rules' view of ``rows``, with their assignments and reviews (two queries for all of them)."""
+    ids = [row.proposal_id for row in rows]
+    assignments: dict[str, list[tuple[str, Organization]]] = {proposal_id: [] for proposal_id in ids}
+    reviews: dict[str, list[domain.ReviewFact]] = {proposal_id: [] for proposal_id in ids}
+    if ids:
+        for assignment in (
+            await session.exec(
+                select(AssignmentRow)
+                .where(col(AssignmentRow.proposal_id).in_(ids))
+                .order_by(col(AssignmentRow.assigned_at), col(AssignmentRow.reviewer))
+            )
+        ).all():
+            assignments[assignment.proposal_id].append(
+                (assignment.reviewer, Organization(assignment.organization))
+            )
+        for review in (
+            await session.exec(
+                select(ReviewRow)
+                .where(col(ReviewRow.proposal_id).in_(ids))
+                .order_by(col(ReviewRow.submitted_at), col(ReviewRow.review_id))
+            )
+        ).all():
+            reviews[review.proposal_id].append(
+                domain.ReviewFact(
+                    review.review_id,
+                    review.reviewer,
+                    Organization(review.organization),
+                    review.proposal_version,
+                )
+            )
+    return {
+        row.proposal_id: domain.ProposalFacts(
+            proposal_id=row.proposal_id,
+            consultation_id=row.consultation_id,
+            version=row.version,
+            withdrawn=row.withdrawn,
+            campaign_id=row.campaign_id,
+            assessed_version=row.assessed_version,
+            outcome=Outcome(row.outcome) if row.outcome else None,
+            package_id=row.package_id,
+            forwarded=row.forwarded_at is not None,
+            assignments=tuple(assignments[row.proposal_id]),
+            reviews=tuple(reviews[row.proposal_id]),
+        )
+        for row in rows
+    }
+
+
+async def package_facts(session: AsyncSession, package_id: str) -> domain.PackageFacts | None:
+    package = await session.get(PackageRow, package_id)
+    if package is None:
+        return None
+    items = (
+        await session.exec(
+            select(PackageItemRow.proposal_id)
+            .where(PackageItemRow.package_id == package_id)
+            .order_by(col(PackageItemRow.position))
+        )
+    ).all()
+    return domain.PackageFacts(
+        package_id=package.package_id,
+        consultation_id=package.consultation_id,
+        title=package.title,
+        submitted=package.status == "submitted",
+        items=tuple(items),
+    )
+
+
+async def exact_duplicates(session: AsyncSession, row: ProposalRow) -> tuple[str | None, list[str]]:
+    """The earliest other proposal of the consultation (not withdrawn) received before ``row`` with the
+    same normalized text; or, when ``row`` came first, the later ones not yet marked as its duplicates."""
+    same_text = (
+        ProposalRow.consultation_id == row.consultation_id,
+        ProposalRow.text_sha256 == row.text_sha256,
+        ProposalRow.proposal_id != row.proposal_id,
+        col(ProposalRow.withdrawn).is_(False),
+    )
+    earliest = (
+        await session.exec(
+            select(ProposalRow.proposal_id, ProposalRow.received_at)
+            .where(*same_text)
+            .order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id))
+            .limit(1)
+        )
+    ).first()
+    if earliest is None:
+        return None, []
+    if (earliest[1], earliest[0]) < (row.received_at, row.proposal_id):
+        return earliest[0], []
+    later = (
+        await session.exec(
+            select(ProposalRow.proposal_id)
+            .where(
+                *same_text,
+                or_(
+                    col(ProposalRow.exact_duplicate_of).is_(None),
+                    col(ProposalRow.exact_duplicate_of) != row.proposal_id,
+                ),
+            )
+            .order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id))
+        )
+    ).all()
+    return None, list(later)
+
+
+async def near_duplicates(
+    session: AsyncSession,
+    *,
+    consultation_id: str,
+    proposal_id: str,
+    signature: Signature,
+    method: SimilarityMethod,
+    limit: int,
+) -> list[domain.Candidate]:
+    """The LSH query: proposals of the consultation sharing at least one band key with ``signature``
+    (those sharing the most first, at most ``limit``), with their estimated similarity to it."""
+    keys = band_keys(signature, method)
+    shared = func.count().label("shared")
+    found = (
+        await session.exec(
+            select(BandRow.proposal_id, shared)
+            .where(
+                BandRow.consultation_id == consultation_id,
+                BandRow.proposal_id != proposal_id,
+                or_(
+                    *(
+                        and_(col(BandRow.band) == band, col(BandRow.bucket) == key)
+                        for band, key in enumerate(keys)
+                    )
+                ),
+            )
+            .group_by(col(BandRow.proposal_id))
+            .order_by(shared.desc(), col(BandRow.proposal_id))
+            .limit(limit)
+        )
+    ).all()
+    ids = [proposal for proposal, _shared in found]
+    if not ids:
+        return []
+    rows = (
+        await session.exec(
+            select(ProposalRow, SignatureRow.hashvalues)
+            .join(SignatureRow, col(SignatureRow.proposal_id) == col(ProposalRow.proposal_id))
+            .where(col(ProposalRow.proposal_id).in_(ids), SignatureRow.method_key == method.key)
+        )
+    ).all()
+    return [
+        domain.Candidate(
+            proposal_id=proposal.proposal_id,
+            similarity=estimated_similarity(signature, from_bytes(values)),
+            received_at=proposal.received_at,
+            campaign_id=proposal.campaign_id,
+            released=proposal.released_from_campaign,
+        )
+        for proposal, values in rows
+    ]
+
+
+async def campaigns_by_id(
+    session: AsyncSession, campaign_ids: Iterable[str]
+) -> dict[str, domain.CampaignFacts]:
+    ids = sorted(set(campaign_ids))
+    if not ids:
+        return {}
+    rows = (
+        await session.exec(
+            select(CampaignRow, ProposalRow.received_at)
+            .join(ProposalRow, col(ProposalRow.proposal_id) == col(CampaignRow.representative_id))
+            .where(col(CampaignRow.campaign_id).in_(ids))
+        )
+    ).all()
+    return {
+        campaign.campaign_id: domain.CampaignFacts(
+            campaign.campaign_id, campaign.representative_id, received_at
+        )
+        for campaign, received_at in rows
+    }
+
+
+async def proposal_row(session: AsyncSession, proposal_id: str) -> ProposalRow:
+    row = await session.get(ProposalRow, proposal_id)
+    if row is None:
+        raise LookupError(f"proposal {proposal_id} is not in the store")
+    return row

@@ -48,6 +48,9 @@ class ProposalTriaged(DomainEvent):
     """Proposals that were in no campaign and join ``campaign_id`` with this one (its near-duplicates)."""
     merged_campaigns: list[str] = Field(default_factory=list)
     """Campaigns this proposal links to ``campaign_id``: their members now belong to ``campaign_id``."""
+    exact_duplicates: list[str] = Field(default_factory=list)
+    """Proposals received after this one with the same text that triage saw first (topic partitions do
+    not keep the order received): from now on they are exact duplicates of this one."""
 
 
 class ProposalReleasedFromCampaign(DomainEvent):

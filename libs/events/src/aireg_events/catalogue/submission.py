@@ -91,11 +91,6 @@ class ConsultationOpened(DomainEvent):
     analysis_due_at: UtcDateTime
     forwarding_due_at: UtcDateTime
     late_submissions: LateSubmissions = LateSubmissions.reject
-    registration_series: int | None = Field(default=None, ge=0, le=9)
-    """The first of the six digits of this consultation's registration numbers within the year it opens
-    (``AIREG-<year>-<series><5 digits>``), so two consultations of one year never share a number.
-    None in events written before the field existed: read as the count of earlier consultations that
-    opened in the same year."""
 
 
 class ProposalSubmitted(DomainEvent):

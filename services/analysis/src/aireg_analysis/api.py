@@ -1,0 +1,464 @@
+"""HTTP routes of the analysis service: thin; auth → state → domain rule → log → projection → answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Path, Query, Request, status
+from pydantic import BaseModel, ConfigDict
+
+from aireg_analysis import domain, store, views
+from aireg_analysis.projections import project_own
+from aireg_analysis.store import AssessmentRow, AssignmentRow, ConsultationRow, ReviewRow
+from aireg_analysis.views import (
+    AssessmentPublic,
+    AssignmentPublic,
+    CampaignPublic,
+    PackagePublic,
+    ProposalDetail,
+    QueueItem,
+    ReviewPublic,
+)
+from aireg_events.catalogue.analysis import CriteriaScores
+from aireg_events.catalogue.common import (
+    BoundedText,
+    Direction,
+    DomainEvent,
+    Organization,
+    Outcome,
+    Recommendation,
+)
+from aireg_events.envelope import Envelope, new_event_id
+from aireg_events.log.appender import UnitOfWork
+from aireg_events.log.runtime import LogRuntime
+from aireg_events.rules import RuleViolation
+from aireg_http.auth import Principal, require_roles
+from aireg_http.errors import Unprocessable
+from aireg_http.pagination import Page, PageParams
+
+T = TypeVar("T")
+
+Lead = Annotated[Principal, require_roles("lead")]
+Reviewer = Annotated[Principal, require_roles("reviewer")]
+Staff = Annotated[Principal, require_roles("reviewer", "lead")]
+ProposalId = Annotated[str, Path(max_length=36)]
+PackageId = Annotated[str, Path(max_length=36)]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+
+
+_STATUS_OF_KIND = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found": 404, "unavailable": 503}
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing_token, invalid_token, token_expired, token_revoked", "model": ErrorBody},
+    403: {"description": "forbidden_role: the token's role may not do this", "model": ErrorBody},
+    422: {"description": "validation_failed: invalid input, with field errors", "model": ErrorBody},
+}
+
+
+def refusals(*rules: type[RuleViolation]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for the rules a route enforces: each status lists the machine codes it carries."""
+    codes: dict[int, list[str]] = {}
+    for rule in rules:
+        codes.setdefault(_STATUS_OF_KIND[rule.kind], []).append(rule.code)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code, names in sorted(codes.items()):
+        common = COMMON_ERRORS.get(code, {}).get("description")
+        description = ", ".join(names) + (f"; or {common}" if common else "")
+        responses[code] = {"description": description, "model": ErrorBody}
+    return responses
+
+
+class AssignmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: BoundedText(200, min_length=1)  # type: ignore[valid-type]
+    """The reviewer's name: the ``name`` of their token."""
+    organization: Organization
+
+
+class ReviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organization: Organization
+    scores: CriteriaScores
+    recommendation: Recommendation
+    rationale: BoundedText(20_000, min_length=1)  # type: ignore[valid-type]
+
+
+class AssessmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    merged_into: BoundedText(36, min_length=1) | None = None  # type: ignore[valid-type]
+    rationale: BoundedText(20_000, min_length=1)  # type: ignore[valid-type]
+
+
+class CampaignRelease(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: BoundedText(2_000, min_length=1)  # type: ignore[valid-type]
+
+
+class PackageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    consultation_id: BoundedText(36, min_length=1)  # type: ignore[valid-type]
+    title: BoundedText(300, min_length=1)  # type: ignore[valid-type]
+
+
+class PackageItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proposal_id: BoundedText(36, min_length=1)  # type: ignore[valid-type]
+
+
+def _cursor(cursor: list[Any] | None) -> list[Any] | None:
+    """A keyset position ``[timestamp, id]`` from a cursor this service issued (422 otherwise)."""
+    if cursor is None:
+        return None
+    try:
+        moment, key = cursor
+        datetime.fromisoformat(str(moment))
+    except (TypeError, ValueError) as error:
+        raise Unprocessable("cursor is not one this service issued", code="invalid_cursor") from error
+    return [moment, str(key)]
+
+
+async def _record(uow: UnitOfWork, event: DomainEvent, principal: Principal, request: Request) -> Envelope:
+    envelope = await uow.append(event, actor=principal.actor(), correlation_id=request.state.correlation_id)
+    await project_own(uow.session, envelope, event)
+    await uow.session.flush()
+    return envelope
+
+
+async def _proposal(uow: UnitOfWork, proposal_id: str) -> domain.ProposalFacts:
+    proposal = await store.proposal_facts(uow.session, proposal_id)
+    if proposal is None:
+        raise domain.ProposalNotFound(f"no proposal {proposal_id}")
+    return proposal
+
+
+async def _package(uow: UnitOfWork, package_id: str) -> domain.PackageFacts:
+    package = await store.package_facts(uow.session, package_id)
+    if package is None:
+        raise domain.PackageNotFound(f"no package {package_id}")
+    return package
+
+
+def queue_router(runtime: LogRuntime) -> APIRouter:
+    router = APIRouter(tags=["queue"], responses=COMMON_ERRORS)
+
+    @router.get(
+        "/v1/queue",
+        response_model=Page[QueueItem],
+        summary="The proposals to work through, in the order received (withdrawn ones only by status)",
+    )
+    async def queue(
+        _principal: Staff,
+        page: PageParams,
+        consultation_id: Annotated[str | None, Query(max_length=36)] = None,
+        status: Annotated[domain.ProposalStatus | None, Query()] = None,
+        direction: Annotated[Direction | None, Query()] = None,
+    ) -> Page[QueueItem]:
+        async with store.read_session(runtime) as session:
+            items = await views.queue_page(
+                session,
+                now=runtime.clock(),
+                limit=page.limit + 1,
+                cursor=_cursor(page.cursor),
+                consultation_id=consultation_id,
+                status=status,
+                direction=direction,
+            )
+        return page.page(items, views.queue_position)
+
+    @router.get(
+        "/v1/campaigns",
+        response_model=Page[CampaignPublic],
+        summary="Mass campaigns found by triage, with their representative and members",
+    )
+    async def campaigns(
+        _principal: Staff,
+        page: PageParams,
+        consultation_id: Annotated[str | None, Query(max_length=36)] = None,
+    ) -> Page[CampaignPublic]:
+        async with store.read_session(runtime) as session:
+            items = await views.campaigns_page(
+                session, limit=page.limit + 1, cursor=_cursor(page.cursor), consultation_id=consultation_id
+            )
+        return page.page(items, views.campaign_position)
+
+    return router
+
+
+def proposals_router(runtime: LogRuntime) -> APIRouter:
+    router = APIRouter(prefix="/v1/proposals", tags=["proposals"], responses=COMMON_ERRORS)
+
+    @router.get(
+        "/{proposal_id}",
+        response_model=ProposalDetail,
+        summary="One proposal: content, triage, campaign, assignments, reviews and assessments",
+        responses=refusals(domain.ProposalNotFound),
+    )
+    async def get_proposal(proposal_id: ProposalId, _principal: Staff) -> ProposalDetail:
+        async with store.read_session(runtime) as session:
+            detail = await views.proposal_detail(session, proposal_id, now=runtime.clock())
+        if detail is None:
+            raise domain.ProposalNotFound(f"no proposal {proposal_id}")
+        return detail
+
+    @router.post(
+        "/{proposal_id}/assignments",
+        status_code=status.HTTP_201_CREATED,
+        response_model=AssignmentPublic,
+        summary="Assign a reviewer of the ministry or the analytical centre (lead)",
+        responses=refusals(
+            domain.ProposalNotFound,
+            domain.ProposalIsWithdrawn,
+            domain.ProposalAlreadyAssessed,
+            domain.ReviewerAlreadyAssigned,
+        ),
+    )
+    async def assign_reviewer(
+        proposal_id: ProposalId, body: AssignmentCreate, principal: Lead, request: Request
+    ) -> AssignmentPublic:
+        async def work(uow: UnitOfWork) -> AssignmentPublic:
+            event = domain.assign_reviewer(
+                await _proposal(uow, proposal_id), reviewer=body.reviewer, organization=body.organization
+            )
+            await _record(uow, event, principal, request)
+            row = await uow.session.get(AssignmentRow, (proposal_id, body.reviewer))
+            assert row is not None
+            return views.assignment_public(row)
+
+        return await runtime.appender.run(work)
+
+    @router.post(
+        "/{proposal_id}/reviews",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ReviewPublic,
+        summary="Review the current version with the four criteria scores (an assigned reviewer)",
+        responses=refusals(
+            domain.ProposalNotFound,
+            domain.OrganizationMismatch,
+            domain.ProposalIsWithdrawn,
+            domain.ProposalAlreadyAssessed,
+            domain.ReviewRequiresAssignment,
+            domain.ReviewAlreadySubmitted,
+        ),
+    )
+    async def submit_review(
+        proposal_id: ProposalId, body: ReviewCreate, principal: Reviewer, request: Request
+    ) -> ReviewPublic:
+        async def work(uow: UnitOfWork) -> ReviewPublic:
+            event = domain.submit_review(
+                await _proposal(uow, proposal_id),
+                review_id=new_event_id(),
+                reviewer=principal.name,
+                reviewer_organization=principal.organization,
+                organization=body.organization,
+                scores=body.scores,
+                recommendation=body.recommendation,
+                rationale=body.rationale,
+            )
+            await _record(uow, event, principal, request)
+            row = await uow.session.get(ReviewRow, event.review_id)
+            assert row is not None
+            return views.review_public(row, current_version=event.proposal_version)
+
+        return await runtime.appender.run(work)
+
+    @router.post(
+        "/{proposal_id}/assessment",
+        status_code=status.HTTP_201_CREATED,
+        response_model=AssessmentPublic,
+        summary="The consolidated assessment (lead): needs a current review from each organization",
+        responses=refusals(
+            domain.ProposalNotFound,
+            domain.ProposalIsWithdrawn,
+            domain.ProposalAlreadyAssessed,
+            domain.AssessmentNeedsBothOrganizations,
+            domain.MergedIntoRequired,
+            domain.MergedIntoOnlyWhenMerged,
+            domain.MergedIntoUnknown,
+        ),
+    )
+    async def assess(
+        proposal_id: ProposalId, body: AssessmentCreate, principal: Lead, request: Request
+    ) -> AssessmentPublic:
+        async def work(uow: UnitOfWork) -> AssessmentPublic:
+            proposal = await _proposal(uow, proposal_id)
+            consultation = await uow.session.get(ConsultationRow, proposal.consultation_id)
+            event = domain.assess(
+                proposal,
+                outcome=body.outcome,
+                merged_into_id=body.merged_into,
+                merged_into=await store.proposal_facts(uow.session, body.merged_into)
+                if body.merged_into
+                else None,
+                rationale=body.rationale,
+                now=uow.now(),
+                analysis_due_at=consultation.analysis_due_at if consultation else None,
+            )
+            envelope = await _record(uow, event, principal, request)
+            row = await uow.session.get(AssessmentRow, envelope.event_id)
+            assert row is not None
+            return views.assessment_public(row, current_version=proposal.version)
+
+        return await runtime.appender.run(work)
+
+    @router.post(
+        "/{proposal_id}/campaign-release",
+        response_model=ProposalDetail,
+        summary="Take a proposal out of its campaign (lead): it is reviewed on its own, never grouped again",
+        responses=refusals(domain.ProposalNotFound, domain.ProposalIsWithdrawn, domain.ProposalNotInCampaign),
+    )
+    async def release_from_campaign(
+        proposal_id: ProposalId, body: CampaignRelease, principal: Lead, request: Request
+    ) -> ProposalDetail:
+        async def work(uow: UnitOfWork) -> ProposalDetail:
+            event = domain.release_from_campaign(await _proposal(uow, proposal_id), reason=body.reason)
+            await _record(uow, event, principal, request)
+            detail = await views.proposal_detail(uow.session, proposal_id, now=uow.now())
+            assert detail is not None
+            return detail
+
+        return await runtime.appender.run(work)
+
+    return router
+
+
+def packages_router(runtime: LogRuntime) -> APIRouter:
+    router = APIRouter(prefix="/v1/packages", tags=["packages"], responses=COMMON_ERRORS)
+
+    async def answer(uow: UnitOfWork, package_id: str) -> PackagePublic:
+        package = await views.package_view(uow.session, package_id)
+        assert package is not None
+        return package
+
+    def run(work: Callable[[UnitOfWork], Awaitable[T]]) -> Awaitable[T]:
+        return runtime.appender.run(work)
+
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        response_model=PackagePublic,
+        summary="Open a package of recommendations for the government (lead)",
+        responses=refusals(domain.ConsultationUnknown),
+    )
+    async def open_package(body: PackageCreate, principal: Lead, request: Request) -> PackagePublic:
+        async def work(uow: UnitOfWork) -> PackagePublic:
+            event = domain.open_package(
+                package_id=new_event_id(),
+                consultation_id=body.consultation_id,
+                title=body.title,
+                consultation_known=await uow.session.get(ConsultationRow, body.consultation_id) is not None,
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, event.package_id)
+
+        return await run(work)
+
+    @router.get(
+        "/{package_id}",
+        response_model=PackagePublic,
+        summary="One package with its items",
+        responses=refusals(domain.PackageNotFound),
+    )
+    async def get_package(package_id: PackageId, _principal: Staff) -> PackagePublic:
+        async with store.read_session(runtime) as session:
+            package = await views.package_view(session, package_id)
+        if package is None:
+            raise domain.PackageNotFound(f"no package {package_id}")
+        return package
+
+    @router.post(
+        "/{package_id}/items",
+        status_code=status.HTTP_201_CREATED,
+        response_model=PackagePublic,
+        summary="Add an assessed proposal, recommended with or without changes (lead)",
+        responses=refusals(
+            domain.PackageNotFound,
+            domain.PackageAlreadySubmitted,
+            domain.ProposalUnknown,
+            domain.ProposalInOtherConsultation,
+            domain.ProposalIsWithdrawn,
+            domain.ProposalAlreadyInPackage,
+            domain.ProposalNotAssessed,
+            domain.ProposalNotRecommended,
+        ),
+    )
+    async def add_item(
+        package_id: PackageId, body: PackageItemCreate, principal: Lead, request: Request
+    ) -> PackagePublic:
+        async def work(uow: UnitOfWork) -> PackagePublic:
+            event = domain.add_to_package(
+                await _package(uow, package_id),
+                await store.proposal_facts(uow.session, body.proposal_id),
+                proposal_id=body.proposal_id,
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, package_id)
+
+        return await run(work)
+
+    @router.delete(
+        "/{package_id}/items/{proposal_id}",
+        response_model=PackagePublic,
+        summary="Take a proposal out of a package not yet submitted (lead)",
+        responses=refusals(
+            domain.PackageNotFound, domain.ProposalNotInPackage, domain.PackageAlreadySubmitted
+        ),
+    )
+    async def remove_item(
+        package_id: PackageId,
+        proposal_id: ProposalId,
+        principal: Lead,
+        request: Request,
+        reason: Annotated[str, Query(max_length=2_000)] = "",
+    ) -> PackagePublic:
+        async def work(uow: UnitOfWork) -> PackagePublic:
+            event = domain.remove_from_package(
+                await _package(uow, package_id), proposal_id=proposal_id, reason=reason.replace("\x00", "")
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, package_id)
+
+        return await run(work)
+
+    @router.post(
+        "/{package_id}/submission",
+        response_model=PackagePublic,
+        summary="Submit the package once: every item is forwarded to the government (late after the deadline)",
+        responses=refusals(
+            domain.PackageNotFound,
+            domain.PackageAlreadySubmitted,
+            domain.PackageEmpty,
+            domain.PackageItemNotEligible,
+        ),
+    )
+    async def submit_package(package_id: PackageId, principal: Lead, request: Request) -> PackagePublic:
+        async def work(uow: UnitOfWork) -> PackagePublic:
+            package = await _package(uow, package_id)
+            rows = [await store.proposal_row(uow.session, proposal_id) for proposal_id in package.items]
+            facts = await store.facts_of(uow.session, rows)
+            consultation = await uow.session.get(ConsultationRow, package.consultation_id)
+            forwarded, submitted = domain.submit_package(
+                package,
+                facts,
+                now=uow.now(),
+                forwarding_due_at=consultation.forwarding_due_at if consultation else None,
+            )
+            for event in forwarded:
+                await _record(uow, event, principal, request)
+            await _record(uow, submitted, principal, request)
+            return await answer(uow, package_id)
+
+        return await run(work)
+
+    return router

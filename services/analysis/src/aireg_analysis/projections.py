@@ -1,0 +1,405 @@
+"""How events change the analysis service's tables, live and on rebuild: ``project_input`` for the
+submission events it consumes (facts only, no decisions), ``project_own`` for its own decisions. The
+state is therefore the fold of its own log and its inbox, interleaved as recorded."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from aireg_analysis import domain
+from aireg_analysis.similarity import SimilarityMethod, band_keys, signature, text_fingerprint, to_bytes
+from aireg_analysis.store import (
+    AssessmentRow,
+    AssignmentRow,
+    BandRow,
+    CampaignRow,
+    ConsultationRow,
+    PackageItemRow,
+    PackageRow,
+    ProposalDirectionRow,
+    ProposalRow,
+    ReviewRow,
+    SignatureRow,
+    SimilarityRow,
+)
+from aireg_events.catalogue.analysis import (
+    GovernmentPackageOpened,
+    GovernmentPackageSubmitted,
+    ProposalAddedToPackage,
+    ProposalAssessed,
+    ProposalForwardedToGovernment,
+    ProposalReleasedFromCampaign,
+    ProposalRemovedFromPackage,
+    ProposalTriaged,
+    ReviewerAssigned,
+    ReviewSubmitted,
+)
+from aireg_events.catalogue.common import DomainEvent
+from aireg_events.catalogue.submission import (
+    ConsultationOpened,
+    ProposalAmended,
+    ProposalContent,
+    ProposalSubmitted,
+    ProposalWithdrawn,
+)
+from aireg_events.envelope import Envelope
+
+logger = logging.getLogger(__name__)
+
+
+# --- consumed submission events -------------------------------------------------------------------------
+
+
+async def project_input(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
+    """Record a fact the submission service announced. Returns without effect for events it ignores."""
+    if isinstance(event, ConsultationOpened):
+        await session.merge(
+            ConsultationRow(
+                consultation_id=event.consultation_id,
+                code=event.code,
+                title=event.title,
+                submission_closes_at=event.submission_closes_at,
+                analysis_due_at=event.analysis_due_at,
+                forwarding_due_at=event.forwarding_due_at,
+            )
+        )
+    elif isinstance(event, ProposalSubmitted):
+        if await session.get(ProposalRow, event.proposal_id) is not None:
+            logger.warning(
+                "proposal %s was submitted twice (event %s); ignored", event.proposal_id, envelope.event_id
+            )
+            return
+        row = ProposalRow(
+            proposal_id=event.proposal_id,
+            consultation_id=event.consultation_id,
+            registration_number=event.registration_number,
+            portal=event.portal,
+            received_at=event.received_at,
+            late=event.late,
+            title=event.content.title,
+            submitter_name=event.content.submitter.name,
+            submitter_kind=event.content.submitter.kind.value,
+            content=event.content.model_dump(mode="json"),
+            version=1,
+            text_sha256=text_fingerprint(event.content.text),
+        )
+        session.add(row)
+        await _set_directions(session, row.proposal_id, event.content)
+    elif isinstance(event, ProposalAmended):
+        amended = await session.get(ProposalRow, event.proposal_id)
+        if amended is None:
+            logger.warning(
+                "amendment of unknown proposal %s (event %s); ignored", event.proposal_id, envelope.event_id
+            )
+            return
+        amended.version += 1
+        amended.title = event.content.title
+        amended.submitter_name = event.content.submitter.name
+        amended.submitter_kind = event.content.submitter.kind.value
+        amended.content = event.content.model_dump(mode="json")
+        amended.text_sha256 = text_fingerprint(event.content.text)
+        session.add(amended)
+        await _set_directions(session, amended.proposal_id, event.content)
+        await restatus(session, amended)
+    elif isinstance(event, ProposalWithdrawn):
+        withdrawn = await session.get(ProposalRow, event.proposal_id)
+        if withdrawn is None:
+            logger.warning(
+                "withdrawal of unknown proposal %s (event %s); ignored", event.proposal_id, envelope.event_id
+            )
+            return
+        withdrawn.withdrawn = True
+        session.add(withdrawn)
+        await _forget_signature(session, withdrawn.proposal_id)
+        await _leave_campaign(session, withdrawn)
+        await restatus(session, withdrawn)
+
+
+async def _set_directions(session: AsyncSession, proposal_id: str, content: ProposalContent) -> None:
+    await session.execute(
+        delete(ProposalDirectionRow).where(col(ProposalDirectionRow.proposal_id) == proposal_id)
+    )
+    for direction in content.directions:
+        session.add(ProposalDirectionRow(proposal_id=proposal_id, direction=direction.value))
+
+
+async def restatus(session: AsyncSession, row: ProposalRow) -> None:
+    """Derive the stored workflow status again from the row and its assignments."""
+    assigned = (
+        await session.exec(
+            select(AssignmentRow.reviewer).where(AssignmentRow.proposal_id == row.proposal_id).limit(1)
+        )
+    ).first() is not None
+    row.status = domain.proposal_status(
+        withdrawn=row.withdrawn,
+        forwarded=row.forwarded_at is not None,
+        assessment_current=row.assessed_version is not None and row.assessed_version == row.version,
+        in_package=row.package_id is not None,
+        assigned=assigned,
+        triaged_current=row.triaged_version == row.version,
+    ).value
+    session.add(row)
+
+
+# --- the LSH index and campaigns ------------------------------------------------------------------------
+
+
+async def _forget_signature(session: AsyncSession, proposal_id: str) -> None:
+    await session.execute(delete(BandRow).where(col(BandRow.proposal_id) == proposal_id))
+    await session.execute(delete(SignatureRow).where(col(SignatureRow.proposal_id) == proposal_id))
+
+
+async def _index_signature(session: AsyncSession, row: ProposalRow, method: SimilarityMethod) -> None:
+    """Replace the proposal's signature and band keys with those of its current text."""
+    await _forget_signature(session, row.proposal_id)
+    values = signature(row.proposal_content().text, method)
+    if values is None:  # a text without words resembles nothing
+        return
+    session.add(
+        SignatureRow(
+            proposal_id=row.proposal_id,
+            consultation_id=row.consultation_id,
+            proposal_version=row.version,
+            method_key=method.key,
+            hashvalues=to_bytes(values),
+        )
+    )
+    for band, key in enumerate(band_keys(values, method)):
+        session.add(
+            BandRow(proposal_id=row.proposal_id, band=band, consultation_id=row.consultation_id, bucket=key)
+        )
+
+
+async def _refresh_campaign(session: AsyncSession, campaign_id: str) -> None:
+    """Size and representative (the member received first) again; a campaign of one is dissolved."""
+    await session.flush()
+    campaign = await session.get(CampaignRow, campaign_id)
+    if campaign is None:
+        return
+    size = (
+        await session.exec(
+            select(func.count()).select_from(ProposalRow).where(ProposalRow.campaign_id == campaign_id)
+        )
+    ).one()
+    if size < 2:
+        await session.execute(
+            update(ProposalRow).where(col(ProposalRow.campaign_id) == campaign_id).values(campaign_id=None)
+        )
+        await session.delete(campaign)
+        return
+    first = (
+        await session.exec(
+            select(ProposalRow.proposal_id)
+            .where(ProposalRow.campaign_id == campaign_id)
+            .order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id))
+            .limit(1)
+        )
+    ).one()
+    campaign.size = size
+    campaign.representative_id = first
+    session.add(campaign)
+
+
+async def _leave_campaign(session: AsyncSession, row: ProposalRow) -> None:
+    campaign_id = row.campaign_id
+    if campaign_id is None:
+        return
+    row.campaign_id = None
+    session.add(row)
+    await _refresh_campaign(session, campaign_id)
+
+
+async def _join_campaign(
+    session: AsyncSession, row: ProposalRow, envelope: Envelope, event: ProposalTriaged
+) -> None:
+    assert event.campaign_id is not None
+    target = event.campaign_id
+    if await session.get(CampaignRow, target) is None:
+        session.add(
+            CampaignRow(
+                campaign_id=target,
+                consultation_id=event.consultation_id,
+                representative_id=event.campaign_representative or row.proposal_id,
+                size=0,
+                opened_at=envelope.occurred_at,
+                method=event.method.model_dump(mode="json"),
+            )
+        )
+    row.campaign_id = target
+    session.add(row)
+    await session.flush()
+    if event.merged_campaigns:
+        await session.execute(
+            update(ProposalRow)
+            .where(col(ProposalRow.campaign_id).in_(event.merged_campaigns))
+            .values(campaign_id=target)
+        )
+        await session.execute(
+            delete(CampaignRow).where(col(CampaignRow.campaign_id).in_(event.merged_campaigns))
+        )
+    if event.grouped_with:
+        await session.execute(
+            update(ProposalRow)
+            .where(col(ProposalRow.proposal_id).in_(event.grouped_with))
+            .values(campaign_id=target)
+        )
+    await _refresh_campaign(session, target)
+
+
+# --- this service's own decisions -----------------------------------------------------------------------
+
+
+async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
+    """Apply one of the analysis service's own events to its tables."""
+    if isinstance(event, ProposalTriaged):
+        await _project_triage(session, envelope, event)
+    elif isinstance(event, ProposalReleasedFromCampaign):
+        row = await _proposal(session, event.proposal_id)
+        row.released_from_campaign = True
+        await _leave_campaign(session, row)
+    elif isinstance(event, ReviewerAssigned):
+        session.add(
+            AssignmentRow(
+                proposal_id=event.proposal_id,
+                reviewer=event.reviewer,
+                organization=event.organization.value,
+                assigned_at=envelope.occurred_at,
+                assigned_by=envelope.actor.name,
+                event_id=envelope.event_id,
+            )
+        )
+        await session.flush()
+        await restatus(session, await _proposal(session, event.proposal_id))
+    elif isinstance(event, ReviewSubmitted):
+        session.add(
+            ReviewRow(
+                review_id=event.review_id,
+                proposal_id=event.proposal_id,
+                reviewer=event.reviewer,
+                organization=event.organization.value,
+                proposal_version=event.proposal_version,
+                legal_soundness=event.scores.legal_soundness,
+                feasibility=event.scores.feasibility,
+                risk_reduction=event.scores.risk_reduction,
+                innovation_impact=event.scores.innovation_impact,
+                recommendation=event.recommendation.value,
+                rationale=event.rationale,
+                submitted_at=envelope.occurred_at,
+                event_id=envelope.event_id,
+            )
+        )
+    elif isinstance(event, ProposalAssessed):
+        row = await _proposal(session, event.proposal_id)
+        version = event.proposal_version or row.version
+        session.add(
+            AssessmentRow(
+                event_id=envelope.event_id,
+                proposal_id=event.proposal_id,
+                proposal_version=version,
+                outcome=event.outcome.value,
+                merged_into=event.merged_into,
+                rationale=event.rationale,
+                review_ids=list(event.review_ids),
+                late=event.late,
+                assessed_by=envelope.actor.name,
+                assessed_at=envelope.occurred_at,
+            )
+        )
+        row.assessed_version = version
+        row.outcome = event.outcome.value
+        await restatus(session, row)
+    elif isinstance(event, GovernmentPackageOpened):
+        session.add(
+            PackageRow(
+                package_id=event.package_id,
+                consultation_id=event.consultation_id,
+                title=event.title,
+                status="open",
+                opened_at=envelope.occurred_at,
+                event_id=envelope.event_id,
+            )
+        )
+    elif isinstance(event, ProposalAddedToPackage):
+        count = (
+            await session.exec(
+                select(func.max(PackageItemRow.position)).where(PackageItemRow.package_id == event.package_id)
+            )
+        ).one()
+        session.add(
+            PackageItemRow(
+                package_id=event.package_id,
+                proposal_id=event.proposal_id,
+                position=(count or 0) + 1,
+                added_at=envelope.occurred_at,
+                event_id=envelope.event_id,
+            )
+        )
+        row = await _proposal(session, event.proposal_id)
+        row.package_id = event.package_id
+        await restatus(session, row)
+    elif isinstance(event, ProposalRemovedFromPackage):
+        await session.execute(
+            delete(PackageItemRow).where(
+                col(PackageItemRow.package_id) == event.package_id,
+                col(PackageItemRow.proposal_id) == event.proposal_id,
+            )
+        )
+        row = await _proposal(session, event.proposal_id)
+        row.package_id = None
+        await restatus(session, row)
+    elif isinstance(event, ProposalForwardedToGovernment):
+        row = await _proposal(session, event.proposal_id)
+        row.forwarded_at = envelope.occurred_at
+        await restatus(session, row)
+    elif isinstance(event, GovernmentPackageSubmitted):
+        package = await session.get(PackageRow, event.package_id)
+        if package is None:
+            raise LookupError(f"package {event.package_id} is not in the store")
+        package.status = "submitted"
+        package.submitted_at = envelope.occurred_at
+        package.late = event.late
+        package.counts = dict(event.counts)
+        session.add(package)
+
+
+async def _proposal(session: AsyncSession, proposal_id: str) -> ProposalRow:
+    row = await session.get(ProposalRow, proposal_id)
+    if row is None:
+        raise LookupError(f"proposal {proposal_id} is not in the store")
+    return row
+
+
+async def _project_triage(session: AsyncSession, envelope: Envelope, event: ProposalTriaged) -> None:
+    row = await _proposal(session, event.proposal_id)
+    row.triaged_version = event.proposal_version
+    row.complete = event.complete
+    row.missing = list(event.missing)
+    row.exact_duplicate_of = event.exact_duplicate_of
+    row.triage_event_id = envelope.event_id
+    session.add(row)
+    await _index_signature(session, row, SimilarityMethod.from_description(event.method))
+    await session.execute(delete(SimilarityRow).where(col(SimilarityRow.proposal_id) == row.proposal_id))
+    for rank, similar in enumerate(event.similar, start=1):
+        session.add(
+            SimilarityRow(
+                proposal_id=row.proposal_id,
+                similar_id=similar.proposal_id,
+                similarity=similar.similarity,
+                rank=rank,
+            )
+        )
+    if event.exact_duplicates:
+        await session.execute(
+            update(ProposalRow)
+            .where(col(ProposalRow.proposal_id).in_(event.exact_duplicates))
+            .values(exact_duplicate_of=row.proposal_id)
+        )
+    if row.campaign_id is not None and row.campaign_id not in (event.campaign_id, *event.merged_campaigns):
+        await _leave_campaign(session, row)
+    if event.campaign_id is not None:
+        await _join_campaign(session, row, envelope, event)
+    await restatus(session, row)
