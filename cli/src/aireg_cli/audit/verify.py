@@ -93,15 +93,16 @@ async def verify(
     collected = {producer: _Collected() for producer in PRODUCER_TOPICS}
     topic_producer = {topics.of(producer): producer for producer in PRODUCER_TOPICS}
     partition_max: dict[tuple[str, int], int] = {}
-    seen_content: dict[tuple[str, int], set[str]] = {}
+    first_seen: dict[str, dict[int, str]] = {producer: {} for producer in PRODUCER_TOPICS}
     reorder_faults: list[ChainFault] = []
     async for record in read_topics(bootstrap_servers, list(topic_producer), progress=progress):
         producer = topic_producer[record.topic]
         report.records += 1
         summaries[producer].records += 1
         try:
-            content = orjson.loads(record.value or b"")
-            link = ChainLink.from_content(content, decoded=True)
+            raw = record.value or b""
+            content = orjson.loads(raw)
+            link = ChainLink.from_record(raw, content)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             report.faults.append(
                 ChainFault(
@@ -112,10 +113,11 @@ async def verify(
                 )
             )
             continue
-        key = (producer, link.log_position)
-        contents = seen_content.setdefault(key, set())
-        repeat = link.content_hash in contents
-        contents.add(link.content_hash)
+        seen = first_seen[producer]
+        previous = seen.get(link.log_position)
+        if previous is None:
+            seen[link.log_position] = link.content_hash
+        repeat = previous == link.content_hash
         place = (record.topic, record.partition)
         if not repeat and link.log_position < partition_max.get(place, 0):
             reorder_faults.append(

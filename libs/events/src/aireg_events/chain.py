@@ -7,6 +7,7 @@ not keep whole envelopes. Faults name the producer, the log position and the kin
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -59,6 +60,32 @@ class ChainLink:
     @classmethod
     def of(cls, envelope: Envelope) -> ChainLink:
         return cls.from_content(envelope.model_dump(mode="json"))
+
+    @classmethod
+    def from_record(cls, raw: bytes, content: dict[str, Any]) -> ChainLink:
+        """From a record's bytes and their decoding, hashing the bytes themselves: the canonical bytes
+        minus the ``hash`` member are exactly what the hash covers. Bytes that are not canonical (not what
+        a relay publishes) fail the hash, as they should."""
+        claimed = str(content["hash"])
+        member = b'"hash":"' + claimed.encode() + b'",'
+        covered = raw.replace(member, b"", 1) if member in raw else raw
+        return cls._of(content, hashlib.sha256(covered).hexdigest())
+
+    @classmethod
+    def _of(cls, content: dict[str, Any], recomputed: str) -> ChainLink:
+        return cls(
+            producer=str(content["producer"]),
+            log_position=int(content["log_position"]),
+            event_id=str(content["event_id"]),
+            event_type=str(content["event_type"]),
+            stream_id=str(content["stream_id"]),
+            stream_version=int(content["stream_version"]),
+            occurred_at=str(content["occurred_at"]),
+            causation_id=content.get("causation_id"),
+            prev_hash=str(content["prev_hash"]),
+            hash=str(content["hash"]),
+            content_hash=recomputed,
+        )
 
     @classmethod
     def from_content(cls, content: dict[str, Any], *, decoded: bool = False) -> ChainLink:
