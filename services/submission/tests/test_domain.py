@@ -40,7 +40,6 @@ def consultation(**overrides: Any) -> dict[str, Any]:
         "forwarding_due_at": CLOSES + timedelta(days=52),
         "late_submissions": LateSubmissions.reject,
         "code_taken": False,
-        "series_taken": [],
     }
     fields.update(overrides)
     return fields
@@ -50,11 +49,11 @@ def proposal(*, portal: str = "portal-a", status: S = S.submitted) -> domain.Pro
     return domain.Proposal("p1", "c1", portal, CONTENT, status, stream_version=1, window=WINDOW)
 
 
-def test_a_consultation_takes_the_first_free_registration_series_of_its_year() -> None:
-    assert domain.open_consultation(**consultation()).registration_series == 0
-    assert domain.open_consultation(**consultation(series_taken=[0, 1, 3])).registration_series == 2
-    with pytest.raises(domain.RegistrationSeriesExhausted):
-        domain.open_consultation(**consultation(series_taken=range(10)))
+def test_a_consultations_first_proposal_takes_the_first_free_registration_series_of_its_year() -> None:
+    assert domain.first_numbering(2027, []).next_number() == "AIREG-2027-000001"
+    assert domain.first_numbering(2027, [0, 1, 3]).next_number() == "AIREG-2027-200001"
+    with pytest.raises(domain.RegistrationNumbersExhausted):
+        domain.first_numbering(2027, range(10))
 
 
 @pytest.mark.parametrize(
@@ -76,7 +75,7 @@ def test_a_consultation_with_a_taken_code_or_deadlines_out_of_order_is_refused(
 def test_registration_numbers_are_the_year_the_series_and_a_gap_free_count() -> None:
     numbering = domain.Numbering(year=2027, series=3, last_number=41)
     assert numbering.next_number() == "AIREG-2027-300042"
-    assert domain.sequence_of("AIREG-2027-300042") == 42
+    assert domain.parse_registration_number("AIREG-2027-300042") == domain.Numbering(2027, 3, 42)
     assert domain.Numbering(2027, 0, 0).next_number() == "AIREG-2027-000001"
     with pytest.raises(domain.RegistrationNumbersExhausted):
         domain.Numbering(2027, 0, domain.NUMBERS_PER_SERIES).next_number()

@@ -76,6 +76,7 @@ async def test_a_submission_is_registered_with_a_signed_receipt_that_matches_the
 async def test_two_consultations_of_one_year_never_share_a_registration_number(
     submission: Submission,
 ) -> None:
+    idle = await submission.open_consultation()  # nobody submits to it: it takes no series
     first = await submission.open_consultation()
     second = await submission.open_consultation()
     year = submission.start.year
@@ -88,6 +89,23 @@ async def test_two_consultations_of_one_year_never_share_a_registration_number(
 
     assert numbers[first["consultation_id"]] == [f"AIREG-{year}-000001", f"AIREG-{year}-000002"]
     assert numbers[second["consultation_id"]] == [f"AIREG-{year}-100001"]
+    assert idle["consultation_id"] not in numbers
+
+
+async def test_an_eleventh_consultation_of_a_year_with_proposals_is_refused_rather_than_given_duplicates(
+    submission: Submission,
+) -> None:
+    consultations = [await submission.open_consultation() for _ in range(11)]
+    numbers = []
+    for consultation in consultations[:10]:
+        response = await submission.submit(consultation["consultation_id"])
+        assert response.status_code == 201, response.text
+        numbers.append(response.json()["registration_number"])
+    assert numbers == [f"AIREG-{submission.start.year}-{series}00001" for series in range(10)]
+
+    refused = await submission.submit(consultations[10]["consultation_id"])
+
+    assert (refused.status_code, refused.json()["error"]) == (409, "registration_numbers_exhausted")
 
 
 INVALID_BODIES: list[tuple[str, dict[str, Any], list[Any] | None]] = [
@@ -235,6 +253,13 @@ async def test_a_retry_with_the_same_key_and_body_gets_the_same_answer_and_keys_
     assert (other_body.status_code, other_body.json()["error"]) == (409, "idempotency_key_reused")
     other_call = await submission.submit(other_consultation["consultation_id"], key="retry-me")
     assert (other_call.status_code, other_call.json()["error"]) == (409, "idempotency_key_reused")
+
+    submission.clock.move_to(submission.start + timedelta(days=30))
+    after_the_deadline = await submission.submit(consultation_id, key="retry-me")
+    assert (after_the_deadline.status_code, after_the_deadline.content) == (201, first.content), (
+        "a retry of an accepted proposal is answered even after the window closed"
+    )
+    submission.clock.move_to(submission.start)
 
     same_key_other_portal = await submission.submit(consultation_id, key="retry-me", portal="portal-b")
     assert same_key_other_portal.status_code == 201

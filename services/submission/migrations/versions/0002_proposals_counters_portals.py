@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    counter = op.create_table(
+    op.create_table(
         "registration_counter",
         sa.Column("consultation_id", sa.String(36), primary_key=True),
         sa.Column("year", sa.Integer(), nullable=False),
@@ -59,20 +59,6 @@ def upgrade() -> None:
         sa.Column("changed_at", UtcTimestamp(), nullable=False),
         sa.Column("event_id", sa.String(36), nullable=False),
     )
-    # Consultations opened before this revision get their series the way the projection gives them:
-    # in the order they opened, within the year their window opens.
-    consultations = op.get_bind().execute(
-        sa.text("SELECT consultation_id, submission_opens_at FROM consultation ORDER BY opened_at")
-    )
-    taken: dict[int, int] = {}
-    rows = []
-    for consultation_id, opens_at in consultations:
-        year = int(str(opens_at)[:4])
-        series = taken.get(year, 0)
-        taken[year] = series + 1
-        rows.append({"consultation_id": consultation_id, "year": year, "series": series, "last_number": 0})
-    if rows:
-        op.bulk_insert(counter, rows)
 
 
 def downgrade() -> None:

@@ -166,11 +166,6 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             *AUTH,
             TOO_LARGE,
             (409, "consultation_code_taken", "another consultation has this code"),
-            (
-                409,
-                "registration_series_exhausted",
-                "ten consultations already open in that year; their registration numbers would collide",
-            ),
             INVALID,
             (422, "deadlines_out_of_order", "not opens < closes <= analysis due <= forwarding due"),
         ),
@@ -182,9 +177,6 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             event = domain.open_consultation(
                 consultation_id=new_event_id(),
                 code_taken=await store.consultation_by_code(uow.session, body.code) is not None,
-                series_taken=await store.series_taken(
-                    uow.session, domain.registration_year(body.submission_opens_at)
-                ),
                 **body.model_dump(),
             )
             envelope = await uow.append(
@@ -366,7 +358,11 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
             NO_CONSULTATION,
             (409, "submission_window_closed", "outside submission_opens_at..submission_closes_at"),
             (409, "idempotency_key_reused", "this portal used the key for another body or consultation"),
-            (409, "registration_numbers_exhausted", "the consultation registered 99,999 proposals"),
+            (
+                409,
+                "registration_numbers_exhausted",
+                "the consultation registered 99,999 proposals, or ten others of its year took every series",
+            ),
             TOO_LARGE,
             INVALID,
             (422, "idempotency_key_required", "no Idempotency-Key header"),
@@ -397,8 +393,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
                 portal, suspended=await store.portal_is_suspended(uow.session, portal)
             )
             consultation = await uow.session.get(ConsultationRow, consultation_id)
-            counter = await uow.session.get(RegistrationCounterRow, consultation_id)
-            if consultation is None or counter is None:
+            if consultation is None:
                 raise domain.ConsultationNotFound(f"no consultation {consultation_id}")
             previous = await store.proposal_by_idempotency_key(uow.session, portal, key)
             if previous is not None and domain.is_replay(
@@ -408,11 +403,17 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
                 sha256=fingerprint,
             ):
                 return answer(previous)
+            counter = await uow.session.get(RegistrationCounterRow, consultation_id)
+            if counter is not None:
+                numbering = counter.numbering()
+            else:
+                year = domain.registration_year(consultation.submission_opens_at)
+                numbering = domain.first_numbering(year, await store.series_taken(uow.session, year))
             event = domain.submit_proposal(
                 proposal_id=new_event_id(),
                 consultation_id=consultation_id,
                 window=consultation.window(),
-                numbering=counter.numbering(),
+                numbering=numbering,
                 portal=portal,
                 idempotency_key=key,
                 content=body,

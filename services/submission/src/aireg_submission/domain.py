@@ -1,11 +1,13 @@
 """The submission rules as pure functions: a command and the current state in, events (or a refusal) out.
 
 Registration numbers are ``AIREG-<year>-<6 digits>``, gap-free per consultation. The year is the one the
-consultation's submission window opens in; so that two consultations of one year never share a number,
-each consultation gets a *series* (0..9) when it opens, the first of the six digits, and counts its
-proposals in the other five: the second call of 2026 registers AIREG-2026-100001, -100002, ...
-That allows ten consultations a year and 99,999 proposals per consultation; beyond either the command
-is refused, never a number given twice.
+consultation's submission window opens in. So that two consultations of one year never share a number,
+a consultation takes a *series* (0..9), the first of the six digits, with its first registered proposal,
+and counts its proposals in the other five: the second call of 2026 that receives proposals registers
+AIREG-2026-100001, -100002, ... Ten consultations with proposals a year, 99,999 proposals each; beyond
+that intake is refused (``registration_numbers_exhausted``), never a number given twice. The series is
+taken at the first proposal rather than at opening so that consultations nobody submits to (demo calls
+of ``aireg up``, tests) use none.
 """
 
 from __future__ import annotations
@@ -66,11 +68,6 @@ class DeadlinesOutOfOrder(RuleViolation):
 
 class ConsultationCodeTaken(RuleViolation):
     code = "consultation_code_taken"
-    kind = "conflict"
-
-
-class RegistrationSeriesExhausted(RuleViolation):
-    code = "registration_series_exhausted"
     kind = "conflict"
 
 
@@ -197,9 +194,21 @@ def registration_number(year: int, series: int, sequence: int) -> str:
     return f"AIREG-{year:04d}-{series}{sequence:05d}"
 
 
-def sequence_of(number: str) -> int:
-    """The per-consultation count inside a registration number (its last five digits)."""
-    return int(number[-5:])
+def parse_registration_number(number: str) -> Numbering:
+    """The year, series and per-consultation count of ``AIREG-<year>-<series><5 digits>``."""
+    _, year, digits = number.split("-")
+    return Numbering(year=int(year), series=int(digits[0]), last_number=int(digits[1:]))
+
+
+def first_numbering(year: int, series_taken: Collection[int]) -> Numbering:
+    """The numbering of a consultation's first proposal: the first series of its year no other took."""
+    free = [series for series in range(SERIES_PER_YEAR) if series not in series_taken]
+    if not free:
+        raise RegistrationNumbersExhausted(
+            f"{SERIES_PER_YEAR} consultations that open in {year} already register proposals; "
+            "the registration numbers of another would not be told apart"
+        )
+    return Numbering(year=year, series=free[0], last_number=0)
 
 
 def registration_year(submission_opens_at: datetime) -> int:
@@ -221,7 +230,6 @@ def open_consultation(
     forwarding_due_at: datetime,
     late_submissions: LateSubmissions,
     code_taken: bool,
-    series_taken: Collection[int],
 ) -> ConsultationOpened:
     """Deadlines are data: opens < closes <= analysis due <= forwarding due."""
     if code_taken:
@@ -232,12 +240,6 @@ def open_consultation(
         raise DeadlinesOutOfOrder("analysis_due_at must not come before submission_closes_at")
     if not analysis_due_at <= forwarding_due_at:
         raise DeadlinesOutOfOrder("forwarding_due_at must not come before analysis_due_at")
-    free = [series for series in range(SERIES_PER_YEAR) if series not in series_taken]
-    if not free:
-        raise RegistrationSeriesExhausted(
-            f"{SERIES_PER_YEAR} consultations already open in {registration_year(submission_opens_at)}: "
-            "their registration numbers would not be told apart"
-        )
     return ConsultationOpened(
         consultation_id=consultation_id,
         code=code,
@@ -248,7 +250,6 @@ def open_consultation(
         analysis_due_at=analysis_due_at,
         forwarding_due_at=forwarding_due_at,
         late_submissions=late_submissions,
-        registration_series=free[0],
     )
 
 

@@ -26,7 +26,7 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import Envelope
-from aireg_submission import domain, store
+from aireg_submission import domain
 from aireg_submission.store import ConsultationRow, PortalRow, ProposalRow, RegistrationCounterRow
 
 
@@ -94,12 +94,6 @@ async def _consultation_opened(session: AsyncSession, envelope: Envelope, event:
             event_id=envelope.event_id,
         )
     )
-    year = domain.registration_year(event.submission_opens_at)
-    series = event.registration_series
-    if series is None:  # written before consultations carried their series: the rule that gave them
-        taken = set(await store.series_taken(session, year))
-        series = min(candidate for candidate in range(domain.SERIES_PER_YEAR) if candidate not in taken)
-    session.add(RegistrationCounterRow(consultation_id=event.consultation_id, year=year, series=series))
 
 
 async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: ProposalSubmitted) -> None:
@@ -123,10 +117,14 @@ async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: 
             last_event_id=envelope.event_id,
         )
     )
+    number = domain.parse_registration_number(event.registration_number)
     counter = await session.get(RegistrationCounterRow, event.consultation_id)
-    if counter is None:
-        raise LookupError(f"{event.registration_number}: consultation {event.consultation_id} is unknown")
-    counter.last_number = max(counter.last_number, domain.sequence_of(event.registration_number))
+    if counter is None:  # the consultation's first proposal: it took its series with it
+        counter = RegistrationCounterRow(
+            consultation_id=event.consultation_id, year=number.year, series=number.series
+        )
+        session.add(counter)
+    counter.last_number = max(counter.last_number, number.last_number)
 
 
 def _stored(content: ProposalContent) -> dict[str, Any]:

@@ -48,7 +48,8 @@ class ConsultationRow(StateTable, table=True):
 
 
 class RegistrationCounterRow(StateTable, table=True):
-    """The registration numbers of one consultation: its year and series, and the last number given."""
+    """The registration numbers of one consultation that registered proposals: its year and series, and
+    the last number given (updated in the transaction that gives the next one)."""
 
     __tablename__ = "registration_counter"
     __table_args__ = (UniqueConstraint("year", "series", name="uq_registration_counter_year_series"),)
@@ -126,7 +127,7 @@ async def consultation_by_code(session: AsyncSession, code: str) -> Consultation
 
 
 async def series_taken(session: AsyncSession, year: int) -> list[int]:
-    """The registration series already given to consultations that open in ``year``."""
+    """The registration series already taken by consultations that open in ``year``."""
     query = select(RegistrationCounterRow.series).where(RegistrationCounterRow.year == year)
     return list((await session.exec(query)).all())
 
