@@ -11,9 +11,10 @@ before the submission it follows), and a rebuild reaches exactly the live state.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
@@ -25,6 +26,7 @@ from aireg_events.catalogue.analysis import (
     ProposalAssessed,
     ProposalForwardedToGovernment,
     ProposalReleasedFromCampaign,
+    ProposalRemovedFromPackage,
     ProposalTriaged,
     ReviewerAssigned,
     ReviewSubmitted,
@@ -39,6 +41,8 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import Envelope
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 STATUSES = (
     "submitted",
@@ -76,11 +80,16 @@ class Received:
 
 
 def proposals_of(event: DomainEvent) -> list[str]:
-    """The proposals an event is about (its timeline entries)."""
+    """The proposals an event is about (its timeline entries): a triage also concerns the proposals it
+    groups with its own and those it finds to be exact duplicates of it."""
     if isinstance(event, GovernmentPackageSubmitted):
         return list(dict.fromkeys(event.proposal_ids))
     proposal_id = getattr(event, "proposal_id", None)
-    return [proposal_id] if isinstance(proposal_id, str) else []
+    if not isinstance(proposal_id, str):
+        return []
+    if isinstance(event, ProposalTriaged):
+        return list(dict.fromkeys([proposal_id, *event.grouped_with, *event.exact_duplicates]))
+    return [proposal_id]
 
 
 def packages_of(event: DomainEvent) -> list[str]:
@@ -95,7 +104,16 @@ def consultation_of(event: DomainEvent) -> str | None:
 
 def changes_proposal_state(event: DomainEvent) -> bool:
     """Whether folding the proposal again could change it (a package's submission only lists them)."""
-    return not isinstance(event, (GovernmentPackageSubmitted, ProposalAddedToPackage))
+    return not isinstance(
+        event, (GovernmentPackageSubmitted, ProposalAddedToPackage, ProposalRemovedFromPackage)
+    )
+
+
+def changes_grouping(event: DomainEvent) -> bool:
+    """Whether the campaigns and duplicates of its consultation may change (see :func:`group`)."""
+    return isinstance(
+        event, (ProposalTriaged, ProposalReleasedFromCampaign, ProposalWithdrawn, ProposalSubmitted)
+    )
 
 
 # --- causal order -----------------------------------------------------------------------------------
@@ -153,6 +171,121 @@ def causal_order(items: Iterable[Received]) -> list[Received]:
     return ordered
 
 
+# --- campaigns and duplicates of a consultation -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TriageLink:
+    """What a triage or a release says about how proposals group (kept compact, per consultation)."""
+
+    log_position: int
+    event_id: str
+    proposal_id: str
+    released: bool
+    campaign_id: str | None = None
+    merged_campaigns: tuple[str, ...] = ()
+    grouped_with: tuple[str, ...] = ()
+    exact_duplicate_of: str | None = None
+    exact_duplicates: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, item: Received) -> TriageLink | None:
+        event = item.event
+        if isinstance(event, ProposalReleasedFromCampaign):
+            return cls(item.envelope.log_position, item.event_id, event.proposal_id, released=True)
+        if isinstance(event, ProposalTriaged):
+            return cls(
+                item.envelope.log_position,
+                item.event_id,
+                event.proposal_id,
+                released=False,
+                campaign_id=event.campaign_id,
+                merged_campaigns=tuple(event.merged_campaigns),
+                grouped_with=tuple(event.grouped_with),
+                exact_duplicate_of=event.exact_duplicate_of,
+                exact_duplicates=tuple(event.exact_duplicates),
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    """A proposal's place among the others: its campaign (and who stands for it), its original."""
+
+    campaign_id: str | None = None
+    campaign_representative: str | None = None
+    exact_duplicate_of: str | None = None
+
+
+@dataclass
+class Grouping:
+    campaign_of: dict[str, str] = field(default_factory=dict)
+    representatives: dict[str, str] = field(default_factory=dict)
+    duplicate_of: dict[str, str] = field(default_factory=dict)
+
+    def facts(self, proposal_id: str) -> GroupFacts:
+        campaign = self.campaign_of.get(proposal_id)
+        return GroupFacts(
+            campaign_id=campaign,
+            campaign_representative=self.representatives.get(campaign) if campaign is not None else None,
+            exact_duplicate_of=self.duplicate_of.get(proposal_id),
+        )
+
+
+def group(
+    links: Iterable[TriageLink], *, received_at: Mapping[str, datetime], withdrawn: Collection[str]
+) -> Grouping:
+    """The campaigns and exact duplicates of one consultation, as the analysis log decided them.
+
+    Triage events change more than their own proposal (it takes ``grouped_with`` into its campaign,
+    absorbs ``merged_campaigns``, marks ``exact_duplicates``), and the topic partitions may deliver them
+    in another order than the log's, so they are replayed here in log order. As in the analysis service,
+    a withdrawn or released proposal leaves its campaign, a campaign of one is no campaign, and the
+    representative is the member received first.
+    """
+    campaign_of: dict[str, str] = {}
+    duplicate_of: dict[str, str] = {}
+
+    def dissolve_singletons() -> None:
+        sizes = Counter(campaign_of.values())
+        for proposal_id, campaign in list(campaign_of.items()):
+            if sizes[campaign] < 2:
+                del campaign_of[proposal_id]
+
+    for link in sorted(links, key=lambda link: (link.log_position, link.event_id)):
+        subject = link.proposal_id
+        if link.released:
+            campaign_of.pop(subject, None)
+        else:
+            if link.exact_duplicate_of is not None:
+                duplicate_of[subject] = link.exact_duplicate_of
+            else:
+                duplicate_of.pop(subject, None)
+            for duplicate in link.exact_duplicates:
+                duplicate_of[duplicate] = subject
+            current = campaign_of.get(subject)
+            if current is not None and current not in (link.campaign_id, *link.merged_campaigns):
+                del campaign_of[subject]
+            if link.campaign_id is not None:
+                target = link.campaign_id
+                for proposal_id, campaign in list(campaign_of.items()):
+                    if campaign in link.merged_campaigns:
+                        campaign_of[proposal_id] = target
+                campaign_of[subject] = target
+                for proposal_id in link.grouped_with:
+                    campaign_of[proposal_id] = target
+        dissolve_singletons()
+    for proposal_id in withdrawn:
+        campaign_of.pop(proposal_id, None)
+    dissolve_singletons()
+    members: dict[str, list[tuple[bool, datetime, str]]] = {}
+    for proposal_id, campaign in campaign_of.items():
+        moment = received_at.get(proposal_id)  # unknown while its submission has not arrived: last
+        members.setdefault(campaign, []).append((moment is None, moment or _EPOCH, proposal_id))
+    representatives = {campaign: min(entries)[2] for campaign, entries in members.items()}
+    return Grouping(campaign_of, representatives, duplicate_of)
+
+
 # --- a proposal -------------------------------------------------------------------------------------
 
 
@@ -199,6 +332,7 @@ class ProposalState:
     assessed_at: datetime | None = None
     assessment_late: bool = False
     assessment_event_id: str | None = None
+    assessed_version: int | None = None
     review_ids: list[str] = field(default_factory=list)
     package_id: str | None = None
     forwarded_at: datetime | None = None
@@ -217,13 +351,25 @@ class ProposalState:
             return "withdrawn"
         if self.forwarded_at is not None:
             return "forwarded_to_government"
-        if self.assessed_at is not None:
+        if self.assessment_is_current:
             return "assessed"
         if self.exact_duplicate_of is not None:
             return "rejected_as_duplicate"
         if self.triaged_at is not None or self.reviewers or self.reviews:
             return "under_review"
         return "submitted"
+
+    @property
+    def assessment_is_current(self) -> bool:
+        """Assessed, and not amended since (an amendment asks for a new assessment)."""
+        return self.assessed_at is not None and (
+            self.assessed_version is None or self.assessed_version >= self.version
+        )
+
+    def regroup(self, facts: GroupFacts) -> None:
+        self.campaign_id = facts.campaign_id
+        self.campaign_representative = facts.campaign_representative
+        self.exact_duplicate_of = facts.exact_duplicate_of
 
     @property
     def is_analysis_work(self) -> bool:
@@ -237,8 +383,14 @@ class ProposalState:
         return not represented_by_another
 
     def evolve(self, item: Received) -> None:
-        """Apply one event (given in causal order)."""
+        """Apply one event (given in causal order) of this proposal's own.
+
+        Its campaign and its original, which other proposals' triage may change, come from
+        :meth:`regroup`.
+        """
         event, at = item.event, item.occurred_at
+        if getattr(event, "proposal_id", None) != self.proposal_id or not changes_proposal_state(event):
+            return
         self.event_ids.append(item.event_id)
         self.last_event_at = at if self.last_event_at is None else max(self.last_event_at, at)
         self.consultation_id = self.consultation_id or consultation_of(event)
@@ -262,13 +414,6 @@ class ProposalState:
             self.triaged_at = at
             self.complete = event.complete
             self.missing = list(event.missing)
-            self.exact_duplicate_of = event.exact_duplicate_of
-            self.campaign_id = event.campaign_id
-            self.campaign_representative = event.campaign_representative
-        elif isinstance(event, ProposalReleasedFromCampaign):
-            if self.campaign_id == event.campaign_id:
-                self.campaign_id = None
-                self.campaign_representative = None
         elif isinstance(event, ReviewerAssigned):
             self.reviewers.add((event.reviewer, event.organization.value))
         elif isinstance(event, ReviewSubmitted):
@@ -290,6 +435,7 @@ class ProposalState:
             self.assessed_at = at
             self.assessment_late = event.late
             self.assessment_event_id = item.event_id
+            self.assessed_version = event.proposal_version
             self.review_ids = list(event.review_ids)
         elif isinstance(event, ProposalForwardedToGovernment):
             self.package_id = event.package_id
@@ -348,12 +494,41 @@ class ProposalState:
         }
 
 
-def fold_proposal(proposal_id: str, items: Iterable[Received]) -> ProposalState:
+def fold_proposal(proposal_id: str, items: Iterable[Received], facts: GroupFacts) -> ProposalState:
+    """The proposal from its own events, placed among the others by ``facts`` (see :func:`group`)."""
     state = ProposalState(proposal_id)
     for item in causal_order(items):
-        if proposal_id in proposals_of(item.event) and changes_proposal_state(item.event):
-            state.evolve(item)
+        state.evolve(item)
+    state.regroup(facts)
     return state
+
+
+def fold_consultation(items: Iterable[Received]) -> dict[str, ProposalState]:
+    """Every submitted proposal among ``items`` (one consultation's events), grouped into campaigns."""
+    by_proposal: dict[str, list[Received]] = {}
+    triage: list[TriageLink] = []
+    for item in items:
+        link = TriageLink.of(item)
+        if link is not None:
+            triage.append(link)
+        if changes_proposal_state(item.event):
+            for proposal_id in proposals_of(item.event):
+                by_proposal.setdefault(proposal_id, []).append(item)
+    states = {
+        proposal_id: state
+        for proposal_id, mine in sorted(by_proposal.items())
+        if (state := fold_proposal(proposal_id, mine, GroupFacts())).is_submitted
+    }
+    grouping = group(
+        triage,
+        received_at={
+            key: state.received_at for key, state in states.items() if state.received_at is not None
+        },
+        withdrawn={key for key, state in states.items() if state.withdrawn_at is not None},
+    )
+    for proposal_id, state in states.items():
+        state.regroup(grouping.facts(proposal_id))
+    return states
 
 
 # --- a government package ---------------------------------------------------------------------------
@@ -406,6 +581,8 @@ class PackageState:
         elif isinstance(event, ProposalAddedToPackage):
             if all(known.proposal_id != event.proposal_id for known in self.added):
                 self.added.append(PackageItem(event.proposal_id, item.event_id))
+        elif isinstance(event, ProposalRemovedFromPackage):
+            self.added = [known for known in self.added if known.proposal_id != event.proposal_id]
         elif isinstance(event, GovernmentPackageSubmitted):
             self.consultation_id = event.consultation_id
             self.title = event.title
@@ -458,6 +635,10 @@ def describe(item: Received) -> str:
             parts.append(f"exact duplicate of {event.exact_duplicate_of}")
         if event.campaign_id:
             parts.append(f"in campaign {event.campaign_id}")
+        if event.grouped_with:
+            parts.append(f"grouped with {len(event.grouped_with)} near-duplicates")
+        if event.exact_duplicates:
+            parts.append(f"{len(event.exact_duplicates)} later proposals are exact duplicates of it")
         if event.similar:
             parts.append(f"{len(event.similar)} similar")
         return "Triaged: " + "; ".join(parts)
@@ -480,6 +661,9 @@ def describe(item: Received) -> str:
         return f"Government package opened: {event.title}"
     if isinstance(event, ProposalAddedToPackage):
         return f"Proposal {event.proposal_id} added to package {event.package_id}"
+    if isinstance(event, ProposalRemovedFromPackage):
+        reason = f": {event.reason}" if event.reason else ""
+        return f"Proposal {event.proposal_id} removed from package {event.package_id}{reason}"
     if isinstance(event, ProposalForwardedToGovernment):
         late = " (after the forwarding deadline)" if event.late else ""
         return f"Forwarded to the government in package {event.package_id}{late}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, insert, text
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue import ChainCheckpoint
@@ -27,6 +27,7 @@ from aireg_reporting.store import (
     ProposalRow,
     ReceivedEventRow,
     ReviewRow,
+    TriageLinkRow,
 )
 
 _SEQ_LOCK_KEY = 0x41495245_47534551 & 0x7FFFFFFFFFFFFFFF  # "AIREGSEQ"
@@ -74,9 +75,28 @@ async def project(session: AsyncSession, received: Received, *, received_at: dat
         await _project_portal(session, received, event)
     elif isinstance(event, ChainCheckpoint):
         await _project_checkpoint(session, received, event)
+    link = domain.TriageLink.of(received)
+    consultation_id = domain.consultation_of(event)
+    if link is not None and consultation_id is not None:
+        await session.execute(
+            insert(TriageLinkRow).values(
+                event_id=link.event_id,
+                consultation_id=consultation_id,
+                log_position=link.log_position,
+                proposal_id=link.proposal_id,
+                released=link.released,
+                campaign_id=link.campaign_id,
+                merged_campaigns=list(link.merged_campaigns),
+                grouped_with=list(link.grouped_with),
+                exact_duplicate_of=link.exact_duplicate_of,
+                exact_duplicates=list(link.exact_duplicates),
+            )
+        )
     if domain.changes_proposal_state(event):
         for proposal_id in proposals:
             await refold_proposal(session, proposal_id)
+    if domain.changes_grouping(event) and consultation_id is not None:
+        await regroup_consultation(session, consultation_id)
     for package_id in packages:
         await refold_package(session, package_id)
     return seq
@@ -144,9 +164,69 @@ async def _received(session: AsyncSession, kind: str, subject_id: str) -> list[R
     return [Received.parse(row.body) for row in await store.events_of(session, kind, subject_id)]
 
 
-async def refold_proposal(session: AsyncSession, proposal_id: str) -> None:
-    """Replace the proposal's rows by the fold of every event received about it."""
-    state = domain.fold_proposal(proposal_id, await _received(session, "proposal", proposal_id))
+async def grouping_of(session: AsyncSession, consultation_id: str) -> domain.Grouping:
+    links = (
+        await session.exec(select(TriageLinkRow).where(col(TriageLinkRow.consultation_id) == consultation_id))
+    ).all()
+    proposals = (
+        await session.exec(
+            select(ProposalRow.proposal_id, ProposalRow.received_at, ProposalRow.withdrawn_at).where(
+                col(ProposalRow.consultation_id) == consultation_id
+            )
+        )
+    ).all()
+    return domain.group(
+        (
+            domain.TriageLink(
+                log_position=link.log_position,
+                event_id=link.event_id,
+                proposal_id=link.proposal_id,
+                released=link.released,
+                campaign_id=link.campaign_id,
+                merged_campaigns=tuple(link.merged_campaigns),
+                grouped_with=tuple(link.grouped_with),
+                exact_duplicate_of=link.exact_duplicate_of,
+                exact_duplicates=tuple(link.exact_duplicates),
+            )
+            for link in links
+        ),
+        received_at={proposal_id: received_at for proposal_id, received_at, _ in proposals},
+        withdrawn={proposal_id for proposal_id, _, withdrawn_at in proposals if withdrawn_at is not None},
+    )
+
+
+async def regroup_consultation(session: AsyncSession, consultation_id: str) -> None:
+    """Fold again every proposal of the consultation whose campaign or original changed."""
+    grouping = await grouping_of(session, consultation_id)
+    rows = (
+        await session.exec(
+            select(
+                ProposalRow.proposal_id,
+                ProposalRow.campaign_id,
+                ProposalRow.campaign_representative,
+                ProposalRow.exact_duplicate_of,
+            ).where(col(ProposalRow.consultation_id) == consultation_id)
+        )
+    ).all()
+    for proposal_id, campaign_id, representative, duplicate_of in rows:
+        facts = grouping.facts(proposal_id)
+        if facts != domain.GroupFacts(campaign_id, representative, duplicate_of):
+            await refold_proposal(session, proposal_id, facts)
+
+
+async def refold_proposal(
+    session: AsyncSession, proposal_id: str, facts: domain.GroupFacts | None = None
+) -> None:
+    """Replace the proposal's rows by the fold of every event received about it; its campaign and
+    original stay as they were unless ``facts`` says otherwise."""
+    if facts is None:
+        known = await session.get(ProposalRow, proposal_id)
+        facts = (
+            domain.GroupFacts(known.campaign_id, known.campaign_representative, known.exact_duplicate_of)
+            if known is not None
+            else domain.GroupFacts()
+        )
+    state = domain.fold_proposal(proposal_id, await _received(session, "proposal", proposal_id), facts)
     await session.execute(delete(ReviewRow).where(col(ReviewRow.proposal_id) == proposal_id))
     await session.execute(delete(ProposalRow).where(col(ProposalRow.proposal_id) == proposal_id))
     if not state.is_submitted:

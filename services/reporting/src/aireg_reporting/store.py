@@ -93,6 +93,25 @@ class EventSubjectRow(StateTable, table=True):
     event_id: str = Field(primary_key=True, max_length=36)
 
 
+class TriageLinkRow(StateTable, table=True):
+    """How a triage or a release groups proposals (campaigns, exact duplicates), replayed in analysis
+    log order for the whole consultation whenever one arrives (:func:`aireg_reporting.domain.group`)."""
+
+    __tablename__ = "triage_link"
+    __table_args__ = (Index("ix_triage_link_consultation", "consultation_id", "log_position"),)
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36)
+    log_position: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    proposal_id: str = Field(max_length=36)
+    released: bool
+    campaign_id: str | None = Field(default=None, max_length=100)
+    merged_campaigns: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
+    grouped_with: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
+    exact_duplicate_of: str | None = Field(default=None, max_length=36)
+    exact_duplicates: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
+
+
 class ProposalRow(StateTable, table=True):
     """A proposal as every event about it, from both producers, left it."""
 

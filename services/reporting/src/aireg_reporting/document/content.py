@@ -289,16 +289,7 @@ def build_document(
             forwarding_due_at=event.forwarding_due_at,
         )
 
-    by_proposal: dict[str, list[Received]] = {}
-    for item in included:
-        if domain.changes_proposal_state(item.event):
-            for proposal_id in domain.proposals_of(item.event):
-                by_proposal.setdefault(proposal_id, []).append(item)
-    states = {
-        proposal_id: state
-        for proposal_id, items in sorted(by_proposal.items())
-        if (state := domain.fold_proposal(proposal_id, items)).is_submitted
-    }
+    states = domain.fold_consultation(included)
     numbers = {proposal_id: state.registration_number or "" for proposal_id, state in states.items()}
     rows = [ProposalRow(**state.columns()) for state in states.values()]
     reviews = [review for state in states.values() for review in state.reviews.values()]

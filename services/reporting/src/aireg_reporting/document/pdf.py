@@ -106,10 +106,10 @@ class _Pdf(FPDF):
         height: float = 5.2,
     ) -> None:
         self.use(size, bold, colour)
-        self.multi_cell(0, height, self.text_of(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, height, self.text_of(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def heading(self, text: str, size: float = 15) -> None:
-        if self.will_page_break(30):
+        if self.will_page_break(55):
             self.add_page()
         self.ln(3)
         self.line_of(text, size, bold=True, colour=NAVY, height=size * 0.5)
@@ -121,8 +121,8 @@ class _Pdf(FPDF):
     def grid(self, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
         self.use(9, bold=True)
         self.set_fill_color(238, 242, 246)
-        for text, width in zip(header, widths, strict=True):
-            self.cell(width, 6.5, self.text_of(text), border="B", fill=True)
+        for index, (text, width) in enumerate(zip(header, widths, strict=True)):
+            self.cell(width, 6.5, self.text_of(text), border="B", fill=True, align="R" if index else "L")
         self.ln(6.5)
         self.use(9)
         self.set_draw_color(216, 221, 227)
@@ -202,9 +202,11 @@ def _entry(pdf: _Pdf, entry: Recommendation) -> None:
         pdf.add_page()
     pdf.set_draw_color(*NAVY)
     top = pdf.get_y()
+    pdf.set_left_margin(pdf.l_margin + 3)
     pdf.line_of(f"{entry.registration_number}: {entry.title}", 10.5, bold=True)
     if entry.late:
         pdf.line_of("LATE SUBMISSION", 7.5, bold=True, colour=LATE, height=4)
+    pdf.set_left_margin(pdf.l_margin - 3)
     facts = [
         ("Submitter", f"{entry.submitter_name} ({label(entry.submitter_kind)})"),
         (
@@ -249,10 +251,12 @@ def _entry(pdf: _Pdf, entry: Recommendation) -> None:
         pdf.set_x(pdf.l_margin + 3)
         pdf.cell(24, 4.6, name)
         pdf.use(8.5, bold=name == "Outcome")
-        pdf.multi_cell(0, 4.6, pdf.text_of(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 4.6, pdf.text_of(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.use(6.5, colour=MUTED)
     pdf.set_x(pdf.l_margin + 3)
-    pdf.multi_cell(0, 3.4, "Sources: " + " ".join(entry.event_ids), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        0, 3.4, "Sources: " + " ".join(entry.event_ids), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     bottom = pdf.get_y()
     if bottom > top:
         pdf.set_line_width(0.8)

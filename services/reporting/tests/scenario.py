@@ -1,0 +1,232 @@
+"""The call the reporting tests tell: ten proposals of one consultation taken through every outcome,
+relative to a given ``now`` (proposals closed ten days ago, the analysis was due three days ago, the
+forwarding is due in ten days).
+
+| proposal | what happens |
+| --- | --- |
+| p1 | triaged (the analysis clock two seconds behind), two reviews, recommended on time, forwarded |
+| p2 | recommended with changes after the analysis deadline, forwarded |
+| p3 | withdrawn |
+| p4 | a campaign's representative (grouped by p5's triage), not recommended on time, forwarded |
+| p5, p6 | members of p4's campaign |
+| p7 | an exact duplicate of p1 |
+| p8 | submitted late, triaged, a reviewer assigned, not assessed (overdue) |
+| p9 | only submitted (overdue) |
+| p10 | amended (a second direction and a position), merged into p1 |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aireg_events.catalogue.common import Organization, Outcome, Recommendation
+from aireg_events.catalogue.submission import ProposalContent
+from services.reporting.tests.chains import Call, content, days
+
+
+@dataclass
+class Scenario:
+    call: Call
+    now: datetime
+    consultation_id: str
+    package_id: str
+    ids: dict[str, str]
+    """p1..p10 → proposal id."""
+    package_opened_at: datetime
+    package_submitted_at: datetime
+    before_assessments: datetime
+    """A moment after every submission and before any assessment (for ``as_of``)."""
+
+    def final_content(self, name: str) -> ProposalContent:
+        return self.call.contents[self.ids[name]]
+
+
+def tell_the_call(now: datetime, code: str = "AI-2030") -> Scenario:
+    call = Call()
+    opens = now - days(20)
+    consultation_id = call.open_consultation(
+        code, at=opens, closes=now - days(10), analysis_due=now - days(3), forwarding_due=now + days(10)
+    )
+    at = opens + timedelta(hours=1)
+
+    def tick(hours: float = 1) -> datetime:
+        nonlocal at
+        at = at + timedelta(hours=hours)
+        return at
+
+    proposals = {
+        "p1": content(
+            title="A definition of AI in federal law",
+            kind="business",
+            name="Northwind Analytics",
+            directions=["regulation_and_barriers", "data"],
+            questions=["definition_and_liability", "training_data"],
+            positions={"definition_and_liability": "support", "training_data": "conditional"},
+            instrument="federal_law",
+            approach="targeted",
+            cost_of_error="high",
+            areas=["finance"],
+        ),
+        "p2": content(
+            title="Certify training data sets",
+            kind="academia",
+            name="Institute of Applied Mathematics",
+            directions=["model_training"],
+            questions=["training_data"],
+            positions={"training_data": "oppose"},
+            instrument="technical_standard",
+            approach="comprehensive",
+            cost_of_error="critical",
+            areas=["healthcare", "education"],
+        ),
+        "p3": content(
+            title="Leave chat bots alone",
+            kind="citizen",
+            name="Ivan Petrov",
+            directions=["adoption"],
+            questions=["other"],
+            instrument="none",
+            approach="mixed",
+            cost_of_error="low",
+        ),
+    }
+    campaign_letter: dict[str, Any] = {
+        "kind": "non_profit",
+        "directions": ["support_measures"],
+        "questions": ["permitted_areas"],
+        "positions": {"permitted_areas": "oppose"},
+        "instrument": "self_regulation",
+        "approach": "targeted",
+        "cost_of_error": "medium",
+        "areas": ["media"],
+    }
+    for name in ("p4", "p5", "p6"):
+        proposals[name] = content(
+            title="Keep AI out of the newsrooms", name=f"Media union {name}", **campaign_letter
+        )
+    proposals["p7"] = proposals["p1"]
+    proposals["p8"] = content(
+        title="Sovereign models for the state",
+        kind="government_body",
+        name="Regional Digital Office",
+        directions=["information_security", "support_measures"],
+        questions=["sovereign_and_foreign_models", "quality_and_certification"],
+        positions={"sovereign_and_foreign_models": "support", "quality_and_certification": "support"},
+        instrument="government_decree",
+        approach="comprehensive",
+        cost_of_error="critical",
+        areas=["public_administration", "defence"],
+    )
+    proposals["p9"] = content(
+        title="Data centres need cheap power",
+        kind="industry_association",
+        name="Association of Data Centres",
+        directions=["infrastructure_and_datacenters"],
+        questions=["permitted_areas"],
+        positions={"permitted_areas": "conditional"},
+        instrument="government_decree",
+        approach="targeted",
+        cost_of_error="low",
+        areas=["industry"],
+    )
+    proposals["p10"] = content(
+        title="Liability stays with the user",
+        kind="expert_community",
+        name="Bar Association AI group",
+        directions=["data"],
+        questions=["definition_and_liability"],
+        instrument="experimental_legal_regime",
+        approach="mixed",
+        cost_of_error="medium",
+        areas=["transport"],
+    )
+
+    ids: dict[str, str] = {}
+    for name in ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p9", "p10"):
+        ids[name] = call.submit(consultation_id, proposals[name], at=tick())
+    amended = content(
+        title="Liability stays with the user",
+        kind="expert_community",
+        name="Bar Association AI group",
+        directions=["data", "adoption"],
+        questions=["definition_and_liability"],
+        positions={"definition_and_liability": "oppose"},
+        instrument="experimental_legal_regime",
+        approach="mixed",
+        cost_of_error="medium",
+        areas=["transport"],
+    )
+    call.amend(ids["p10"], amended, at=tick(), changes={"directions": ["data", "adoption"]})
+    call.withdraw(ids["p3"], at=tick())
+    ids["p8"] = call.submit(consultation_id, proposals["p8"], at=now - days(9), late=True)
+    before_assessments = now - days(8)
+
+    # The analysis service's clock is two seconds behind: its triage of p1 carries an earlier time
+    # than the submission it follows, and only the causation puts it after.
+    call.triage(ids["p1"], at=call.submitted[ids["p1"]].occurred_at - timedelta(seconds=2))
+    call.triage(ids["p2"], at=tick())
+    # p4 has no near-duplicate when triaged; p5 finds it and starts the campaign; p6 joins.
+    call.triage(ids["p4"], at=tick())
+    call.triage(
+        ids["p5"],
+        at=tick(),
+        campaign="campaign-newsrooms",
+        representative=ids["p4"],
+        grouped_with=[ids["p4"]],
+    )
+    call.triage(ids["p6"], at=tick(), campaign="campaign-newsrooms", representative=ids["p4"])
+    call.triage(ids["p7"], at=tick(), duplicate_of=ids["p1"])
+    call.triage(ids["p10"], at=tick())
+    call.triage(ids["p8"], at=now - days(8) - timedelta(hours=12))
+    call.assign(ids["p8"], "reviewer-orlov", Organization.ministry, at=now - days(7))
+
+    for name in ("p1", "p2", "p4"):
+        call.assign(ids[name], "reviewer-orlov", Organization.ministry, at=now - days(7))
+        call.assign(ids[name], "reviewer-chen", Organization.analytical_center, at=now - days(7))
+    reviews = {}
+    for name in ("p1", "p2", "p4"):
+        first = call.review(
+            ids[name],
+            "reviewer-orlov",
+            Organization.ministry,
+            Recommendation.support,
+            at=now - days(6),
+            scores=(5, 4, 4, 3),
+        )
+        second = call.review(
+            ids[name],
+            "reviewer-chen",
+            Organization.analytical_center,
+            Recommendation.support_with_changes,
+            at=now - days(6) + timedelta(hours=2),
+            scores=(4, 3, 5, 4),
+        )
+        reviews[name] = [str(first.payload["review_id"]), str(second.payload["review_id"])]
+    call.assess(ids["p1"], Outcome.recommended, at=now - days(5), review_ids=reviews["p1"])
+    call.assess(
+        ids["p4"], Outcome.not_recommended, at=now - days(4) - timedelta(hours=12), review_ids=reviews["p4"]
+    )
+    call.assess(ids["p10"], Outcome.merged, at=now - days(4), merged_into=ids["p1"])
+    call.assess(
+        ids["p2"], Outcome.recommended_with_changes, at=now - days(2), late=True, review_ids=reviews["p2"]
+    )
+
+    package_opened_at = now - days(1) - timedelta(hours=12)
+    title = "Recommendations on the regulation of AI, first call"
+    package_id = call.open_package(consultation_id, title, at=package_opened_at)
+    for offset, name in enumerate(("p1", "p2", "p4")):
+        call.add_to_package(package_id, ids[name], at=package_opened_at + timedelta(minutes=offset + 1))
+    package_submitted_at = now - days(1)
+    call.submit_package(package_id, title, [ids["p1"], ids["p2"], ids["p4"]], at=package_submitted_at)
+    return Scenario(
+        call=call,
+        now=now,
+        consultation_id=consultation_id,
+        package_id=package_id,
+        ids=ids,
+        package_opened_at=package_opened_at,
+        package_submitted_at=package_submitted_at,
+        before_assessments=before_assessments,
+    )
