@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
 from aireg_analysis.app import create_app
@@ -18,6 +17,7 @@ from aireg_analysis.settings import Settings
 from aireg_cli.keys import KeyRing
 from aireg_events.envelope import Envelope
 from aireg_events.log.runtime import LogRuntime
+from aireg_events.topic_reader import read_topics
 from services.analysis.tests.proposals import SubmissionStandIn
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
@@ -187,7 +187,9 @@ async def start_analysis(
     namespace: str,
     clock: SetClock,
     consumer_group: str = "aireg-analysis",
+    submission: SubmissionStandIn | None = None,
 ) -> AsyncIterator[AnalysisUnderTest]:
+    """The service with its lifespan; ``submission`` (started by the caller) outlives it, else one is made."""
     settings = Settings(
         database_url=database_url,
         kafka_bootstrap_servers=bootstrap,
@@ -198,46 +200,24 @@ async def start_analysis(
         checkpoint_interval_seconds=3600.0,
     )
     app = create_app(settings, clock=clock)
-    stand_in = SubmissionStandIn(bootstrap, settings.topics.submission)
+    stand_in = submission or SubmissionStandIn(bootstrap, settings.topics.submission)
     async with app.router.lifespan_context(app):
-        await stand_in.start()
+        if submission is None:
+            await stand_in.start()
         try:
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://analysis"
             ) as client:
                 yield AnalysisUnderTest(app, client, stand_in, clock, tokens, settings, bootstrap)
         finally:
-            await stand_in.stop()
+            if submission is None:
+                await stand_in.stop()
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[Envelope]:
-    """Every message on ``topic`` so far (no consumer group), in offset order per partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, number) for number in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            await consumer.topics()
-            partitions = [
-                TopicPartition(topic, n) for n in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        envelopes: list[Envelope] = []
-        while True:
-            positions = [await consumer.position(partition) for partition in partitions]
-            if all(
-                position >= ends[partition] for position, partition in zip(positions, partitions, strict=True)
-            ):
-                break
-            batches = await consumer.getmany(*partitions, timeout_ms=1000)
-            for records in batches.values():
-                envelopes += [
-                    Envelope.from_json(record.value) for record in records if record.value is not None
-                ]
-        return envelopes
-    finally:
-        await consumer.stop()
+    """Every message on ``topic`` so far (no consumer group), each partition in offset order."""
+    return [
+        Envelope.from_json(record.value)
+        async for record in read_topics(bootstrap, [topic], idle_ms=200)
+        if record.value is not None
+    ]

@@ -5,6 +5,7 @@ state is therefore the fold of its own log and its inbox, interleaved as recorde
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
@@ -26,6 +27,7 @@ from aireg_analysis.store import (
     SignatureRow,
     SimilarityRow,
 )
+from aireg_events.canonical import canonical_json, loads
 from aireg_events.catalogue.analysis import (
     GovernmentPackageOpened,
     GovernmentPackageSubmitted,
@@ -49,6 +51,11 @@ from aireg_events.catalogue.submission import (
 from aireg_events.envelope import Envelope
 
 logger = logging.getLogger(__name__)
+
+
+def _document(value: Any) -> Any:
+    """A JSON column's value with its keys in canonical order, the same live and when rebuilt."""
+    return loads(canonical_json(value))
 
 
 # --- consumed submission events -------------------------------------------------------------------------
@@ -83,7 +90,7 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
             title=event.content.title,
             submitter_name=event.content.submitter.name,
             submitter_kind=event.content.submitter.kind.value,
-            content=event.content.model_dump(mode="json"),
+            content=_document(event.content.model_dump(mode="json")),
             version=1,
             text_sha256=text_fingerprint(event.content.text),
         )
@@ -100,7 +107,7 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
         amended.title = event.content.title
         amended.submitter_name = event.content.submitter.name
         amended.submitter_kind = event.content.submitter.kind.value
-        amended.content = event.content.model_dump(mode="json")
+        amended.content = _document(event.content.model_dump(mode="json"))
         amended.text_sha256 = text_fingerprint(event.content.text)
         session.add(amended)
         await _set_directions(session, amended.proposal_id, event.content)
@@ -226,7 +233,7 @@ async def _join_campaign(
                 representative_id=event.campaign_representative or row.proposal_id,
                 size=0,
                 opened_at=envelope.occurred_at,
-                method=event.method.model_dump(mode="json"),
+                method=_document(event.method.model_dump(mode="json")),
             )
         )
     row.campaign_id = target
@@ -362,7 +369,7 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
         package.status = "submitted"
         package.submitted_at = envelope.occurred_at
         package.late = event.late
-        package.counts = dict(event.counts)
+        package.counts = _document(event.counts)
         session.add(package)
 
 
