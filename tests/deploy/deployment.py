@@ -5,11 +5,13 @@ pydantic-settings classes, so these tests follow the code."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -34,6 +36,15 @@ PORTS = {"submission": 8001, "analysis": 8002, "reporting": 8003}
 
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 """The oldest Kubernetes these manifests are meant for, and the newest whose schemas we have."""
+
+
+def load_script(name: str) -> ModuleType:
+    """One of the scripts in deploy/ (they are not a package), imported from its file."""
+    spec = importlib.util.spec_from_file_location(f"deploy_{name}", DEPLOY / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def environment_variable(settings: type[BaseSettings], name: str) -> str:

@@ -4,23 +4,11 @@ service then starts on it without migrating."""
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
-
 import pytest
 import sqlalchemy as sa
 
 from aireg_events.log.database import open_database
-from tests.deploy.deployment import DEPLOY, SERVICES
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"deploy_{name}", DEPLOY / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.deploy.deployment import SERVICES, load_script
 
 migrate = load_script("migrate")
 

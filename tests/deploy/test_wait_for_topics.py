@@ -7,7 +7,7 @@ import pytest
 
 from aireg_events.kafka_admin import ensure_topics
 from aireg_events.topics import Topics
-from tests.deploy.test_migration_step import load_script
+from tests.deploy.deployment import load_script
 
 wait_for_topics = load_script("wait_for_topics")
 
