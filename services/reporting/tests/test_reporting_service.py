@@ -174,7 +174,12 @@ async def test_statistics_count_what_was_sent_by_status_direction_question_submi
         "merged": 1,
     }
     assert stats["campaigns"] == [
-        {"campaign_id": "campaign-newsrooms", "size": 3, "representative": scenario.ids["p4"]}
+        {
+            "campaign_id": "campaign-newsrooms",
+            "size": 3,
+            "representative": scenario.ids["p4"],
+            "representative_registration_number": scenario.call.numbers[scenario.ids["p4"]],
+        }
     ]
     assert stats["reviews"] == 6
     assert stats["reviews_by_organization"] == {"ministry": 3, "analytical_center": 3}

@@ -265,9 +265,9 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         response_class=Response,
         responses={
             200: {
+                "model": PackageDocument,
                 "description": "the document; the manifest is inside it and in the X-Aireg-* headers",
                 "content": {
-                    "application/json": {"schema": PackageDocument.model_json_schema()},
                     "text/markdown": {},
                     "text/html": {},
                     "text/csv": {},

@@ -45,6 +45,8 @@ class ProposalFacts(Protocol):
     @property
     def consultation_id(self) -> str: ...
     @property
+    def registration_number(self) -> str: ...
+    @property
     def status(self) -> str: ...
     @property
     def late(self) -> bool: ...
@@ -95,7 +97,8 @@ class Deadlines(Protocol):
 class Campaign(BaseModel):
     campaign_id: str
     size: int = Field(description="proposals triage put in it and that were not released from it")
-    representative: str | None
+    representative: str | None = Field(description="the proposal id of the member received first")
+    representative_registration_number: str | None = None
 
 
 class AnalysisCompliance(BaseModel):
@@ -156,6 +159,10 @@ def _tally(counter: Counter[str], values: Sequence[str]) -> dict[str, int]:
 
 def _names(enum: type[object]) -> list[str]:
     return [member.value for member in enum]  # type: ignore[attr-defined]
+
+
+def _representative(members: list[ProposalFacts]) -> str | None:
+    return next((m.campaign_representative for m in members if m.campaign_representative), None)
 
 
 def tally(
@@ -221,6 +228,7 @@ def tally(
                 forwarding["pending"] += 1
                 forwarding["overdue"] += now > due.forwarding_due_at
     single = deadlines.get(consultation_id) if consultation_id is not None else None
+    numbers = {proposal.proposal_id: proposal.registration_number for proposal in proposals}
     organizations: Counter[str] = Counter(review.organization for review in reviews)
     recommendations: Counter[str] = Counter(review.recommendation for review in reviews)
     return Statistics(
@@ -246,9 +254,10 @@ def tally(
                 Campaign(
                     campaign_id=campaign_id,
                     size=len(members),
-                    representative=next(
-                        (m.campaign_representative for m in members if m.campaign_representative), None
-                    ),
+                    representative=(representative := _representative(members)),
+                    representative_registration_number=numbers.get(representative)
+                    if representative
+                    else None,
                 )
                 for campaign_id, members in campaigns.items()
             ),

@@ -22,6 +22,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from aireg_events.canonical import format_timestamp
@@ -31,7 +33,7 @@ from aireg_http.errors import Forbidden, Unauthorized, Unprocessable
 from aireg_reporting import domain, store
 from aireg_reporting.api import ERRORS, READ_ROLES
 from aireg_reporting.domain import Received
-from aireg_reporting.store import ReceivedEventRow
+from aireg_reporting.store import ProposalRow, ReceivedEventRow
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +112,25 @@ def _stream_principal(
 StreamReader = Annotated[Principal, Depends(_stream_principal)]
 
 
-def stream_payload(row: ReceivedEventRow) -> dict[str, Any]:
-    item = Received.parse(row.body)
+async def proposal_names(session: AsyncSession, proposal_ids: set[str]) -> dict[str, dict[str, str]]:
+    """Registration number and title of the proposals known among ``proposal_ids``."""
+    if not proposal_ids:
+        return {}
+    rows = (
+        await session.exec(
+            select(ProposalRow.proposal_id, ProposalRow.registration_number, ProposalRow.title).where(
+                col(ProposalRow.proposal_id).in_(sorted(proposal_ids))
+            )
+        )
+    ).all()
+    return {
+        proposal_id: {"registration_number": number, "title": title} for proposal_id, number, title in rows
+    }
+
+
+def stream_payload(row: ReceivedEventRow, item: Received, names: dict[str, dict[str, str]]) -> dict[str, Any]:
     envelope = item.envelope
+    proposal_ids = domain.proposals_of(item.event)
     return {
         "seq": row.seq,
         "event_id": envelope.event_id,
@@ -121,7 +139,8 @@ def stream_payload(row: ReceivedEventRow) -> dict[str, Any]:
         "stream_id": envelope.stream_id,
         "occurred_at": format_timestamp(envelope.occurred_at),
         "consultation_id": row.consultation_id,
-        "proposal_ids": domain.proposals_of(item.event),
+        "proposal_ids": proposal_ids,
+        "proposals": [{"proposal_id": key, **names[key]} for key in proposal_ids[:20] if key in names],
         "package_ids": domain.packages_of(item.event),
         "actor": envelope.actor.model_dump(mode="json"),
         "summary": domain.describe(item),
@@ -192,11 +211,13 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
                     rows = await store.events_after(
                         session, last, limit=BATCH, consultation_id=consultation_id
                     )
-                rows = [row for row in rows if row.seq <= known]
-                for row in rows:
-                    yield ServerSentEvent(
-                        id=f"{epoch}-{row.seq}", data=orjson.dumps(stream_payload(row)).decode()
-                    )
+                    rows = [row for row in rows if row.seq <= known]
+                    items = [Received.parse(row.body) for row in rows]
+                    wanted = {key for item in items for key in domain.proposals_of(item.event)[:20]}
+                    names = await proposal_names(session, wanted)
+                for row, item in zip(rows, items, strict=True):
+                    payload = stream_payload(row, item, names)
+                    yield ServerSentEvent(id=f"{epoch}-{row.seq}", data=orjson.dumps(payload).decode())
                 if len(rows) == BATCH:
                     last = rows[-1].seq
                     continue

@@ -14,7 +14,7 @@ from aireg_reporting.document.charts import (
     stacked_bar_svg,
 )
 from aireg_reporting.document.content import PackageDocument, Recommendation
-from aireg_reporting.document.labels import label
+from aireg_reporting.document.labels import label, moment
 
 DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
@@ -56,8 +56,8 @@ details { margin-top: 8px; }
 """
 
 
-def _when(moment: datetime | None) -> str:
-    return format_timestamp(moment) if moment is not None else "—"
+def _when(value: datetime | None) -> str:
+    return moment(value)
 
 
 def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
@@ -215,7 +215,14 @@ def render_html(document: PackageDocument) -> str:
         parts.append(
             _table(
                 ["Campaign", "Proposals", "Representative"],
-                [[c.campaign_id, str(c.size), c.representative or "—"] for c in stats.campaigns],
+                [
+                    [
+                        c.campaign_id,
+                        str(c.size),
+                        c.representative_registration_number or c.representative or "—",
+                    ]
+                    for c in stats.campaigns
+                ],
                 numeric_from=1,
             )
         )
@@ -235,7 +242,7 @@ def render_html(document: PackageDocument) -> str:
         "<footer><h2>Manifest</h2>"
         f'<p>Content SHA-256: <span class="hash">{manifest.content_sha256}</span><br>'
         f"({escape(manifest.canonical_form)}; the <code>document</code> of the JSON rendering)</p>"
-        f"<p>As of {_when(manifest.as_of)}; built from {manifest.event_count} events; SHA-256 of their sorted "
+        f"<p>As of {format_timestamp(manifest.as_of)}; built from {manifest.event_count} events; SHA-256 of their sorted "
         f'ids: <span class="hash">{manifest.event_ids_sha256}</span></p>'
         f'<details><summary>Event ids</summary><pre class="sources">{escape(chr(10).join(manifest.event_ids))}'
         "</pre></details></footer>"

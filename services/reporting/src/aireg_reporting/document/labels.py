@@ -3,6 +3,8 @@ and barriers"), shared by every rendering of the document and by the dashboard."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 LABELS: dict[str, str] = {
     # directions
     "regulation_and_barriers": "Regulation and barriers",
@@ -76,3 +78,10 @@ def label(value: str | None) -> str:
     if value is None:
         return "—"
     return LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def moment(value: datetime | None) -> str:
+    """A timestamp as a person reads it in the document (the JSON keeps the canonical form)."""
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aireg_events.canonical import format_timestamp
 from aireg_reporting.document.content import PackageDocument, Recommendation
-from aireg_reporting.document.labels import label
+from aireg_reporting.document.labels import label, moment
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
 
@@ -17,8 +17,8 @@ def md(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
-def _when(moment: object) -> str:
-    return format_timestamp(moment) if isinstance(moment, datetime) else "—"
+def _when(value: datetime | None) -> str:
+    return moment(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -145,7 +145,14 @@ def render_markdown(document: PackageDocument) -> str:
         lines += ["### Mass campaigns", ""]
         lines += _table(
             ["Campaign", "Proposals", "Representative"],
-            [[md(c.campaign_id), str(c.size), md(c.representative or "—")] for c in stats.campaigns],
+            [
+                [
+                    md(c.campaign_id),
+                    str(c.size),
+                    md(c.representative_registration_number or c.representative or "—"),
+                ]
+                for c in stats.campaigns
+            ],
         )
 
     lines += ["## Recommendations by direction and question", ""]
@@ -165,7 +172,7 @@ def render_markdown(document: PackageDocument) -> str:
     lines += [
         f"- Content SHA-256: `{manifest.content_sha256}` ({manifest.canonical_form}; "
         "the `document` of the JSON rendering)",
-        f"- As of: {_when(manifest.as_of)}",
+        f"- As of: {format_timestamp(manifest.as_of)} (ask for `?as_of=` this moment to get this document again)",
         f"- Built from {manifest.event_count} events; SHA-256 of their sorted ids: `{manifest.event_ids_sha256}`",
         "",
         "Event ids:",

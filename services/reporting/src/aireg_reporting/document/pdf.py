@@ -26,7 +26,7 @@ from aireg_reporting.document.charts import (
     proposals_per_direction,
 )
 from aireg_reporting.document.content import PackageDocument, Recommendation, document_json
-from aireg_reporting.document.labels import label
+from aireg_reporting.document.labels import label, moment
 
 FONT_CANDIDATES = [
     (
@@ -193,8 +193,8 @@ class _Pdf(FPDF):
         self.ln(1)
 
 
-def _when(moment: datetime | None) -> str:
-    return format_timestamp(moment)[:19].replace("T", " ") + " UTC" if moment is not None else "—"
+def _when(value: datetime | None) -> str:
+    return moment(value)
 
 
 def _entry(pdf: _Pdf, entry: Recommendation) -> None:
@@ -367,7 +367,7 @@ def render_pdf(document: PackageDocument) -> bytes:
     pdf.line_of(manifest.content_sha256, 9.5, bold=True)
     pdf.line_of(f"Canonical form: {manifest.canonical_form}.", 8.5, colour=MUTED)
     pdf.ln(2)
-    pdf.line_of(f"As of {_when(manifest.as_of)}; built from {manifest.event_count} events.", 9)
+    pdf.line_of(f"As of {format_timestamp(manifest.as_of)}; built from {manifest.event_count} events.", 9)
     pdf.line_of(f"SHA-256 of their sorted ids, one per line: {manifest.event_ids_sha256}", 9)
     pdf.ln(2)
     if manifest.event_count <= MAX_LISTED_EVENT_IDS:
