@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aireg_events.catalogue.analysis import ProposalReleasedFromCampaign
 from aireg_events.catalogue.common import Organization, Outcome, Recommendation
 from aireg_events.catalogue.submission import ProposalContent
-from services.reporting.tests.chains import Call, content, days
+from services.reporting.tests.chains import LEAD, Call, content, days
 
 
 @dataclass
@@ -230,3 +231,48 @@ def tell_the_call(now: datetime, code: str = "AI-2030") -> Scenario:
         package_submitted_at=package_submitted_at,
         before_assessments=before_assessments,
     )
+
+
+@dataclass
+class Campaigns:
+    call: Call
+    consultation_id: str
+    ids: dict[str, str]
+
+
+def tell_the_campaigns(now: datetime) -> Campaigns:
+    """A consultation where triage groups, merges, releases and finds exact duplicates late:
+
+    q1 and q2 start campaign A (q2's triage groups q1); q3 and q4 start campaign B; q5's triage
+    merges B into A; q6 is released from A by a lead; q7 is triaged before q8, which came first with the
+    same text, so q8's triage names q7 an exact duplicate of it; q2 is withdrawn.
+    """
+    call = Call()
+    consultation_id = call.open_consultation(
+        "CAMPAIGNS",
+        at=now - days(10),
+        closes=now - days(1),
+        analysis_due=now + days(5),
+        forwarding_due=now + days(9),
+    )
+    letter = content(title="One form letter", kind="citizen", name="A citizen")
+    ids: dict[str, str] = {}
+    for index in range(1, 9):
+        ids[f"q{index}"] = call.submit(consultation_id, letter, at=now - days(9) + timedelta(hours=index))
+    call.triage(ids["q1"], at=now - days(8))
+    call.triage(ids["q2"], at=now - days(8) + timedelta(minutes=1), campaign="A", grouped_with=[ids["q1"]])
+    call.triage(ids["q3"], at=now - days(8) + timedelta(minutes=2))
+    call.triage(ids["q4"], at=now - days(8) + timedelta(minutes=3), campaign="B", grouped_with=[ids["q3"]])
+    call.triage(ids["q6"], at=now - days(8) + timedelta(minutes=4), campaign="A")
+    call.triage(ids["q5"], at=now - days(8) + timedelta(minutes=5), campaign="A", merged_campaigns=["B"])
+    call.analysis.append(
+        ProposalReleasedFromCampaign(
+            proposal_id=ids["q6"], consultation_id=consultation_id, campaign_id="A", reason="a different ask"
+        ),
+        at=now - days(7),
+        actor=LEAD,
+    )
+    call.triage(ids["q7"], at=now - days(7) + timedelta(minutes=1))
+    call.triage(ids["q8"], at=now - days(7) + timedelta(minutes=2), exact_duplicates=[ids["q7"]])
+    call.withdraw(ids["q2"], at=now - days(6))
+    return Campaigns(call, consultation_id, ids)

@@ -188,6 +188,18 @@ class TriageLink:
     exact_duplicate_of: str | None = None
     exact_duplicates: tuple[str, ...] = ()
 
+    @property
+    def is_inert(self) -> bool:
+        """A triage that groups nothing: it changes the grouping only if its proposal was grouped."""
+        return not (
+            self.released
+            or self.campaign_id
+            or self.merged_campaigns
+            or self.grouped_with
+            or self.exact_duplicate_of
+            or self.exact_duplicates
+        )
+
     @classmethod
     def of(cls, item: Received) -> TriageLink | None:
         event = item.event

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue import ChainCheckpoint
+from aireg_events.catalogue.analysis import ProposalReleasedFromCampaign, ProposalTriaged
 from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
 from aireg_reporting import domain, store
 from aireg_reporting.domain import Received
@@ -95,7 +96,7 @@ async def project(session: AsyncSession, received: Received, *, received_at: dat
     if domain.changes_proposal_state(event):
         for proposal_id in proposals:
             await refold_proposal(session, proposal_id)
-    if domain.changes_grouping(event) and consultation_id is not None:
+    if consultation_id is not None and await _may_regroup(session, received, link):
         await regroup_consultation(session, consultation_id)
     for package_id in packages:
         await refold_package(session, package_id)
@@ -162,6 +163,34 @@ async def _project_checkpoint(session: AsyncSession, received: Received, event: 
 
 async def _received(session: AsyncSession, kind: str, subject_id: str) -> list[Received]:
     return [Received.parse(row.body) for row in await store.events_of(session, kind, subject_id)]
+
+
+async def _may_regroup(session: AsyncSession, received: Received, link: domain.TriageLink | None) -> bool:
+    """Whether the event can change its consultation's campaigns or duplicates (replaying them all
+    costs a read of the consultation, so the common events that cannot are spared it)."""
+    if not domain.changes_grouping(received.event):
+        return False
+    if link is not None:
+        if not link.is_inert:
+            return True
+        known = await session.get(ProposalRow, link.proposal_id)
+        return known is None or known.campaign_id is not None or known.exact_duplicate_of is not None
+    # A submission (its time picks representatives) or a withdrawal (it leaves its campaign) matters
+    # only for a proposal that some triage or release has named.
+    proposal_id = getattr(received.event, "proposal_id", "")
+    named = await session.exec(
+        select(EventSubjectRow.event_id)
+        .join(ReceivedEventRow, col(ReceivedEventRow.event_id) == col(EventSubjectRow.event_id))
+        .where(
+            col(EventSubjectRow.subject_kind) == "proposal",
+            col(EventSubjectRow.subject_id) == proposal_id,
+            col(ReceivedEventRow.event_type).in_(
+                [ProposalTriaged.event_type, ProposalReleasedFromCampaign.event_type]
+            ),
+        )
+        .limit(1)
+    )
+    return named.first() is not None
 
 
 async def grouping_of(session: AsyncSession, consultation_id: str) -> domain.Grouping:

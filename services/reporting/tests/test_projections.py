@@ -1,0 +1,94 @@
+"""The projections against a real database (SQLite and PostgreSQL), without the broker: whatever order
+the events of both producers arrive in, the stored read models are the fold of all of them, and the
+digest of the state is the same."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import delete
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from aireg_events.log.database import Database, open_database
+from aireg_events.log.migrations import upgrade_to_head
+from aireg_reporting import domain
+from aireg_reporting.domain import Received
+from aireg_reporting.projections import project
+from aireg_reporting.rebuild import MIGRATIONS, state_digest
+from aireg_reporting.store import PROJECTION_TABLES, ProposalRow
+from services.reporting.tests.chains import Call
+from services.reporting.tests.scenario import tell_the_call, tell_the_campaigns
+
+NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = open_database(database_url)
+    await upgrade_to_head(db, MIGRATIONS)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+def events_of(*calls: Call) -> list[Received]:
+    return [
+        Received.parse(envelope.to_canonical())
+        for call in calls
+        for envelope in call.submission.envelopes + call.analysis.envelopes
+    ]
+
+
+async def apply_all(database: Database, items: list[Received]) -> None:
+    async with AsyncSession(database.writer) as session, session.begin():
+        for table in PROJECTION_TABLES:
+            await session.execute(delete(table))
+    for item in items:
+        async with AsyncSession(database.writer) as session, session.begin():
+            await project(session, item, received_at=NOW)
+
+
+async def stored_proposals(database: Database) -> dict[str, dict[str, object]]:
+    async with AsyncSession(database.reader) as session:
+        rows = (await session.exec(select(ProposalRow))).all()
+    return {row.proposal_id: row.model_dump() for row in rows}
+
+
+async def test_the_stored_read_models_are_the_fold_of_every_event_whatever_order_they_arrive_in(
+    database: Database,
+) -> None:
+    call, campaigns = tell_the_call(NOW), tell_the_campaigns(NOW)
+    items = events_of(call.call, campaigns.call)
+    expected: dict[str, dict[str, object]] = {}
+    for consultation in (call.consultation_id, campaigns.consultation_id):
+        mine = [item for item in items if domain.consultation_of(item.event) == consultation]
+        expected.update({key: state.columns() for key, state in domain.fold_consultation(mine).items()})
+    digests = set()
+    for seed in range(3):
+        shuffled = list(items)
+        random.Random(seed).shuffle(shuffled)
+        await apply_all(database, shuffled)
+        assert await stored_proposals(database) == expected
+        digests.add(await state_digest(database))
+    assert len(digests) == 1
+
+    grouped = await stored_proposals(database)
+    ids = campaigns.ids
+    assert {name: grouped[ids[name]]["campaign_id"] for name in ids} == {
+        "q1": "A",
+        "q2": None,
+        "q3": "A",
+        "q4": "A",
+        "q5": "A",
+        "q6": None,
+        "q7": None,
+        "q8": None,
+    }, "B merged into A; q6 released; q2 withdrawn"
+    assert {grouped[ids[name]]["campaign_representative"] for name in ("q1", "q3", "q4", "q5")} == {ids["q1"]}
+    assert grouped[ids["q7"]]["exact_duplicate_of"] == ids["q8"]
+    assert grouped[ids["q7"]]["status"] == "rejected_as_duplicate"
