@@ -187,7 +187,7 @@ async def main() -> None:
         read = await bare_read(bootstrap, topics)
         bare_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        report = await verify(bootstrap, topics, {name: key.public_key() for name, key in keys.items()})
+        report = await verify(bootstrap, topics, {name: [key.public_key()] for name, key in keys.items()})
         verify_seconds = time.perf_counter() - started
         assert report.ok, report.faults[:5]
         bare_rate, verify_rate = read / bare_seconds, report.records / verify_seconds

@@ -28,6 +28,13 @@ class KeyRing:
     def signing_public(self, producer: str) -> Path:
         return self.directory / f"{producer}.pub"
 
+    def signing_publics(self, producer: str) -> list[Path]:
+        """The producer's public keys: ``<producer>.pub`` and, after rotations, ``<producer>.*.pub``
+        (e.g. ``submission.2026-01.pub``), so old checkpoints and receipts still verify."""
+        current = self.signing_public(producer)
+        older = sorted(self.directory.glob(f"{producer}.*.pub"))
+        return ([current] if current.exists() else []) + older
+
     @property
     def revoked_tokens(self) -> Path:
         return self.directory / "revoked-tokens"

@@ -22,7 +22,7 @@ from aireg_cli.audit.verify import AuditReport, http_feed_fetcher, verify
 from aireg_cli.keys import KeyRing
 from aireg_cli.options import Bootstrap, KeysDir, Namespace
 from aireg_events.canonical import format_timestamp, parse_timestamp
-from aireg_events.signing import load_private_key, load_public_key
+from aireg_events.signing import key_id, load_private_key, load_public_key
 from aireg_events.topics import PRODUCER_TOPICS, Topics
 from aireg_http.auth import issue_token
 
@@ -76,9 +76,8 @@ def verify_command(
     checkpoints and feeds; exit 0 only if all holds."""
     ring = KeyRing(keys_dir)
     public_keys = {
-        producer: load_public_key(ring.signing_public(producer))
+        producer: [load_public_key(path) for path in ring.signing_publics(producer)]
         for producer in PRODUCER_TOPICS
-        if ring.signing_public(producer).exists()
     }
     if feeds and token is None:
         if not ring.token_private.exists():
@@ -184,11 +183,14 @@ def receipt_command(
     except (OSError, ValueError) as error:
         err.print(f"cannot read a receipt from {file}: {error}")
         raise typer.Exit(2) from error
-    public = KeyRing(keys_dir).signing_public("submission")
-    if not public.exists():
-        err.print(f"no submission public key at {public}")
+    publics = [load_public_key(path) for path in KeyRing(keys_dir).signing_publics("submission")]
+    if not publics:
+        err.print(
+            f"no submission public key in {keys_dir} (submission.pub, or submission.*.pub after a rotation)"
+        )
         raise typer.Exit(2)
-    check = asyncio.run(check_receipt(receipt, load_public_key(public), bootstrap, Topics(namespace)))
+    public = next((key for key in publics if key_id(key) == receipt.key_id), publics[0])
+    check = asyncio.run(check_receipt(receipt, public, bootstrap, Topics(namespace)))
     if as_json:
         sys.stdout.write(json.dumps(check.to_json(), indent=2) + "\n")
     else:

@@ -17,6 +17,7 @@ from aireg_events.canonical import parse_timestamp
 from aireg_events.catalogue.checkpoint import ChainCheckpoint
 from aireg_events.chain import ChainFault, ChainLink, verify_chain
 from aireg_events.log.checkpoints import checkpoint_signature_is_valid
+from aireg_events.signing import key_id
 from aireg_events.topic_reader import Progress, read_topics
 from aireg_events.topics import PRODUCER_TOPICS, Topics
 
@@ -81,7 +82,7 @@ def http_feed_fetcher(urls: dict[str, str], token: str, client: httpx.AsyncClien
 async def verify(
     bootstrap_servers: str,
     topics: Topics,
-    public_keys: dict[str, Ed25519PublicKey],
+    public_keys: dict[str, list[Ed25519PublicKey]],
     *,
     feed: FeedFetcher | None = None,
     relay_grace: timedelta = timedelta(seconds=30),
@@ -148,7 +149,7 @@ async def verify(
         for link in chain.links.values():
             by_event_id[link.event_id] = link
         _check_checkpoints(
-            producer, found.checkpoints, chain.links, public_keys.get(producer), summary, report
+            producer, found.checkpoints, chain.links, public_keys.get(producer, []), summary, report
         )
     report.faults.extend(reorder_faults)
     _check_causation(chains, by_event_id, report)
@@ -164,7 +165,7 @@ def _check_checkpoints(
     producer: str,
     checkpoints: list[tuple[ChainLink, dict[str, Any]]],
     links: dict[int, ChainLink],
-    public_key: Ed25519PublicKey | None,
+    public_keys: list[Ed25519PublicKey],
     summary: ProducerSummary,
     report: AuditReport,
 ) -> None:
@@ -180,10 +181,14 @@ def _check_checkpoints(
                 ChainFault(producer, position, "forged_checkpoint", f"not a checkpoint: {error}")
             )
             continue
+        public_key = next((key for key in public_keys if key_id(key) == checkpoint.key_id), None)
         if public_key is None:
             report.faults.append(
                 ChainFault(
-                    producer, position, "forged_checkpoint", f"no public key configured for {producer}"
+                    producer,
+                    position,
+                    "forged_checkpoint",
+                    f"signed with key {checkpoint.key_id}, none of the keys configured for {producer}",
                 )
             )
             continue
