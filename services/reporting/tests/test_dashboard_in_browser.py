@@ -17,7 +17,14 @@ import pytest
 from playwright.async_api import Page, async_playwright
 
 from aireg_cli.keys import KeyRing
-from aireg_events.catalogue.analysis import CriteriaScores, ProposalAssessed, ProposalTriaged, ReviewSubmitted
+from aireg_events.catalogue.analysis import (
+    CriteriaScores,
+    GovernmentPackageOpened,
+    ProposalAddedToPackage,
+    ProposalAssessed,
+    ProposalTriaged,
+    ReviewSubmitted,
+)
 from aireg_events.catalogue.common import Organization, Outcome, Recommendation
 from aireg_events.envelope import Actor
 from aireg_events.topics import Topics
@@ -202,6 +209,14 @@ async def test_the_dashboard_counts_a_proposal_submitted_over_http(
                 await page.wait_for_selector("#decisions li:not(.empty)", timeout=30_000)
                 feed = await page.text_content("#feed")
                 assert feed is not None and PROPOSALS[2]["title"] in feed
+
+                await page.wait_for_selector("#packages .package", timeout=30_000)
+                async with page.expect_download() as download_info:
+                    await page.click("#packages button[data-format=pdf]")
+                download = await download_info.value
+                pdf = artifacts_dir / "reporting-dashboard-package.pdf"
+                await download.save_as(str(pdf))
+                assert pdf.read_bytes().startswith(b"%PDF"), "the dashboard hands out the package document"
                 assert errors == []
                 await page.screenshot(path=str(artifacts_dir / "reporting-dashboard.png"), full_page=True)
             finally:
@@ -245,6 +260,21 @@ async def publish_decisions(
             outcome=Outcome.recommended,
             rationale="Regulate where the cost of an AI error is too high.",
             review_ids=[review.review_id],
+        ),
+        at=now,
+        actor=lead,
+    )
+    package_id = str(uuid.uuid4())
+    log.append(
+        GovernmentPackageOpened(
+            package_id=package_id, consultation_id=consultation_id, title="First recommendations"
+        ),
+        at=now,
+        actor=lead,
+    )
+    log.append(
+        ProposalAddedToPackage(
+            package_id=package_id, consultation_id=consultation_id, proposal_id=proposal_ids[0]
         ),
         at=now,
         actor=lead,

@@ -672,13 +672,13 @@ def describe(item: Received) -> str:
     if isinstance(event, GovernmentPackageOpened):
         return f"Government package opened: {event.title}"
     if isinstance(event, ProposalAddedToPackage):
-        return f"Proposal {event.proposal_id} added to package {event.package_id}"
+        return "Added to a government package"
     if isinstance(event, ProposalRemovedFromPackage):
         reason = f": {event.reason}" if event.reason else ""
-        return f"Proposal {event.proposal_id} removed from package {event.package_id}{reason}"
+        return f"Removed from a government package{reason}"
     if isinstance(event, ProposalForwardedToGovernment):
         late = " (after the forwarding deadline)" if event.late else ""
-        return f"Forwarded to the government in package {event.package_id}{late}"
+        return f"Forwarded to the government{late}"
     if isinstance(event, GovernmentPackageSubmitted):
         late = " (after the forwarding deadline)" if event.late else ""
         return (
