@@ -1,26 +1,38 @@
-"""Deadline day over real HTTP: the service as a process on a real port, the real broker, SQLite and
-PostgreSQL. 200 portals' submissions at once get 200 proposals with gap-free registration numbers and log
-positions, and reach the topic in log order; 50 retries at once with one key get one proposal."""
+"""The service as a process on a real port, over real HTTP, with the real broker, on SQLite and PostgreSQL.
+
+Deadline day: 200 portals' submissions at once get 200 proposals with gap-free registration numbers and
+log positions, and reach the topic in log order; 50 retries at once with one key get one proposal. And
+``aireg rebuild submission``, with the service stopped, gives back its state row for row."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import text
 
 from aireg_cli.keys import KeyRing
+from aireg_events.catalogue.analysis import ProposalAssessed, ProposalTriaged
+from aireg_events.catalogue.common import Outcome
 from aireg_events.envelope import Envelope
+from aireg_events.log.database import open_database
 from aireg_events.topics import Topics
-from services.submission.tests.harness import backend_or_skip, proposal_body
+from aireg_submission.rebuild import rebuild
+from services.submission.tests.harness import METHOD, AnalysisProducer, backend_or_skip, proposal_body
 from tests.support.databases import DatabaseFactory
 from tests.support.services import ServiceProcess, service_process
 from tests.support.tokens import TokenFactory
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -166,3 +178,137 @@ async def test_50_concurrent_retries_with_one_idempotency_key_make_one_proposal_
         and event["payload"]["consultation_id"] == consultation_id
     ]
     assert [event["event_id"] for event in submitted] == [answer["event_id"]]
+
+
+STATE_TABLES = {
+    "consultation": "consultation_id",
+    "registration_counter": "consultation_id",
+    "proposal": "proposal_id",
+    "portal": "portal",
+}
+
+
+async def snapshot(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    database = open_database(database_url)
+    try:
+        async with database.reader.connect() as connection:
+            return {
+                table: [
+                    tuple(row)
+                    for row in await connection.execute(text(f"SELECT * FROM {table} ORDER BY {key}"))
+                ]
+                for table, key in STATE_TABLES.items()
+            }
+    finally:
+        await database.dispose()
+
+
+async def a_day_of_decisions(
+    service: ServiceProcess, tokens: TokenFactory, kafka_bootstrap: str
+) -> list[str]:
+    """Proposals submitted, amended, withdrawn; a portal suspended; analysis events consumed."""
+    namespace = service.spec.env["AIREG_TOPIC_NAMESPACE"]
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+        consultation_id = await open_consultation(client, tokens)
+        ids = []
+        for portal in ("rebuild-a", "rebuild-a", "rebuild-b"):
+            response = await client.post(
+                f"/v1/consultations/{consultation_id}/proposals",
+                headers={**tokens.header("portal", portal), "Idempotency-Key": uuid.uuid4().hex},
+                json=proposal_body(),
+            )
+            ids.append(response.json()["proposal_id"])
+        amended, withdrawn, merged = ids
+        portal_a = tokens.header("portal", "rebuild-a")
+        await client.post(
+            f"/v1/proposals/{amended}/amendments",
+            headers=portal_a,
+            json={
+                "changes": {"title": "Sharper", "positions": {"permitted_areas": "oppose"}},
+                "reason": "typo",
+            },
+        )
+        await client.post(f"/v1/proposals/{withdrawn}/withdrawal", headers=portal_a, json={"reason": "no"})
+        admin = tokens.header("admin")
+        await client.post("/v1/portals/rebuild-b/suspension", headers=admin, json={"reason": "flood"})
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            analysis = AnalysisProducer(producer, Topics(namespace).analysis)
+            for proposal_id in (merged, withdrawn):
+                await analysis.publish(
+                    ProposalTriaged(
+                        proposal_id=proposal_id,
+                        consultation_id=consultation_id,
+                        proposal_version=1,
+                        complete=True,
+                        method=METHOD,
+                    )
+                )
+            await analysis.publish(
+                ProposalAssessed(
+                    proposal_id=merged,
+                    consultation_id=consultation_id,
+                    outcome=Outcome.merged,
+                    merged_into=amended,
+                    rationale="the same",
+                    review_ids=[],
+                )
+            )
+        finally:
+            await producer.stop()
+        await eventually(
+            lambda: client.get(f"/v1/proposals/{merged}", headers=admin),
+            until=lambda response: response.json()["status"] == "rejected_as_duplicate",
+        )
+    return ids
+
+
+async def test_aireg_rebuild_gives_back_the_state_row_for_row_and_repairs_a_damaged_one(
+    service: ServiceProcess, tokens: TokenFactory, kafka_bootstrap: str
+) -> None:
+    amended, withdrawn, merged = await a_day_of_decisions(service, tokens, kafka_bootstrap)
+    database_url = service.spec.env["DATABASE_URL"]
+    service.stop()
+    before = await snapshot(database_url)
+    try:
+        command = [
+            str(Path(sys.executable).parent / "aireg"),
+            "rebuild",
+            "submission",
+            "--json",
+            "--bootstrap",
+            kafka_bootstrap,
+            "--database-url",
+            database_url,
+            "--namespace",
+            service.spec.env["AIREG_TOPIC_NAMESPACE"],
+        ]
+        result = await asyncio.to_thread(
+            subprocess.run, command, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["identical"] is True
+        assert await snapshot(database_url) == before
+
+        database = open_database(database_url)
+        try:
+            async with database.writer.begin() as connection:
+                await connection.execute(text("UPDATE proposal SET status = 'submitted', version = 7"))
+                await connection.execute(text("DELETE FROM portal"))
+            await rebuild(database)
+        finally:
+            await database.dispose()
+        assert await snapshot(database_url) == before
+    finally:
+        service.start()
+
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+        admin = tokens.header("admin")
+        statuses = [
+            (await client.get(f"/v1/proposals/{proposal_id}", headers=admin)).json()["status"]
+            for proposal_id in (amended, withdrawn, merged)
+        ]
+        suspended = await client.get("/v1/consultations", headers=tokens.header("portal", "rebuild-b"))
+    assert statuses == ["submitted", "withdrawn", "rejected_as_duplicate"]
+    assert (suspended.status_code, suspended.json()["error"]) == (403, "portal_suspended")

@@ -118,9 +118,6 @@ class PortalRow(StateTable, table=True):
 
 metadata = StateTable.metadata
 
-STATE_TABLES = (ProposalRow, RegistrationCounterRow, PortalRow, ConsultationRow)
-"""Every state table, children before parents (the order a rebuild empties them in)."""
-
 
 async def consultation_by_code(session: AsyncSession, code: str) -> ConsultationRow | None:
     return (await session.exec(select(ConsultationRow).where(ConsultationRow.code == code))).first()

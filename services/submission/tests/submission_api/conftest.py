@@ -1,5 +1,5 @@
 """Fixtures of the submission service's tests: one service per backend (real broker, SQLite and
-PostgreSQL) that the tests of this folder share, with a clock each test may move."""
+PostgreSQL) that the tests of this package share, with a clock each test may move."""
 
 from __future__ import annotations
 
