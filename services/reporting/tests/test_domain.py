@@ -209,8 +209,28 @@ def test_the_pdf_shows_names_in_any_script(scenario: Scenario, tmp_path: Path) -
     assert "Ассоциация разработчиков" in text and "Предложения правительству" in text
 
 
-def link(position: int, proposal: str, **fields: object) -> domain.TriageLink:
-    return domain.TriageLink(log_position=position, event_id=f"e{position}", proposal_id=proposal, **fields)  # type: ignore[arg-type]
+def link(
+    position: int,
+    proposal: str,
+    *,
+    released: bool,
+    campaign_id: str | None = None,
+    merged_campaigns: tuple[str, ...] = (),
+    grouped_with: tuple[str, ...] = (),
+    exact_duplicate_of: str | None = None,
+    exact_duplicates: tuple[str, ...] = (),
+) -> domain.TriageLink:
+    return domain.TriageLink(
+        log_position=position,
+        event_id=f"e{position}",
+        proposal_id=proposal,
+        released=released,
+        campaign_id=campaign_id,
+        merged_campaigns=merged_campaigns,
+        grouped_with=grouped_with,
+        exact_duplicate_of=exact_duplicate_of,
+        exact_duplicates=exact_duplicates,
+    )
 
 
 def test_campaigns_and_duplicates_follow_the_analysis_log_whatever_order_triage_arrives_in() -> None:

@@ -79,8 +79,11 @@ class TimelineEntry(BaseModel):
         )
 
 
+DeadlineName = Literal["submission_closes_at", "analysis_due_at", "forwarding_due_at"]
+
+
 class Deadline(BaseModel):
-    name: Literal["submission_closes_at", "analysis_due_at", "forwarding_due_at"]
+    name: DeadlineName
     due_at: UtcDateTime
     seconds_left: int = Field(description="negative once passed")
     passed: bool
@@ -185,45 +188,13 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
                 session, [row.consultation_id for row in consultations[: page.limit]]
             )
         now = runtime.clock()
-        items = []
-        for consultation in consultations:
-            mine = [
-                proposal for proposal in proposals if proposal.consultation_id == consultation.consultation_id
-            ]
-            figures = tally(
-                mine,
-                [],
-                {consultation.consultation_id: consultation},
-                now=now,
-                consultation_id=consultation.consultation_id,
-            )
-            dues: list[
-                tuple[Literal["submission_closes_at", "analysis_due_at", "forwarding_due_at"], datetime]
-            ] = [
-                ("submission_closes_at", consultation.submission_closes_at),
-                ("analysis_due_at", consultation.analysis_due_at),
-                ("forwarding_due_at", consultation.forwarding_due_at),
-            ]
-            items.append(
-                ConsultationDeadlines(
-                    consultation_id=consultation.consultation_id,
-                    code=consultation.code,
-                    title=consultation.title,
-                    deadlines=[
-                        Deadline(
-                            name=name,
-                            due_at=due,
-                            seconds_left=int((due - now).total_seconds()),
-                            passed=due <= now,
-                        )
-                        for name, due in dues
-                    ],
-                    next_deadline=next((name for name, due in dues if due > now), None),
-                    proposals=figures.proposals,
-                    analysis=figures.deadline_compliance.analysis,
-                    forwarding=figures.deadline_compliance.forwarding,
-                )
-            )
+        by_consultation: dict[str, list[ProposalRow]] = {}
+        for proposal in proposals:
+            by_consultation.setdefault(proposal.consultation_id, []).append(proposal)
+        items = [
+            _deadlines_of(consultation, by_consultation.get(consultation.consultation_id, []), now)
+            for consultation in consultations
+        ]
         return page.page(items, lambda item: [item.consultation_id])
 
     @router.get(
@@ -301,6 +272,36 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         return await anyio.to_thread.run_sync(_render, document, format)
 
     return router
+
+
+def _deadlines_of(
+    consultation: ConsultationRow, proposals: list[ProposalRow], now: datetime
+) -> ConsultationDeadlines:
+    figures = tally(
+        proposals,
+        [],
+        {consultation.consultation_id: consultation},
+        now=now,
+        consultation_id=consultation.consultation_id,
+    )
+    dues: list[tuple[DeadlineName, datetime]] = [
+        ("submission_closes_at", consultation.submission_closes_at),
+        ("analysis_due_at", consultation.analysis_due_at),
+        ("forwarding_due_at", consultation.forwarding_due_at),
+    ]
+    return ConsultationDeadlines(
+        consultation_id=consultation.consultation_id,
+        code=consultation.code,
+        title=consultation.title,
+        deadlines=[
+            Deadline(name=name, due_at=due, seconds_left=int((due - now).total_seconds()), passed=due <= now)
+            for name, due in dues
+        ],
+        next_deadline=next((name for name, due in dues if due > now), None),
+        proposals=figures.proposals,
+        analysis=figures.deadline_compliance.analysis,
+        forwarding=figures.deadline_compliance.forwarding,
+    )
 
 
 def _absent(package_id: str, as_of: datetime | None) -> str:
