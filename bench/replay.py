@@ -76,7 +76,7 @@ class ChainWriter:
         self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
         from datetime import UTC, datetime
 
-        envelope = {
+        envelope: dict[str, Any] = {
             "event_id": str(uuid.uuid4()),
             "event_type": event_type,
             "schema_version": 1,
@@ -91,8 +91,7 @@ class ChainWriter:
             "payload": payload,
             "prev_hash": self.head,
         }
-        envelope["hash"] = content_hash(envelope, decoded=True)
-        self.head = envelope["hash"]
+        self.head = envelope["hash"] = content_hash(envelope, decoded=True)
         return envelope
 
     def checkpoint(self) -> dict[str, Any]:

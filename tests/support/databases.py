@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 from functools import cache
 from pathlib import Path
 
@@ -22,8 +24,8 @@ async def _admin(statement: str) -> None:
         await connection.close()
 
 
-def _run(coroutine: object) -> None:
-    asyncio.run(coroutine)  # type: ignore[arg-type]
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coroutine)
 
 
 @cache

@@ -12,7 +12,7 @@ from aireg_events.signing import write_key_pair
 def openapi_document(service: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         private, public = write_key_pair(Path(scratch), "scratch")
-        common = {
+        common: dict[str, Any] = {
             "database_url": "sqlite+aiosqlite:///:memory:",
             "token_public_key_file": public,
             "run_migrations": False,

@@ -152,27 +152,27 @@ def verify_chain(producer: str, links: Iterable[ChainLink | Envelope]) -> ChainR
     head = 0
     stream_versions: dict[str, int] = {}
     for position in range(1, (max(by_position) if by_position else 0) + 1):
-        link = by_position.get(position)
-        if link is None:
+        found = by_position.get(position)
+        if found is None:
             faults.append(ChainFault(producer, position, "missing", "no event at this position"))
             head_hash = ""  # the next link cannot be checked against what is missing
             continue
-        if head_hash and link.prev_hash != head_hash:
+        if head_hash and found.prev_hash != head_hash:
             faults.append(
                 ChainFault(producer, position, "broken_link", "prev_hash is not the previous event's hash")
             )
-        expected_version = stream_versions.get(link.stream_id, 0) + 1
-        if link.stream_version != expected_version:
+        expected_version = stream_versions.get(found.stream_id, 0) + 1
+        if found.stream_version != expected_version:
             faults.append(
                 ChainFault(
                     producer,
                     position,
                     "stream_gap",
-                    f"stream {link.stream_id} at version {link.stream_version}, expected {expected_version}",
+                    f"stream {found.stream_id} at version {found.stream_version}, expected {expected_version}",
                 )
             )
-        stream_versions[link.stream_id] = max(expected_version, link.stream_version)
-        head_hash = link.hash
+        stream_versions[found.stream_id] = max(expected_version, found.stream_version)
+        head_hash = found.hash
         head = position
     faults.sort(key=lambda fault: (fault.log_position, fault.kind))
     return ChainReport(producer, len(by_position), head, head_hash, faults, by_position)
