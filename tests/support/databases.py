@@ -7,9 +7,9 @@ import contextlib
 import os
 import uuid
 from collections.abc import Coroutine
-from typing import Any
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
