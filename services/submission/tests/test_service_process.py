@@ -36,6 +36,9 @@ from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
+AIREG = [str(Path(sys.executable).parent / "aireg")]
+"""The command line, as a user runs it."""
+
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def service(
@@ -152,7 +155,7 @@ async def test_200_concurrent_submissions_get_gap_free_numbers_and_positions_and
 
 
 async def test_50_concurrent_retries_with_one_idempotency_key_make_one_proposal_and_50_identical_answers(
-    service: ServiceProcess, tokens: TokenFactory
+    service: ServiceProcess, tokens: TokenFactory, keys: KeyRing, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     async with httpx.AsyncClient(base_url=service.url, timeout=60) as client:
         consultation_id = await open_consultation(client, tokens)
@@ -178,6 +181,27 @@ async def test_50_concurrent_retries_with_one_idempotency_key_make_one_proposal_
         and event["payload"]["consultation_id"] == consultation_id
     ]
     assert [event["event_id"] for event in submitted] == [answer["event_id"]]
+
+    receipt = tmp_path / "answer.json"
+    receipt.write_bytes(responses[0].content)
+    command = [
+        *AIREG,
+        "audit",
+        "receipt",
+        str(receipt),
+        "--json",
+        "--bootstrap",
+        kafka_bootstrap,
+        "--namespace",
+        service.spec.env["AIREG_TOPIC_NAMESPACE"],
+        "--keys",
+        str(keys.directory),
+    ]
+    result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdict = json.loads(result.stdout)
+    assert verdict["ok"] is True, "aireg audit receipt finds the signed receipt's event in the topic"
+    assert (verdict["signature_valid"], verdict["in_log"], verdict["before_deadline"]) == (True, True, True)
 
 
 STATE_TABLES = {
@@ -273,7 +297,7 @@ async def test_aireg_rebuild_gives_back_the_state_row_for_row_and_repairs_a_dama
     before = await snapshot(database_url)
     try:
         command = [
-            str(Path(sys.executable).parent / "aireg"),
+            *AIREG,
             "rebuild",
             "submission",
             "--json",
