@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("consultation_id", sa.String(36), nullable=False),
         sa.Column("bucket", sa.BigInteger(), nullable=False),
     )
-    op.create_index("ix_lsh_band_lookup", "lsh_band", ["consultation_id", "band", "bucket"])
+    op.create_index("ix_lsh_band_lookup", "lsh_band", ["consultation_id", "bucket", "band"])
     op.create_table(
         "proposal_similarity",
         sa.Column("proposal_id", sa.String(36), primary_key=True),

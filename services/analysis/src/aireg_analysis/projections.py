@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Table, delete, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,6 +52,11 @@ from aireg_events.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 
+DIRECTIONS: Table = ProposalDirectionRow.__table__  # type: ignore[attr-defined]
+SIGNATURES: Table = SignatureRow.__table__  # type: ignore[attr-defined]
+BANDS: Table = BandRow.__table__  # type: ignore[attr-defined]
+SIMILARITIES: Table = SimilarityRow.__table__  # type: ignore[attr-defined]
+
 
 def _document(value: Any) -> Any:
     """A JSON column's value with its keys in canonical order, the same live and when rebuilt."""
@@ -95,7 +100,7 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
             text_sha256=text_fingerprint(event.content.text),
         )
         session.add(row)
-        await _set_directions(session, row.proposal_id, event.content)
+        await _set_directions(session, row.proposal_id, event.content, existing=False)
     elif isinstance(event, ProposalAmended):
         amended = await session.get(ProposalRow, event.proposal_id)
         if amended is None:
@@ -110,7 +115,7 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
         amended.content = _document(event.content.model_dump(mode="json"))
         amended.text_sha256 = text_fingerprint(event.content.text)
         session.add(amended)
-        await _set_directions(session, amended.proposal_id, event.content)
+        await _set_directions(session, amended.proposal_id, event.content, existing=True)
         await restatus(session, amended)
     elif isinstance(event, ProposalWithdrawn):
         withdrawn = await session.get(ProposalRow, event.proposal_id)
@@ -126,12 +131,30 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
         await restatus(session, withdrawn)
 
 
-async def _set_directions(session: AsyncSession, proposal_id: str, content: ProposalContent) -> None:
-    await session.execute(
-        delete(ProposalDirectionRow).where(col(ProposalDirectionRow.proposal_id) == proposal_id)
-    )
-    for direction in content.directions:
-        session.add(ProposalDirectionRow(proposal_id=proposal_id, direction=direction.value))
+async def _set_directions(
+    session: AsyncSession, proposal_id: str, content: ProposalContent, *, existing: bool
+) -> None:
+    rows = [{"proposal_id": proposal_id, "direction": direction.value} for direction in content.directions]
+    await _replace_rows(session, DIRECTIONS, proposal_id, rows, existing=existing)
+
+
+async def _replace_rows(
+    session: AsyncSession,
+    table: Table,
+    proposal_id: str,
+    rows: list[dict[str, Any]],
+    *,
+    existing: bool = True,
+) -> None:
+    """The rows of ``table`` keyed by ``proposal_id`` become ``rows`` (``existing``: there may be some).
+
+    Plain SQL on the session's connection, no ORM objects: these tables take many rows per proposal,
+    nothing reads them back as objects, and the ORM's bookkeeping would cost more than the SQL."""
+    connection = await session.connection()
+    if existing:
+        await connection.execute(delete(table).where(table.c.proposal_id == proposal_id))
+    if rows:
+        await connection.execute(insert(table), rows)
 
 
 async def restatus(session: AsyncSession, row: ProposalRow) -> None:
@@ -156,29 +179,32 @@ async def restatus(session: AsyncSession, row: ProposalRow) -> None:
 
 
 async def _forget_signature(session: AsyncSession, proposal_id: str) -> None:
-    await session.execute(delete(BandRow).where(col(BandRow.proposal_id) == proposal_id))
-    await session.execute(delete(SignatureRow).where(col(SignatureRow.proposal_id) == proposal_id))
+    await _replace_rows(session, BANDS, proposal_id, [])
+    await _replace_rows(session, SIGNATURES, proposal_id, [])
 
 
-async def _index_signature(session: AsyncSession, row: ProposalRow, method: SimilarityMethod) -> None:
+async def _index_signature(
+    session: AsyncSession, row: ProposalRow, method: SimilarityMethod, *, existing: bool
+) -> None:
     """Replace the proposal's signature and band keys with those of its current text."""
-    await _forget_signature(session, row.proposal_id)
     values = signature(row.proposal_content().text, method)
     if values is None:  # a text without words resembles nothing
+        if existing:
+            await _forget_signature(session, row.proposal_id)
         return
-    session.add(
-        SignatureRow(
-            proposal_id=row.proposal_id,
-            consultation_id=row.consultation_id,
-            proposal_version=row.version,
-            method_key=method.key,
-            hashvalues=to_bytes(values),
-        )
-    )
-    for band, key in enumerate(band_keys(values, method)):
-        session.add(
-            BandRow(proposal_id=row.proposal_id, band=band, consultation_id=row.consultation_id, bucket=key)
-        )
+    signature_row = {
+        "proposal_id": row.proposal_id,
+        "consultation_id": row.consultation_id,
+        "proposal_version": row.version,
+        "method_key": method.key,
+        "hashvalues": to_bytes(values),
+    }
+    bands = [
+        {"proposal_id": row.proposal_id, "band": band, "consultation_id": row.consultation_id, "bucket": key}
+        for band, key in enumerate(band_keys(values, method))
+    ]
+    await _replace_rows(session, SIGNATURES, row.proposal_id, [signature_row], existing=existing)
+    await _replace_rows(session, BANDS, row.proposal_id, bands, existing=existing)
 
 
 async def _refresh_campaign(session: AsyncSession, campaign_id: str) -> None:
@@ -382,23 +408,25 @@ async def _proposal(session: AsyncSession, proposal_id: str) -> ProposalRow:
 
 async def _project_triage(session: AsyncSession, envelope: Envelope, event: ProposalTriaged) -> None:
     row = await _proposal(session, event.proposal_id)
+    triaged_before = row.triaged_version is not None
     row.triaged_version = event.proposal_version
     row.complete = event.complete
     row.missing = list(event.missing)
     row.exact_duplicate_of = event.exact_duplicate_of
     row.triage_event_id = envelope.event_id
     session.add(row)
-    await _index_signature(session, row, SimilarityMethod.from_description(event.method))
-    await session.execute(delete(SimilarityRow).where(col(SimilarityRow.proposal_id) == row.proposal_id))
-    for rank, similar in enumerate(event.similar, start=1):
-        session.add(
-            SimilarityRow(
-                proposal_id=row.proposal_id,
-                similar_id=similar.proposal_id,
-                similarity=similar.similarity,
-                rank=rank,
-            )
-        )
+    method = SimilarityMethod.from_description(event.method)
+    await _index_signature(session, row, method, existing=triaged_before)
+    similar = [
+        {
+            "proposal_id": row.proposal_id,
+            "similar_id": entry.proposal_id,
+            "similarity": entry.similarity,
+            "rank": rank,
+        }
+        for rank, entry in enumerate(event.similar, start=1)
+    ]
+    await _replace_rows(session, SIMILARITIES, row.proposal_id, similar, existing=triaged_before)
     if event.exact_duplicates:
         await session.execute(
             update(ProposalRow)

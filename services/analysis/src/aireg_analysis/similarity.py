@@ -117,11 +117,22 @@ def signature(text: str, method: SimilarityMethod) -> Signature | None:
     parts = shingles(text, method.shingle_size)
     if not parts:
         return None
-    minhash = MinHash(num_perm=method.num_perm, seed=method.seed, scheme=SCHEME)
+    minhash = MinHash(
+        num_perm=method.num_perm, seed=method.seed, scheme=SCHEME, permutations=_permutations(method)
+    )
     minhash.update_batch([part.encode() for part in sorted(parts)])
     values: Signature = minhash.hashvalues.astype(np.uint32)
     values.setflags(write=False)
     return values
+
+
+@lru_cache(maxsize=8)
+def _permutations(method: SimilarityMethod) -> npt.NDArray[np.uint32]:
+    """The method's permutations, drawn once (datasketch draws them again for every MinHash)."""
+    permutations: npt.NDArray[np.uint32] = MinHash(
+        num_perm=method.num_perm, seed=method.seed, scheme=SCHEME
+    ).permutations
+    return permutations
 
 
 def band_keys(values: Signature, method: SimilarityMethod) -> list[int]:

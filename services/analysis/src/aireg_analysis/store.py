@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData, and_, func, or_
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -105,7 +106,7 @@ class BandRow(StateTable, table=True):
     """The LSH index: one row per band of each signature; proposals sharing a key are candidates."""
 
     __tablename__ = "lsh_band"
-    __table_args__ = (Index("ix_lsh_band_lookup", "consultation_id", "band", "bucket"),)
+    __table_args__ = (Index("ix_lsh_band_lookup", "consultation_id", "bucket", "band"),)
 
     proposal_id: str = Field(primary_key=True, max_length=36)
     band: int = Field(primary_key=True)
@@ -352,13 +353,9 @@ async def near_duplicates(
             select(BandRow.proposal_id, shared)
             .where(
                 BandRow.consultation_id == consultation_id,
+                # A key hashes its band's number too: equal keys are of the same band.
+                col(BandRow.bucket).in_(keys),
                 BandRow.proposal_id != proposal_id,
-                or_(
-                    *(
-                        and_(col(BandRow.band) == band, col(BandRow.bucket) == key)
-                        for band, key in enumerate(keys)
-                    )
-                ),
             )
             .group_by(col(BandRow.proposal_id))
             .order_by(shared.desc(), col(BandRow.proposal_id))
@@ -369,21 +366,27 @@ async def near_duplicates(
     if not ids:
         return []
     rows = (
-        await session.exec(
-            select(ProposalRow, SignatureRow.hashvalues)
+        await session.execute(
+            sa_select(
+                col(ProposalRow.proposal_id),
+                col(ProposalRow.received_at),
+                col(ProposalRow.campaign_id),
+                col(ProposalRow.released_from_campaign),
+                col(SignatureRow.hashvalues),
+            )
             .join(SignatureRow, col(SignatureRow.proposal_id) == col(ProposalRow.proposal_id))
-            .where(col(ProposalRow.proposal_id).in_(ids), SignatureRow.method_key == method.key)
+            .where(col(ProposalRow.proposal_id).in_(ids), col(SignatureRow.method_key) == method.key)
         )
     ).all()
     return [
         domain.Candidate(
-            proposal_id=proposal.proposal_id,
+            proposal_id=candidate,
             similarity=estimated_similarity(signature, from_bytes(values)),
-            received_at=proposal.received_at,
-            campaign_id=proposal.campaign_id,
-            released=proposal.released_from_campaign,
+            received_at=received_at,
+            campaign_id=campaign_id,
+            released=released,
         )
-        for proposal, values in rows
+        for candidate, received_at, campaign_id, released, values in rows
     ]
 
 

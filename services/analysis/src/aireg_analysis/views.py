@@ -421,15 +421,15 @@ async def campaigns_page(
     campaigns = (await session.exec(query)).all()
     members: dict[str, list[str]] = {campaign.campaign_id: [] for campaign in campaigns}
     if campaigns:
-        for proposal_id, campaign_id in (
+        for proposal_id, member_of in (
             await session.exec(
                 select(ProposalRow.proposal_id, ProposalRow.campaign_id)
                 .where(col(ProposalRow.campaign_id).in_(list(members)))
                 .order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id))
             )
         ).all():
-            assert campaign_id is not None
-            members[campaign_id].append(proposal_id)
+            assert member_of is not None
+            members[member_of].append(proposal_id)
     return [
         CampaignPublic(
             campaign_id=campaign.campaign_id,
