@@ -295,6 +295,9 @@ class LogAppender:
                 async with session.begin():
                     for request in live:
                         outcomes.append(await self._run_one(session, batch, request))
+                        # On SQLite a work never waits for the database (it runs on this thread), so
+                        # let the loop answer requests between works, not only after the whole batch.
+                        await asyncio.sleep(0)
         except Exception as error:  # the commit itself failed: nothing of this batch is durable
             logger.warning("log commit failed for %d works: %r", len(live), error)
             for request in live:
