@@ -113,15 +113,36 @@ class TokenVerifier:
         )
 
 
+VERIFIED_TOKEN = "aireg_verified_token"
+"""Where a request's scope state keeps its verified token and principal: the rate limiter verifies the
+token first, and the route's dependency then reuses the result instead of verifying it twice."""
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def verify_once(state: dict[str, Any], verifier: TokenVerifier, token: str) -> Principal:
+    """``verifier.verify(token)``, remembered in the request's scope ``state`` for the rest of the request."""
+    known = state.get(VERIFIED_TOKEN)
+    if known is not None and known[0] == token:
+        return known[1]
+    principal = verifier.verify(token)
+    state[VERIFIED_TOKEN] = (token, principal)
+    return principal
+
+
 def _principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise Unauthorized(
             "send Authorization: Bearer <token>", code="missing_token", headers={"WWW-Authenticate": "Bearer"}
         )
     verifier: TokenVerifier = request.app.state.token_verifier
-    principal = verifier.verify(token.strip())
+    principal = verify_once(request.scope.setdefault("state", {}), verifier, token)
     request.state.principal = principal
     return principal
 

@@ -13,9 +13,11 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from aireg_events.log.appender import StreamVersionConflict
+from aireg_events.log.appender import AppenderStopped, StreamVersionConflict
 from aireg_events.rules import RuleViolation
 
 logger = logging.getLogger(__name__)
@@ -113,6 +115,39 @@ def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return fields
 
 
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+"""SQLSTATE classes of a database that cannot answer now: connection exceptions, insufficient resources,
+operator intervention (shutdown, restart, "cannot connect now")."""
+DATABASE_RETRY_AFTER = 2
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or cannot answer now (not that a query is
+    wrong): a connection refused or lost, a server shutting down or starting, a full pool, a busy SQLite.
+    Follows the chain of causes, where drivers keep the original error."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)):
+            return True
+        if isinstance(link, DBAPIError) and link.connection_invalidated:
+            return True
+        if isinstance(link, ConnectionError):
+            return True
+        sqlstate = getattr(link, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if type(link).__module__.startswith("asyncpg") and type(link).__name__ in (
+            "InterfaceError",
+            "ConnectionDoesNotExistError",
+            "InternalClientError",
+        ):
+            return True
+        link = getattr(link, "orig", None) or link.__cause__ or link.__context__
+    return False
+
+
 _REFUSAL_STATUS = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found": 404, "unavailable": 503}
 
 
@@ -124,6 +159,35 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StreamVersionConflict)
     async def _stream_conflict(_request: Request, error: StreamVersionConflict) -> JsonResponse:
         return error_response(409, error.code, "the record changed concurrently; read it again and retry")
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(ConnectionError)
+    async def _database(request: Request, error: Exception) -> JsonResponse:
+        if not database_unavailable(error):
+            raise error  # a wrong query is a bug: the 500 below, logged with its trace
+        logger.warning(
+            "database unavailable on %s %s: %r", request.method, request.url.path, error.__class__.__name__
+        )
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database cannot answer now; retry the request (with the same Idempotency-Key where the "
+            "route takes one): a command is recorded whole or not at all, and the retry tells which",
+            retry_after=DATABASE_RETRY_AFTER,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
+
+    @app.exception_handler(AppenderStopped)
+    async def _stopping(_request: Request, _error: AppenderStopped) -> JsonResponse:
+        return error_response(
+            503,
+            "service_unavailable",
+            "the service is stopping; retry on another replica or in a moment",
+            retry_after=1,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JsonResponse:
@@ -153,5 +217,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JsonResponse:
+        if database_unavailable(error):  # wrapped in something the handlers above do not name
+            return await _database(request, error)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "the server failed to answer; the error was logged")

@@ -13,6 +13,9 @@ from aireg_events.log.tables import event_log
 from aireg_http.auth import require_roles
 from aireg_http.pagination import MAX_LIMIT, Page
 
+MAX_POSITION = 2**63 - 1
+"""Log positions are 64-bit integers in both stores."""
+
 
 def feed_router(database: Database) -> APIRouter:
     router = APIRouter(tags=["audit"])
@@ -22,9 +25,15 @@ def feed_router(database: Database) -> APIRouter:
         summary="This service's event log, in log order",
         dependencies=[require_roles("auditor")],
         response_model=Page[dict[str, Any]],
+        responses={
+            401: {"description": "`missing_token`, `invalid_token`, `token_expired`, `token_revoked`"},
+            403: {"description": "`forbidden_role`: the feed is for auditors"},
+        },
     )
     async def events(
-        after: Annotated[int, Query(ge=0, description="return events after this log position")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=MAX_POSITION, description="return events after this log position")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
         cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="next_cursor")] = None,
     ) -> Page[dict[str, Any]]:

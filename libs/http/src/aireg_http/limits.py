@@ -1,9 +1,116 @@
-"""Request body limits, enforced before the body is parsed: 413 as soon as the limit is crossed."""
+"""Request limits: the body's size (413 as soon as it is crossed, before parsing), the time until the
+answer starts (503 ``request_timeout``), and the requests in progress at once (503 ``overloaded``)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
+
+
+async def _refuse_unavailable(send: Send, code: str, detail: str, retry_after: int) -> None:
+    body = orjson.dumps({"error": code, "detail": detail, "retry_after": retry_after})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class NulInUrl:
+    """Pure ASGI middleware: a NUL in the path or the query string (``%00``) is a 422 before any route
+    sees it; no store can hold one (PostgreSQL text), and no identifier or filter of ours has one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string", b""))
+            if b"%00" in raw or b"\x00" in raw or "\x00" in scope["path"]:
+                body = orjson.dumps(
+                    {"error": "validation_failed", "detail": "the path or the query string holds a NUL"}
+                )
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
+                await send({"type": "http.response.start", "status": 422, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+class RequestDeadline:
+    """Pure ASGI middleware: sheds load and bounds the time until an answer starts.
+
+    A request holds one of ``max_concurrent`` slots until its answer starts; with none free it gets 503
+    ``overloaded`` at once, which costs the server nothing, instead of queueing behind work it cannot
+    finish. An answer that has not started after ``timeout_seconds`` is cancelled and becomes 503
+    ``request_timeout``; a started answer (a stream) runs on. A cancelled command is either committed
+    whole or not at all (the log's transaction), so a client retries it like any 503, with the same
+    ``Idempotency-Key`` where the route takes one.
+    """
+
+    def __init__(self, app: ASGIApp, *, timeout_seconds: float, max_concurrent: int) -> None:
+        self.app = app
+        self.timeout_seconds = timeout_seconds
+        self.max_concurrent = max_concurrent
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.max_concurrent > 0 and self.in_flight >= self.max_concurrent:
+            await _refuse_unavailable(
+                send, "overloaded", "the service is at its limit of requests in progress; retry soon", 1
+            )
+            return
+        self.in_flight += 1
+        holding = True
+        started = False
+        deadline: asyncio.Timeout | None = None
+
+        def release() -> None:
+            nonlocal holding
+            if holding:
+                holding = False
+                self.in_flight -= 1
+
+        async def send_started(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                release()
+                if deadline is not None:
+                    deadline.reschedule(None)
+            await send(message)
+
+        try:
+            if self.timeout_seconds <= 0:
+                await self.app(scope, receive, send_started)
+                return
+            try:
+                async with asyncio.timeout(self.timeout_seconds) as deadline:
+                    await self.app(scope, receive, send_started)
+            except TimeoutError:
+                if started or deadline is None or not deadline.expired():
+                    raise
+                await _refuse_unavailable(
+                    send,
+                    "request_timeout",
+                    f"no answer within {self.timeout_seconds:g} s; it may or may not have been recorded: "
+                    "retry it (with the same Idempotency-Key where the route takes one)",
+                    1,
+                )
+        finally:
+            release()
 
 
 class BodySizeLimit:

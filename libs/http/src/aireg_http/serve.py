@@ -19,4 +19,5 @@ def serve(app: FastAPI, *, host: str, port: int, service: str, log_format: str =
         loop="auto",
         http="auto",
         timeout_graceful_shutdown=10,
+        server_header=False,
     )

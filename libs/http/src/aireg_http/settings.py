@@ -31,6 +31,14 @@ class ServiceSettings(BaseSettings):
     token_public_key_file: Path
     revoked_tokens_file: Path | None = None
     max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = 6000
+    """Requests a verified token may make per minute (bursts up to the same number); 0 turns it off."""
+    rate_limit_per_address_per_minute: int = 6000
+    """The same for requests without a verified token, per client address; 0 turns it off."""
+    request_timeout_seconds: float = 30.0
+    """An answer not started by then is a 503 ``request_timeout``; 0 turns it off."""
+    max_concurrent_requests: int = 1000
+    """Requests in progress at once; beyond it a 503 ``overloaded`` (load shedding); 0 turns it off."""
     run_migrations: bool = True
     otel_exporter: Literal["none", "otlp", "jsonl"] = "none"
     """Where spans go: nowhere, an OTLP collector (OTEL_EXPORTER_OTLP_* settings), or a JSON-lines file."""

@@ -4,6 +4,8 @@ lifespan, so the three services wire the machinery alike."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +66,7 @@ class LogRuntime:
     broker: KafkaBroker | None = field(init=False, default=None)
     dead_letters: DeadLetters | None = field(init=False, default=None)
     checkpointer: Checkpointer | None = field(init=False, default=None)
+    _consuming: asyncio.Task[None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.database = open_database(self.database_url)
@@ -114,9 +117,32 @@ class LogRuntime:
                 log_level=logging.DEBUG,
             )
             self.consumer.subscribe(self.broker, *self.subscription.topics)
+            # Joining the consumer group takes seconds, and after a crash the whole session timeout of
+            # the dead member (about 11 s): the service answers HTTP meanwhile (intake does not wait
+            # for the consumer); /health says "joining" until the consumer runs.
+            self._consuming = asyncio.create_task(self._start_consumer(), name=f"consumer:{self.service}")
+
+    async def _start_consumer(self) -> None:
+        assert self.broker is not None
+        try:
             await self.broker.start()
+        except Exception:
+            logger.exception("the %s consumer failed to start", self.service)
+            raise
+
+    @property
+    def consumer_state(self) -> str:
+        task = self._consuming
+        if task is None or not task.done():
+            return "joining"
+        return "failed" if task.cancelled() or task.exception() is not None else "running"
 
     async def stop(self) -> None:
+        task, self._consuming = self._consuming, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self.broker is not None:
             await self.broker.stop()
         if self.dead_letters is not None:
@@ -139,4 +165,5 @@ class LogRuntime:
             details["relay_position"] = self.relay.position
         if self.consumer is not None:
             details["events_applied"] = self.consumer.applied
+            details["consumer"] = self.consumer_state
         return details

@@ -1,0 +1,86 @@
+"""The answers every route may give because of the shared conventions, written into each service's
+OpenAPI document so that it tells clients the whole truth: 400 for a body that is not JSON, 413 for one
+over the limit, 422 for a NUL in the URL, 429 over a rate limit, 503 when the service sheds load, times
+out or cannot reach its database. A route's own description of a status is kept; only missing ones are
+added, and FastAPI's default 422 schema (which no aireg answer has) is replaced by the error body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+ERROR_SCHEMA = "HttpError"
+UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
+
+_ERROR_BODY: dict[str, Any] = {
+    "title": ERROR_SCHEMA,
+    "type": "object",
+    "description": "Every error answer: a machine code and a sentence; some add fields (errors, retry_after).",
+    "properties": {
+        "error": {"type": "string", "description": "the machine code"},
+        "detail": {"type": "string", "description": "a sentence for people"},
+        "retry_after": {"type": "integer", "description": "seconds to wait before a retry (429, 503)"},
+    },
+    "required": ["error", "detail"],
+}
+
+_RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait before a retry", "schema": {"type": "integer"}}
+}
+
+
+def _answer(description: str, *, retry: bool = False) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
+    }
+    if retry:
+        answer["headers"] = _RETRY_AFTER
+    return answer
+
+
+def _shared_answers(path: str, operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if path in UNLIMITED_PATHS:
+        return {"503": _answer("`database_unavailable`: the database cannot answer now", retry=True)}
+    answers = {
+        "429": _answer("`rate_limited`: over this token's (or address's) budget of requests", retry=True),
+        "503": _answer(
+            "`overloaded`: too many requests in progress; `request_timeout`: no answer in time; "
+            "`database_unavailable`: the database cannot answer now (retry: a command is recorded whole "
+            "or not at all)",
+            retry=True,
+        ),
+    }
+    if operation.get("parameters") or "requestBody" in operation:
+        answers["422"] = _answer("`validation_failed`: invalid input (a NUL in the URL, a field error)")
+    if "requestBody" in operation:
+        answers["400"] = _answer("`malformed_body`: the body is not JSON in UTF-8")
+        answers["413"] = _answer("`payload_too_large`: the body is over the limit (1 MiB unless configured)")
+    return answers
+
+
+def _complete(document: dict[str, Any]) -> None:
+    document.setdefault("components", {}).setdefault("schemas", {}).setdefault(ERROR_SCHEMA, _ERROR_BODY)
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, answer in _shared_answers(path, operation).items():
+                responses.setdefault(status, answer)
+            content = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                content["schema"] = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+
+
+def document_shared_answers(app: FastAPI) -> None:
+    """Make ``app.openapi()`` add the shared answers to the document FastAPI generates (once)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            _complete(document)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
