@@ -82,7 +82,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 
     # The writer is one connection: SQLite has one write lock per database anyway.
     pool = {"pool_size": 1, "max_overflow": 0} if immediate and database != ":memory:" else {}
-    engine = create_async_engine(url, async_creator=connect, **pool)
+    engine = create_async_engine(url, async_creator=connect, hide_parameters=True, **pool)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -110,14 +110,21 @@ class Database:
 
 
 def open_database(url: str, *, pool_size: int = 10) -> Database:
-    """Open engines for ``url`` (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``)."""
+    """Open engines for ``url`` (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``).
+
+    Their errors never quote a statement's parameters (``hide_parameters``): those hold proposal texts
+    and contact addresses, and errors are logged."""
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         return Database(url, _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
     if backend == "postgresql":
         # The writer has connections of its own (the appender's transaction, the relay's lock and its
         # position), so a group commit never queues behind a burst of requests' reads for the pool.
-        writer = create_async_engine(url, pool_size=3, max_overflow=2, pool_pre_ping=True)
-        reader = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        writer = create_async_engine(
+            url, pool_size=3, max_overflow=2, pool_pre_ping=True, hide_parameters=True
+        )
+        reader = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+        )
         return Database(url, writer, reader)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://")
