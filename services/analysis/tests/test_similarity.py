@@ -13,6 +13,7 @@ from aireg_analysis.similarity import (
     METHOD_NAME,
     SimilarityMethod,
     band_keys,
+    estimated_similarities,
     estimated_similarity,
     from_bytes,
     shingles,
@@ -51,6 +52,8 @@ def test_the_estimate_is_what_datasketch_computes_for_the_same_minhashes() -> No
     expected = MinHash(hashvalues=a, scheme="affine32").jaccard(MinHash(hashvalues=b, scheme="affine32"))
     assert estimated_similarity(a, b) == pytest.approx(expected)
     assert np.array_equal(from_bytes(to_bytes(a)), a)
+    assert estimated_similarities(a, [to_bytes(b), to_bytes(a)]) == [estimated_similarity(a, b), 1.0]
+    assert estimated_similarities(a, []) == []
 
 
 def test_copies_of_a_form_letter_resemble_each_other_and_distinct_proposals_do_not() -> None:

@@ -410,5 +410,7 @@ async def test_the_queue_filters_pages_and_is_for_staff_only(analysis: AnalysisU
     assert bad.status_code == 422 and bad.json()["error"] == "validation_failed"
     forged = await analysis.client.get("/v1/queue", params={"cursor": "WyJ4Il0"}, headers=analysis.lead)
     assert forged.status_code == 422 and forged.json()["error"] == "invalid_cursor"
+    nul = await analysis.client.get("/v1/queue", params={"consultation_id": "a\x00b"}, headers=analysis.lead)
+    assert nul.status_code == 422 and nul.json()["error"] == "validation_failed"
     missing = await analysis.client.get("/v1/proposals/nope", headers=analysis.lead)
     assert missing.status_code == 404 and missing.json()["error"] == "proposal_not_found"

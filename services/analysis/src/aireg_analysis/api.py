@@ -43,8 +43,11 @@ T = TypeVar("T")
 Lead = Annotated[Principal, require_roles("lead")]
 Reviewer = Annotated[Principal, require_roles("reviewer")]
 Staff = Annotated[Principal, require_roles("reviewer", "lead")]
-ProposalId = Annotated[str, Path(max_length=36)]
-PackageId = Annotated[str, Path(max_length=36)]
+ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
+"""Ids are UUIDs; the pattern keeps anything a store cannot take (NUL) out of queries."""
+ProposalId = Annotated[str, Path(pattern=ID_PATTERN)]
+PackageId = Annotated[str, Path(pattern=ID_PATTERN)]
+ConsultationFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
 
 
 class ErrorBody(BaseModel):
@@ -129,6 +132,17 @@ def _cursor(cursor: list[Any] | None) -> list[Any] | None:
     return [moment, str(key)]
 
 
+async def decide(runtime: LogRuntime, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Run a command's work in the log's transaction, after taking the log's lock (PostgreSQL): replicas
+    then decide one at a time, each on the state the one before recorded."""
+
+    async def locked(uow: UnitOfWork) -> T:
+        await uow.log_head()
+        return await work(uow)
+
+    return await runtime.appender.run(locked)
+
+
 async def _record(uow: UnitOfWork, event: DomainEvent, principal: Principal, request: Request) -> Envelope:
     envelope = await uow.append(event, actor=principal.actor(), correlation_id=request.state.correlation_id)
     await project_own(uow.session, envelope, event)
@@ -161,7 +175,7 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
     async def queue(
         _principal: Staff,
         page: PageParams,
-        consultation_id: Annotated[str | None, Query(max_length=36)] = None,
+        consultation_id: ConsultationFilter = None,
         status: Annotated[domain.ProposalStatus | None, Query()] = None,
         direction: Annotated[Direction | None, Query()] = None,
     ) -> Page[QueueItem]:
@@ -185,7 +199,7 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
     async def campaigns(
         _principal: Staff,
         page: PageParams,
-        consultation_id: Annotated[str | None, Query(max_length=36)] = None,
+        consultation_id: ConsultationFilter = None,
     ) -> Page[CampaignPublic]:
         async with store.read_session(runtime) as session:
             items = await views.campaigns_page(
@@ -236,7 +250,7 @@ def proposals_router(runtime: LogRuntime) -> APIRouter:
             assert row is not None
             return views.assignment_public(row)
 
-        return await runtime.appender.run(work)
+        return await decide(runtime, work)
 
     @router.post(
         "/{proposal_id}/reviews",
@@ -271,7 +285,7 @@ def proposals_router(runtime: LogRuntime) -> APIRouter:
             assert row is not None
             return views.review_public(row, current_version=event.proposal_version)
 
-        return await runtime.appender.run(work)
+        return await decide(runtime, work)
 
     @router.post(
         "/{proposal_id}/assessment",
@@ -310,7 +324,7 @@ def proposals_router(runtime: LogRuntime) -> APIRouter:
             assert row is not None
             return views.assessment_public(row, current_version=proposal.version)
 
-        return await runtime.appender.run(work)
+        return await decide(runtime, work)
 
     @router.post(
         "/{proposal_id}/campaign-release",
@@ -328,7 +342,7 @@ def proposals_router(runtime: LogRuntime) -> APIRouter:
             assert detail is not None
             return detail
 
-        return await runtime.appender.run(work)
+        return await decide(runtime, work)
 
     return router
 
@@ -340,9 +354,6 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
         package = await views.package_view(uow.session, package_id)
         assert package is not None
         return package
-
-    def run(work: Callable[[UnitOfWork], Awaitable[T]]) -> Awaitable[T]:
-        return runtime.appender.run(work)
 
     @router.post(
         "",
@@ -362,7 +373,7 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
             await _record(uow, event, principal, request)
             return await answer(uow, event.package_id)
 
-        return await run(work)
+        return await decide(runtime, work)
 
     @router.get(
         "/{package_id}",
@@ -405,7 +416,7 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
             await _record(uow, event, principal, request)
             return await answer(uow, package_id)
 
-        return await run(work)
+        return await decide(runtime, work)
 
     @router.delete(
         "/{package_id}/items/{proposal_id}",
@@ -429,7 +440,7 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
             await _record(uow, event, principal, request)
             return await answer(uow, package_id)
 
-        return await run(work)
+        return await decide(runtime, work)
 
     @router.post(
         "/{package_id}/submission",
@@ -459,6 +470,6 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
             await _record(uow, submitted, principal, request)
             return await answer(uow, package_id)
 
-        return await run(work)
+        return await decide(runtime, work)
 
     return router

@@ -159,3 +159,12 @@ def estimated_similarity(one: Signature, other: Signature) -> float:
     if one.shape != other.shape:
         raise ValueError("signatures of different lengths cannot be compared")
     return float(np.count_nonzero(one == other)) / float(len(one))
+
+
+def estimated_similarities(one: Signature, others: list[bytes]) -> list[float]:
+    """:func:`estimated_similarity` of ``one`` to each stored signature in ``others``, in one pass."""
+    if not others:
+        return []
+    matrix = np.frombuffer(b"".join(others), dtype="<u4").reshape(len(others), len(one))
+    equal = np.count_nonzero(matrix == one.astype("<u4"), axis=1)
+    return [float(count) / float(len(one)) for count in equal]

@@ -15,7 +15,7 @@ from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis import domain
-from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, estimated_similarity, from_bytes
+from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, estimated_similarities
 from aireg_events.catalogue.common import Organization, Outcome
 from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.log.columns import UtcTimestamp
@@ -378,15 +378,18 @@ async def near_duplicates(
             .where(col(ProposalRow.proposal_id).in_(ids), col(SignatureRow.method_key) == method.key)
         )
     ).all()
+    estimates = estimated_similarities(signature, [values for *_, values in rows])
     return [
         domain.Candidate(
             proposal_id=candidate,
-            similarity=estimated_similarity(signature, from_bytes(values)),
+            similarity=estimate,
             received_at=received_at,
             campaign_id=campaign_id,
             released=released,
         )
-        for candidate, received_at, campaign_id, released, values in rows
+        for (candidate, received_at, campaign_id, released, _values), estimate in zip(
+            rows, estimates, strict=True
+        )
     ]
 
 
