@@ -443,3 +443,60 @@ def open_consultation(service: Service, admin_token: str, code: str) -> str:
     answer.raise_for_status()
     consultation_id: str = answer.json()["consultation_id"]
     return consultation_id
+
+
+@dataclass
+class Stack:
+    """The three services on one broker and namespace, as ``aireg up`` runs them."""
+
+    submission: Service
+    analysis: Service
+    reporting: Service
+
+    @property
+    def services(self) -> list[Service]:
+        return [self.submission, self.analysis, self.reporting]
+
+
+def start_stack(bench: Bench, backend: str, extra_env: dict[str, str] | None = None) -> Stack:
+    stack = Stack(
+        *(
+            bench.service(name, bench.database(backend, f"{name}_{backend}"), extra_env)
+            for name in ("submission", "analysis", "reporting")
+        )
+    )
+    for service in stack.services:
+        service.start()
+    return stack
+
+
+def wait_until(probe: Any, what: str, timeout: float = 120.0, interval: float = 0.2) -> Any:
+    """Call ``probe()`` until it returns something truthy; raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            found = probe()
+            if found:
+                return found
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not after {timeout:.0f}s")
+
+
+def open_consultation_everywhere(bench: Bench, stack: Stack, code: str) -> str:
+    """Open a consultation and wait until analysis and reporting know it (their consumers run)."""
+    consultation_id = open_consultation(stack.submission, bench.token("admin", "bench-admin"), code)
+    dashboard = {"Authorization": f"Bearer {bench.token('dashboard', 'bench-dashboard')}"}
+    wait_until(
+        lambda: (
+            httpx.get(
+                f"{stack.reporting.url}/v1/stats",
+                params={"consultation_id": consultation_id},
+                headers=dashboard,
+                timeout=10,
+            ).status_code
+            == 200
+        ),
+        "reporting knows the consultation",
+    )
+    wait_until(lambda: int(stack.analysis.health().get("events_applied", 0)) >= 1, "analysis consumes")
+    return consultation_id
