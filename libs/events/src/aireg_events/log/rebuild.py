@@ -117,6 +117,8 @@ def _cell(value: Any) -> Any:
         return value.hex()
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, (dict, list)):
+        return canonical_json(value).decode()  # JSON columns: key order is not content
     return str(value)
 
 
