@@ -109,9 +109,9 @@ async def count_deliveries(
     ]
     submitted_ids = Counter(event["payload"]["proposal_id"] for event in submitted)
     numbers = sorted(event["payload"]["registration_number"] for event in submitted)
-    if numbers:
-        prefix = numbers[0][:-6]
-        expected = [f"{prefix}{number:06d}" for number in range(1, len(numbers) + 1)]
+    if numbers:  # AIREG-<year>-<series><5 digits>: the consultation's series, counted from 1
+        prefix = numbers[0][:-5]
+        expected = [f"{prefix}{number:05d}" for number in range(1, len(numbers) + 1)]
         if numbers != expected:
             problems.append(f"registration numbers are not gap-free: {numbers[:5]}..{numbers[-5:]}")
     unconfirmed = set(submitted_ids) - accepted_ids

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import text
@@ -22,13 +22,21 @@ from tests.support.services import ServiceProcess, service_process
 from tests.support.tokens import TokenFactory
 
 
+class Databases(Protocol):
+    """Makes fresh databases and drops them again (:class:`DatabaseFactory`, or another server's)."""
+
+    def create(self, name: str) -> str: ...
+
+    def drop_all(self) -> None: ...
+
+
 @dataclass
 class System:
     services: dict[str, ServiceProcess]
     tokens: TokenFactory
     namespace: str
     backend: str
-    databases: DatabaseFactory
+    databases: Databases
     folder: Path
     admin: dict[str, str] = field(default_factory=dict)
     auditor: dict[str, str] = field(default_factory=dict)
@@ -120,10 +128,12 @@ def build_system(
     folder: Path,
     names: Iterable[str] = SERVICES,
     extra_env: dict[str, dict[str, str]] | None = None,
+    databases: Databases | None = None,
 ) -> System:
-    """The services ``names`` configured (not started) on fresh databases of ``backend``."""
+    """The services ``names`` configured (not started) on fresh databases of ``backend`` (made by
+    ``databases`` when given: another server's)."""
     namespace = f"t{uuid.uuid4().hex[:12]}."
-    databases = DatabaseFactory(backend, folder)
+    databases = databases or DatabaseFactory(backend, folder)
     services = {
         name: service_process(
             name,

@@ -13,7 +13,13 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -131,6 +137,8 @@ def database_unavailable(error: BaseException) -> bool:
         seen.add(id(link))
         if isinstance(link, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)):
             return True
+        if isinstance(link, PendingRollbackError):  # the connection was lost inside the transaction
+            return True
         if isinstance(link, DBAPIError) and link.connection_invalidated:
             return True
         if isinstance(link, ConnectionError):
@@ -161,6 +169,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(409, error.code, "the record changed concurrently; read it again and retry")
 
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(PendingRollbackError)
     @app.exception_handler(DisconnectionError)
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(ConnectionError)

@@ -25,7 +25,7 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -109,6 +109,24 @@ class Database:
             await self.reader.dispose()
 
 
+_SERVER_AWAY_SQLSTATES = ("08", "57P")
+"""Connection exceptions, and a server shutting down, crashed or starting up (57P01, 57P02, 57P03)."""
+
+
+def _server_away_is_a_disconnect(context: ExceptionContext) -> None:
+    """asyncpg's "the database system is starting up" (or "shutting down") reaches SQLAlchemy as a plain
+    DBAPIError, not as a lost connection. Say it is one: the pool drops its connections, and the error
+    carries ``connection_invalidated``, so whoever retries on a lost database (the consumer) retries
+    this too instead of giving the work up."""
+    error: BaseException | None = context.original_exception
+    while error is not None:
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_SERVER_AWAY_SQLSTATES):
+            context.is_disconnect = True
+            return
+        error = error.__cause__
+
+
 def open_database(url: str, *, pool_size: int = 10) -> Database:
     """Open engines for ``url`` (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``).
 
@@ -126,5 +144,7 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         reader = create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
         )
+        for engine in (writer, reader):
+            event.listen(engine.sync_engine, "handle_error", _server_away_is_a_disconnect)
         return Database(url, writer, reader)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://")

@@ -55,6 +55,12 @@ class DeadLetters:
             record.topic + DLQ_SUFFIX, value=record.value, key=record.key, headers=headers
         )
         DEAD_LETTERS.labels(record.topic, reason).inc()
+        # The error stays out of the log: it can quote the record's content (a validation error shows
+        # input values: texts, addresses). It travels in the dead letter's dlq_error header instead.
         logger.warning(
-            "dead-lettered %s[%d]@%d (%s): %s", record.topic, record.partition, record.offset, reason, error
+            "dead-lettered %s[%d]@%d (%s); the error is in its dlq_error header",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
         )
