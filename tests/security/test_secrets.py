@@ -1,15 +1,19 @@
-"""No secret is logged in clear: after real traffic through all three services (a proposal submitted,
-read, amended, triaged, shown in reporting; refusals that carry the same data; tokens good and bad), the
-services' own log output holds no token, no e-mail address and no phrase of a proposal's text."""
+"""No secret is stored or logged in clear: after real traffic through all three services (a proposal
+submitted, read, amended, triaged, shown in reporting; refusals that carry the same data; tokens good and
+bad), the services' own log output holds no token, no e-mail address and no phrase of a proposal's text;
+no store holds a token; private keys are readable by their owner only."""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import uuid
 
 import httpx
 import pytest
 
+from aireg_cli.keys import KeyRing
 from aireg_cli.stack import SERVICES
 from tests.security.conftest import SECRET_EMAIL, SECRET_PHRASE, Target
 from tests.support.system import proposal_body
@@ -101,3 +105,26 @@ async def test_logs_hold_no_token_email_or_proposal_text(target: Target, tokens:
         assert leaked == [], f"{name} logged: {leaked}"
         assert "Bearer " not in log
         assert "@hospital-17" not in log
+
+
+async def test_no_store_holds_a_token_and_private_keys_are_owner_only(
+    target: Target, tokens: TokenFactory, keys: KeyRing
+) -> None:
+    system = target.system
+    token = target.portal_a_token
+    claims, signature = token.split(".")[1:]
+    tables = (
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        if system.backend == "postgresql"
+        else "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    scanned = 0
+    for name in SERVICES:
+        for (table,) in await system.rows(name, tables):
+            for row in await system.rows(name, f'SELECT * FROM "{table}"'):
+                text = " ".join(str(value) for value in row)
+                scanned += 1
+                assert signature not in text and claims not in text and "Bearer" not in text, (name, table)
+    assert scanned > 10, "the stores were empty: the test would prove nothing"
+    for private in [keys.token_private, keys.signing_private("submission"), keys.signing_private("analysis")]:
+        assert stat.S_IMODE(os.stat(private).st_mode) == 0o600, private
