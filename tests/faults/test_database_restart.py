@@ -3,6 +3,10 @@ JSON body and Retry-After, never a 500), none is half-applied (a proposal is rec
 its registration number and its counter, or not at all), the portals' retries with the same key record
 each submission once, and every service carries on by itself once the database is back.
 
+And a slow start-up: each service reaches the database through a proxy that can answer "the database
+system is starting up" for as long as the test says (a real restart shows that only for a moment); the
+consumers must wait for their database, not give events up to the DLQ.
+
 The server restarted is one of the test's own (initdb on a free port), never the machine's shared one:
 other tests may be running against that."""
 
@@ -32,7 +36,7 @@ RESTARTS = 3
 SLOW_RESTART_SECONDS = 5.0
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server() -> Iterator[PrivatePostgres]:
     binaries = server_binaries()
     if binaries is None:
@@ -46,32 +50,51 @@ def server() -> Iterator[PrivatePostgres]:
         private.stop()
 
 
-@pytest.fixture
-def system(
+@dataclass
+class ThroughProxies:
+    """Databases made on ``server``, each service reaching its own through a proxy of its own."""
+
+    server: PrivatePostgres
+    proxies: dict[str, ProxyThread]
+
+    def create(self, name: str) -> str:
+        return self.server.create(name).replace(f":{self.server.port}/", f":{self.proxies[name].port}/")
+
+    def drop_all(self) -> None:
+        self.server.drop_all()
+
+
+@pytest.fixture(scope="module")
+def proxied(
     server: PrivatePostgres,
     kafka_bootstrap: str,
     keys: KeyRing,
     tokens: TokenFactory,
-    tmp_path: Path,
-) -> Iterator[System]:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[System, dict[str, ProxyThread]]]:
+    """The three services on the private server, each through a proxy that can play a slow restart."""
+    proxies = {name: ProxyThread(server.port).start() for name in SERVICES}
     running = build_system(
         backend="postgresql",
         bootstrap=kafka_bootstrap,
         keys=keys,
         tokens=tokens,
-        folder=tmp_path,
-        databases=server,
+        folder=tmp_path_factory.mktemp("database-faults"),
+        databases=ThroughProxies(server, proxies),
     )
     try:
-        yield running.start()
+        yield running.start(), proxies
     finally:
         running.stop()
+        for proxy in proxies.values():
+            proxy.stop()
 
 
 @pytest.mark.timeout(600)
 async def test_a_database_restart_under_load_fails_requests_cleanly_and_applies_none_by_half(
-    system: System, server: PrivatePostgres, artifacts_dir: Path
+    proxied: tuple[System, dict[str, ProxyThread]], server: PrivatePostgres, artifacts_dir: Path
 ) -> None:
+    system, _ = proxied
     async with httpx.AsyncClient(base_url=system.url("submission"), timeout=30) as client:
         opened = await client.post("/v1/consultations", headers=system.admin, json=consultation_body())
     assert opened.status_code == 201, opened.text
@@ -110,41 +133,6 @@ async def test_a_database_restart_under_load_fails_requests_cleanly_and_applies_
     for name in SERVICES:
         log = "\n".join(system.log_lines(name))
         assert body["submitter"]["contact_email"] not in log and "certify diagnostic AI" not in log, name
-
-
-@dataclass
-class ThroughProxies:
-    """Databases made on ``server``, each service reaching its own through a proxy of its own."""
-
-    server: PrivatePostgres
-    proxies: dict[str, ProxyThread]
-
-    def create(self, name: str) -> str:
-        return self.server.create(name).replace(f":{self.server.port}/", f":{self.proxies[name].port}/")
-
-    def drop_all(self) -> None:
-        self.server.drop_all()
-
-
-@pytest.fixture
-def proxied(
-    server: PrivatePostgres, kafka_bootstrap: str, keys: KeyRing, tokens: TokenFactory, tmp_path: Path
-) -> Iterator[tuple[System, dict[str, ProxyThread]]]:
-    proxies = {name: ProxyThread(server.port).start() for name in SERVICES}
-    running = build_system(
-        backend="postgresql",
-        bootstrap=kafka_bootstrap,
-        keys=keys,
-        tokens=tokens,
-        folder=tmp_path,
-        databases=ThroughProxies(server, proxies),
-    )
-    try:
-        yield running.start(), proxies
-    finally:
-        running.stop()
-        for proxy in proxies.values():
-            proxy.stop()
 
 
 @pytest.mark.timeout(600)
