@@ -1,18 +1,20 @@
 """Consuming another producer's topic: parse → inbox → apply, exactly once, then commit the offsets.
 
 Records arrive in batches. Each one is parsed (JSON envelope, known type, valid hash); one that cannot be
-goes to the DLQ at once. The others are applied through the service's :class:`LogAppender`, so a batch
-shares one transaction and the inbox row is written with the effect. Offsets are committed only after
-that commit (at-least-once delivery + inbox = exactly-once effect). A failing apply is retried: forever
-with backoff while the database is unreachable, a few times otherwise, then dead-lettered; the consumer
-goes on either way.
+goes to the DLQ at once. The others are applied through the service's :class:`LogAppender` as one unit
+of work: one look-up of the inbox for the whole batch, the applies in order, the inbox rows written with
+the effects, one transaction. Offsets are committed only after that commit (at-least-once delivery +
+inbox = exactly-once effect). If the batch fails as a whole, its events are applied again one by one,
+each in a savepoint of its own, so one that cannot be applied is isolated: retried forever with backoff
+while the database is unreachable, a few times otherwise, then dead-lettered; the consumer goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
@@ -22,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
 from pydantic import ValidationError
+from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from aireg_events.canonical import loads
@@ -30,10 +33,12 @@ from aireg_events.catalogue.common import DomainEvent
 from aireg_events.envelope import Envelope
 from aireg_events.log.appender import LogAppender, UnitOfWork
 from aireg_events.log.dead_letters import DeadLetters
-from aireg_events.log.inbox import already_applied, record_applied
+from aireg_events.log.inbox import already_applied, applied_among, inbox_row, record_applied
+from aireg_events.log.tables import inbox
 from aireg_events.tracing import (
     context_from_traceparent,
     correlation_id_var,
+    current_traceparent,
     event_id_var,
     span_attributes,
     tracer,
@@ -142,8 +147,10 @@ class EventConsumer:
 
         return work
 
-    def _submit_traced(self, record: ConsumerRecord, delivery: Delivery) -> asyncio.Future[bool]:
-        """Submit the delivery's work inside a consumer span whose parent is the producer's trace."""
+    @contextlib.contextmanager
+    def _traced(self, record: ConsumerRecord, delivery: Delivery) -> Iterator[trace.Span]:
+        """A consumer span for the delivery whose parent is the producer's trace, current while it
+        lasts, with the event's ids in the log context."""
         headers = dict(record.headers or ())
         raw_parent = headers.get("traceparent")
         parent = context_from_traceparent(raw_parent.decode() if raw_parent else None)
@@ -158,12 +165,65 @@ class EventConsumer:
         correlation_token = correlation_id_var.set(envelope.correlation_id)
         try:
             with trace.use_span(span, end_on_exit=False):
-                future = self.appender.submit(self._work(delivery))
+                yield span
         finally:
             event_id_var.reset(event_token)
             correlation_id_var.reset(correlation_token)
+
+    def _submit_traced(self, record: ConsumerRecord, delivery: Delivery) -> asyncio.Future[bool]:
+        """Submit the delivery's work inside its consumer span."""
+        with self._traced(record, delivery) as span:
+            future = self.appender.submit(self._work(delivery))
         future.add_done_callback(lambda _done: span.end())
         return future
+
+    def _batch_work(
+        self, batch: list[tuple[ConsumerRecord, Delivery]]
+    ) -> Callable[[UnitOfWork], Awaitable[list[bool]]]:
+        """One unit of work for the whole batch: which events are new (one query), each applied in
+        order in its own span, the inbox rows of all."""
+
+        async def work(uow: UnitOfWork) -> list[bool]:
+            known = await applied_among(uow.session, [delivery.envelope.event_id for _, delivery in batch])
+            outcomes: list[bool] = []
+            rows = []
+            for record, delivery in batch:
+                envelope = delivery.envelope
+                if envelope.event_id in known:
+                    outcomes.append(False)
+                    continue
+                known.add(envelope.event_id)  # the same event twice in one batch
+                head_before = await uow.log_head()  # a rebuild replays this input right after that event
+                with self._traced(record, delivery) as span:
+                    uow.traceparent = current_traceparent()  # what it appends carries its trace on
+                    try:
+                        await self.apply(uow, delivery)
+                    finally:
+                        span.end()
+                rows.append(
+                    inbox_row(
+                        envelope,
+                        topic=delivery.topic,
+                        partition=delivery.partition,
+                        offset=delivery.offset,
+                        own_log_head=head_before,
+                    )
+                )
+                outcomes.append(True)
+                await asyncio.sleep(0)  # requests are answered between the events of a long batch
+            if rows:
+                await uow.session.execute(insert(inbox), rows)
+            return outcomes
+
+        return work
+
+    def _count(self, delivery: Delivery, applied: bool) -> None:
+        if applied:
+            self.applied += 1
+            APPLIED.labels(self.group_id, delivery.envelope.event_type).inc()
+        else:
+            self.duplicates += 1
+            DUPLICATES.labels(self.group_id).inc()
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Apply ``records`` in order; returns once every one is applied, skipped or dead-lettered."""
@@ -176,6 +236,19 @@ class EventConsumer:
                 continue
             if self.handles(delivery.envelope.event_type):
                 deliveries.append((record, delivery))
+        if len(deliveries) > 1:
+            try:
+                applied = await self.appender.run(self._batch_work(deliveries))
+            except Exception as failure:
+                logger.info(
+                    "a batch of %d events failed as one (%r); applying them one by one",
+                    len(deliveries),
+                    failure,
+                )
+            else:
+                for (_record, delivery), new in zip(deliveries, applied, strict=True):
+                    self._count(delivery, new)
+                return
         attempt = 0
         while deliveries:
             attempt += 1
@@ -185,12 +258,8 @@ class EventConsumer:
             for (record, delivery), outcome in zip(deliveries, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     failed.append((record, delivery, outcome))
-                elif outcome:
-                    self.applied += 1
-                    APPLIED.labels(self.group_id, delivery.envelope.event_type).inc()
                 else:
-                    self.duplicates += 1
-                    DUPLICATES.labels(self.group_id).inc()
+                    self._count(delivery, outcome)
             deliveries = []
             for record, delivery, error in failed:
                 if _is_transient(error) or attempt < self.max_attempts:

@@ -9,6 +9,7 @@ order). Each event goes through the same projection code the live service uses.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +19,12 @@ from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_events.canonical import canonical_json, format_timestamp
+from aireg_events.canonical import (
+    NotCanonicalizable,
+    canonical_json,
+    canonical_json_of_decoded,
+    format_timestamp,
+)
 from aireg_events.catalogue import CATALOGUE, EventRegistry
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.envelope import Envelope
@@ -109,13 +115,20 @@ async def rebuild_state(
 
 
 def _cell(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most cells: as they are
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotCanonicalizable("non-finite float")
+        return value
     if isinstance(value, datetime):
         return format_timestamp(value) if value.tzinfo else value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (bytes, bytearray)):
         return value.hex()
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if isinstance(value, (str, int)):
         return value
     if isinstance(value, (dict, list)):
         return canonical_json(value).decode()  # JSON columns: key order is not content
@@ -138,7 +151,8 @@ async def state_digest(database: Database, state: MetaData, *, exclude: Iterable
             digest.update(f"\x00{table.name}\x00".encode())
             result = await connection.stream(select(*columns).order_by(*order))
             async for row in result:
-                digest.update(canonical_json([_cell(value) for value in row]))
+                # The cells are JSON-native and checked (_cell): the fast canonical form, same bytes.
+                digest.update(canonical_json_of_decoded([_cell(value) for value in row]))
                 digest.update(b"\n")
     return digest.hexdigest()
 
