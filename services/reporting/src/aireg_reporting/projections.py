@@ -2,14 +2,19 @@
 it to the proposals and packages it concerns, and fold each of those again from all its events.
 
 The consumer calls :func:`project` inside the transaction that also writes the inbox row; the rebuild
-calls the same function for every event it reads back from the topics.
+inserts the same rows (:func:`received_rows`) for everything it reads back from the topics and folds
+every proposal and package once at the end (:mod:`aireg_reporting.rebuild`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,77 +33,100 @@ from aireg_reporting.store import (
     ProposalRow,
     ReceivedEventRow,
     ReviewRow,
+    StateTable,
     TriageLinkRow,
 )
 
 _SEQ_LOCK_KEY = 0x41495245_47534551 & 0x7FFFFFFFFFFFFFFF  # "AIREGSEQ"
 
 
-async def project(session: AsyncSession, received: Received, *, received_at: datetime) -> int:
-    """Apply one event (not applied before) to the read models; returns its stream number."""
-    envelope, event = received.envelope, received.event
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        # Replicas share the database: one numbers events at a time, so the numbers stay gap-free.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQ_LOCK_KEY})
-    seq = await store.head_seq(session) + 1
-    await session.execute(
-        insert(ReceivedEventRow).values(
-            event_id=envelope.event_id,
-            seq=seq,
-            producer=envelope.producer,
-            log_position=envelope.log_position,
-            event_type=envelope.event_type,
-            stream_id=envelope.stream_id,
-            stream_version=envelope.stream_version,
-            occurred_at=envelope.occurred_at,
-            consultation_id=domain.consultation_of(event),
-            received_at=received_at,
-            body=envelope.to_canonical().decode(),
-        )
-    )
-    proposals = domain.proposals_of(event)
-    packages = domain.packages_of(event)
-    subjects = [("proposal", proposal_id) for proposal_id in proposals]
-    subjects += [("package", package_id) for package_id in packages]
-    if subjects:
-        await session.execute(
-            insert(EventSubjectRow),
-            [
-                {"subject_kind": kind, "subject_id": subject_id, "event_id": envelope.event_id}
-                for kind, subject_id in subjects
-            ],
-        )
+@dataclass(frozen=True)
+class ReceivedRows:
+    """The rows an event adds as it is received, before any fold: the envelope with its stream number,
+    its links to proposals and packages, and what it says about grouping (if it is a triage or a
+    release). The live projection and the rebuild insert the same."""
 
+    event: dict[str, Any]
+    subjects: list[dict[str, Any]]
+    link: dict[str, Any] | None
+
+
+def received_rows(received: Received, *, seq: int, received_at: datetime) -> ReceivedRows:
+    envelope, event = received.envelope, received.event
+    consultation_id = domain.consultation_of(event)
+    subjects = [("proposal", proposal_id) for proposal_id in domain.proposals_of(event)]
+    subjects += [("package", package_id) for package_id in domain.packages_of(event)]
+    link = domain.TriageLink.of(received)
+    return ReceivedRows(
+        event={
+            "event_id": envelope.event_id,
+            "seq": seq,
+            "producer": envelope.producer,
+            "log_position": envelope.log_position,
+            "event_type": envelope.event_type,
+            "stream_id": envelope.stream_id,
+            "stream_version": envelope.stream_version,
+            "occurred_at": envelope.occurred_at,
+            "consultation_id": consultation_id,
+            "received_at": received_at,
+            "body": envelope.to_canonical().decode(),
+        },
+        subjects=[
+            {"subject_kind": kind, "subject_id": subject_id, "event_id": envelope.event_id}
+            for kind, subject_id in subjects
+        ],
+        link=None
+        if link is None or consultation_id is None
+        else {
+            "event_id": link.event_id,
+            "consultation_id": consultation_id,
+            "log_position": link.log_position,
+            "proposal_id": link.proposal_id,
+            "released": link.released,
+            "campaign_id": link.campaign_id,
+            "merged_campaigns": list(link.merged_campaigns),
+            "grouped_with": list(link.grouped_with),
+            "exact_duplicate_of": link.exact_duplicate_of,
+            "exact_duplicates": list(link.exact_duplicates),
+        },
+    )
+
+
+async def project_own_rows(session: AsyncSession, received: Received) -> None:
+    """The tables that keep one row per consultation, portal and producer (not folds)."""
+    event = received.event
     if isinstance(event, ConsultationOpened):
         await _project_consultation(session, received, event)
     elif isinstance(event, (PortalSuspended, PortalResumed)):
         await _project_portal(session, received, event)
     elif isinstance(event, ChainCheckpoint):
         await _project_checkpoint(session, received, event)
+
+
+async def project(session: AsyncSession, received: Received, *, received_at: datetime) -> int:
+    """Apply one event (not applied before) to the read models; returns its stream number."""
+    event = received.event
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        # Replicas share the database: one numbers events at a time, so the numbers stay gap-free.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQ_LOCK_KEY})
+    seq = await store.head_seq(session) + 1
+    # Statements with their values as parameters (not .values()): compiled once, not per event.
+    rows = received_rows(received, seq=seq, received_at=received_at)
+    await session.execute(insert(ReceivedEventRow), [rows.event])
+    if rows.subjects:
+        await session.execute(insert(EventSubjectRow), rows.subjects)
+    await project_own_rows(session, received)
+    if rows.link is not None:
+        await session.execute(insert(TriageLinkRow), [rows.link])
     link = domain.TriageLink.of(received)
     consultation_id = domain.consultation_of(event)
-    if link is not None and consultation_id is not None:
-        await session.execute(
-            insert(TriageLinkRow).values(
-                event_id=link.event_id,
-                consultation_id=consultation_id,
-                log_position=link.log_position,
-                proposal_id=link.proposal_id,
-                released=link.released,
-                campaign_id=link.campaign_id,
-                merged_campaigns=list(link.merged_campaigns),
-                grouped_with=list(link.grouped_with),
-                exact_duplicate_of=link.exact_duplicate_of,
-                exact_duplicates=list(link.exact_duplicates),
-            )
-        )
     if domain.changes_proposal_state(event):
-        for proposal_id in proposals:
+        for proposal_id in domain.proposals_of(event):
             await refold_proposal(session, proposal_id)
     if consultation_id is not None and await _may_regroup(session, received, link):
         await regroup_consultation(session, consultation_id)
-    for package_id in packages:
+    for package_id in domain.packages_of(event):
         await refold_package(session, package_id)
     return seq
 
@@ -162,7 +190,13 @@ async def _project_checkpoint(session: AsyncSession, received: Received, event: 
 
 
 async def _received(session: AsyncSession, kind: str, subject_id: str) -> list[Received]:
-    return [Received.parse(row.body) for row in await store.events_of(session, kind, subject_id)]
+    bodies = await session.execute(
+        select(ReceivedEventRow.body)
+        .join(EventSubjectRow, col(EventSubjectRow.event_id) == col(ReceivedEventRow.event_id))
+        .where(col(EventSubjectRow.subject_kind) == kind, col(EventSubjectRow.subject_id) == subject_id)
+        .order_by(col(ReceivedEventRow.event_id))
+    )
+    return [Received.parse(body) for (body,) in bodies]
 
 
 async def _may_regroup(session: AsyncSession, received: Received, link: domain.TriageLink | None) -> bool:
@@ -173,17 +207,32 @@ async def _may_regroup(session: AsyncSession, received: Received, link: domain.T
     if link is not None:
         if not link.is_inert:
             return True
-        known = await session.get(ProposalRow, link.proposal_id)
-        return known is None or known.campaign_id is not None or known.exact_duplicate_of is not None
+        known = (
+            await session.execute(
+                select(ProposalRow.campaign_id, ProposalRow.exact_duplicate_of).where(
+                    col(ProposalRow.proposal_id) == link.proposal_id
+                )
+            )
+        ).first()
+        if known is not None:
+            return known[0] is not None or known[1] is not None
+        # Its submission has not arrived (the topics are read side by side): an inert triage can
+        # only take it out of a grouping that another triage or release put it in.
+        return await _named_by_triage(session, link.proposal_id, besides=received.event_id)
     # A submission (its time picks representatives) or a withdrawal (it leaves its campaign) matters
     # only for a proposal that some triage or release has named.
-    proposal_id = getattr(received.event, "proposal_id", "")
+    return await _named_by_triage(session, getattr(received.event, "proposal_id", ""))
+
+
+async def _named_by_triage(session: AsyncSession, proposal_id: str, *, besides: str = "") -> bool:
+    """Whether a triage or a release received (other than ``besides``) concerns the proposal."""
     named = await session.exec(
         select(EventSubjectRow.event_id)
         .join(ReceivedEventRow, col(ReceivedEventRow.event_id) == col(EventSubjectRow.event_id))
         .where(
             col(EventSubjectRow.subject_kind) == "proposal",
             col(EventSubjectRow.subject_id) == proposal_id,
+            col(EventSubjectRow.event_id) != besides,
             col(ReceivedEventRow.event_type).in_(
                 [ProposalTriaged.event_type, ProposalReleasedFromCampaign.event_type]
             ),
@@ -249,39 +298,67 @@ async def refold_proposal(
     """Replace the proposal's rows by the fold of every event received about it; its campaign and
     original stay as they were unless ``facts`` says otherwise."""
     if facts is None:
-        known = await session.get(ProposalRow, proposal_id)
-        facts = (
-            domain.GroupFacts(known.campaign_id, known.campaign_representative, known.exact_duplicate_of)
-            if known is not None
-            else domain.GroupFacts()
-        )
+        known = (
+            await session.execute(
+                select(
+                    ProposalRow.campaign_id,
+                    ProposalRow.campaign_representative,
+                    ProposalRow.exact_duplicate_of,
+                ).where(col(ProposalRow.proposal_id) == proposal_id)
+            )
+        ).first()
+        facts = domain.GroupFacts(*known) if known is not None else domain.GroupFacts()
     state = domain.fold_proposal(proposal_id, await _received(session, "proposal", proposal_id), facts)
-    await session.execute(delete(ReviewRow).where(col(ReviewRow.proposal_id) == proposal_id))
-    await session.execute(delete(ProposalRow).where(col(ProposalRow.proposal_id) == proposal_id))
-    if not state.is_submitted:
-        return  # its ProposalSubmitted has not arrived yet: the events wait in received_event
-    await session.execute(insert(ProposalRow).values(**state.columns()))
-    if state.reviews:
-        assert state.consultation_id is not None
-        await session.execute(
-            insert(ReviewRow),
-            [
-                {
-                    "review_id": review.review_id,
-                    "proposal_id": proposal_id,
-                    "consultation_id": state.consultation_id,
-                    "reviewer": review.reviewer,
-                    "organization": review.organization,
-                    "proposal_version": review.proposal_version,
-                    **review.scores,
-                    "recommendation": review.recommendation,
-                    "rationale": review.rationale,
-                    "submitted_at": review.submitted_at,
-                    "event_id": review.event_id,
-                }
-                for review in state.reviews.values()
-            ],
+    if not state.is_submitted:  # its ProposalSubmitted has not arrived yet: the events wait
+        await session.execute(delete(ReviewRow).where(col(ReviewRow.proposal_id) == proposal_id))
+        await session.execute(delete(ProposalRow).where(col(ProposalRow.proposal_id) == proposal_id))
+        return
+    proposal, reviews = proposal_rows(state)
+    await session.execute(_upsert(session, ProposalRow), [proposal])
+    if reviews:  # a fold has every review an earlier fold had (no event takes one away)
+        await session.execute(_upsert(session, ReviewRow), reviews)
+
+
+def _upsert(session: AsyncSession, table: type[StateTable]) -> Any:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of every column: one statement where a
+    delete and an insert were two."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, str(table.__tablename__))
+    statement = _UPSERTS.get(key)
+    if statement is None:
+        columns = table.__table__.columns  # type: ignore[attr-defined]
+        base = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+        statement = base.on_conflict_do_update(
+            index_elements=[column.name for column in columns if column.primary_key],
+            set_={column.name: base.excluded[column.name] for column in columns if not column.primary_key},
         )
+        _UPSERTS[key] = statement
+    return statement
+
+
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def proposal_rows(state: domain.ProposalState) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``proposal`` row of a submitted proposal's state, and its ``review`` rows."""
+    assert state.consultation_id is not None
+    reviews = [
+        {
+            "review_id": review.review_id,
+            "proposal_id": state.proposal_id,
+            "consultation_id": state.consultation_id,
+            "reviewer": review.reviewer,
+            "organization": review.organization,
+            "proposal_version": review.proposal_version,
+            **review.scores,
+            "recommendation": review.recommendation,
+            "rationale": review.rationale,
+            "submitted_at": review.submitted_at,
+            "event_id": review.event_id,
+        }
+        for review in state.reviews.values()
+    ]
+    return state.columns(), reviews
 
 
 async def refold_package(session: AsyncSession, package_id: str) -> None:
