@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +41,12 @@ CommitListener = Callable[[list[Envelope]], Awaitable[None] | None]
 logger = logging.getLogger(__name__)
 
 _ADVISORY_LOCK_KEY = 0x41495245_474C4F47 & 0x7FFFFFFFFFFFFFFF  # "AIREGLOG"
+
+# Built once: a statement built per append costs its cache key (and .values() its compilation) each time.
+_STREAM_VERSION = select(func.max(event_log.c.stream_version)).where(
+    event_log.c.stream_id == bindparam("stream_id")
+)
+_INSERT_EVENT = insert(event_log)
 
 
 class StreamVersionConflict(Exception):
@@ -108,9 +114,7 @@ class UnitOfWork:
         known = self._batch.stream_versions.get(stream_id)
         if known is not None:
             return known
-        result = await self.session.execute(
-            select(func.max(event_log.c.stream_version)).where(event_log.c.stream_id == stream_id)
-        )
+        result = await self.session.execute(_STREAM_VERSION, {"stream_id": stream_id})
         version = result.scalar_one_or_none() or 0
         self._batch.stream_versions[stream_id] = version
         return version
@@ -184,19 +188,22 @@ class UnitOfWork:
         )
         try:
             await self.session.execute(
-                insert(event_log).values(
-                    log_position=envelope.log_position,
-                    event_id=envelope.event_id,
-                    event_type=envelope.event_type,
-                    schema_version=envelope.schema_version,
-                    stream_id=envelope.stream_id,
-                    stream_version=envelope.stream_version,
-                    occurred_at=envelope.occurred_at,
-                    causation_id=envelope.causation_id,
-                    hash=envelope.hash,
-                    body=envelope.to_canonical().decode(),
-                    traceparent=self.traceparent,
-                )
+                _INSERT_EVENT,
+                [
+                    {
+                        "log_position": envelope.log_position,
+                        "event_id": envelope.event_id,
+                        "event_type": envelope.event_type,
+                        "schema_version": envelope.schema_version,
+                        "stream_id": envelope.stream_id,
+                        "stream_version": envelope.stream_version,
+                        "occurred_at": envelope.occurred_at,
+                        "causation_id": envelope.causation_id,
+                        "hash": envelope.hash,
+                        "body": envelope.to_canonical().decode(),
+                        "traceparent": self.traceparent,
+                    }
+                ],
             )
         except IntegrityError as error:
             self._batch.head = None  # another writer moved the log: re-read it next time
