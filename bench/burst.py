@@ -3,7 +3,7 @@ request answered (201, or 429/503 with ``Retry-After``, which the client honours
 same Idempotency-Key), every 201 durable, none lost, and all of them visible in reporting's statistics
 within 45 s of the last 201.
 
-    uv run python -m bench.burst                            # 75,000 from 200 clients, SQLite
+    uv run python -m bench.burst                            # 75,000 from 200 clients, SQLite, <= ~15 min
     uv run python -m bench.burst --submissions 20000 --backend postgresql
 
 The three services run as processes on one broker; each client is a portal with a token of its own and
@@ -59,10 +59,18 @@ class Burst:
 
 
 async def burst(
-    base_url: str, path: str, tokens: list[str], bodies: list[bytes], total: int, clients: int
+    base_url: str,
+    path: str,
+    tokens: list[str],
+    bodies: list[bytes],
+    total: int,
+    clients: int,
+    max_seconds: float = float("inf"),
 ) -> Burst:
-    """``total`` submissions spread over ``clients`` closed-loop clients, retrying what was shed."""
+    """``total`` submissions spread over ``clients`` closed-loop clients, retrying what was shed; no
+    new submission starts after ``max_seconds``."""
     result = Burst()
+    deadline = time.perf_counter() + max_seconds
     stamp = uuid.uuid4().hex[:8]
     next_index = iter(range(total))
 
@@ -70,6 +78,8 @@ async def burst(
         connection = Client(base_url, {"Authorization": f"Bearer {tokens[number % len(tokens)]}"})
         try:
             for index in next_index:
+                if time.perf_counter() > deadline:
+                    break
                 body = bodies[index % len(bodies)]
                 headers = {"Idempotency-Key": f"{stamp}-{index}"}
                 while True:
@@ -131,7 +141,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--visible-within", type=float, default=45.0)
-    parser.add_argument("--wait", type=float, default=600.0, help="how long to wait for reporting at most")
+    parser.add_argument("--wait", type=float, default=300.0, help="how long to wait for reporting at most")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=420.0,
+        help="no new submission starts after this (the figure then says how many of N were sent)",
+    )
     arguments = parser.parse_args()
     if arguments.backend == "postgresql" and not postgres_available():
         raise SystemExit("PostgreSQL is not reachable (AIREG_BENCH_POSTGRES_URL)")
@@ -165,9 +181,23 @@ def main() -> None:
         tokens = [bench.token("portal", f"burst-portal-{index}") for index in range(arguments.clients)]
         path = f"/v1/consultations/{consultation_id}/proposals"
         result = asyncio.run(
-            burst(stack.submission.url, path, tokens, bodies, arguments.submissions, arguments.clients)
+            burst(
+                stack.submission.url,
+                path,
+                tokens,
+                bodies,
+                arguments.submissions,
+                arguments.clients,
+                arguments.max_seconds,
+            )
         )
         rate = len(result.created) / result.seconds
+        if len(result.created) < arguments.submissions:
+            print(
+                f"          (stopped starting submissions after {arguments.max_seconds:.0f} s: "
+                f"{len(result.created):,} of {arguments.submissions:,}; all of them would take about "
+                f"{arguments.submissions / rate:,.0f} s at this rate)"
+            )
         shed = sum(result.answers.get(status, 0) for status in SHED)
         print(
             f"figure    submission: {len(result.created):,} x 201 in {result.seconds:.1f}s = {rate:,.0f}/s; "

@@ -1,7 +1,7 @@
 """Consumers benchmark: the analysis and reporting services applying a backlog of N events, against a bare
 aiokafka consumer that writes the same kind of rows, on the same broker and database in the same run.
 
-    uv run python -m bench.consumers                        # 100,000 events, SQLite
+    uv run python -m bench.consumers                        # 100,000 events, SQLite, at most ~12 min
     uv run python -m bench.consumers --events 20000 --backend postgresql
 
 The backlog is written to the topics first (``bench/events.py``): for analysis, the submission log of
@@ -9,7 +9,9 @@ a consultation (N events, nearly all ``ProposalSubmitted``, each one it triages:
 candidates, exact duplicates, a ``ProposalTriaged`` appended and projected); for reporting, both logs
 (N events: submissions, triages, reviews, assessments, checkpoints). Each service is then started on
 an empty database and its ``/health`` polled until it has applied every event; the rate counts from
-its first applied event (the consumer group join, a few seconds on the embedded broker, is left out).
+its first applied event (the consumer group join, a few seconds on the embedded broker, is left out);
+a service that has not applied the whole backlog after ``--timeout`` seconds is measured on what it
+applied by then (the figure says so).
 
 The baseline reads the same topics with a plain ``AIOKafkaConsumer`` (no group, from offset 0, batches
 of 500) and writes, per event, an inbox row and the event's state row (the proposal for a submission,
@@ -132,25 +134,28 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 def service_rate(service: Service, expected: int, timeout: float) -> Rate:
-    """Poll ``/health`` until the service has applied ``expected`` events."""
+    """Poll ``/health`` until the service has applied ``expected`` events, or ``timeout`` seconds have
+    passed since it applied its first (then the rate so far)."""
     service.start()
     first_at = 0.0
     first_count = 0
-    deadline = time.monotonic() + timeout
+    applied = 0
     last_report = time.monotonic()
-    while time.monotonic() < deadline:
+    started = time.perf_counter()
+    while True:
         applied = int(service.health().get("events_applied", 0))
         now = time.perf_counter()
         if applied and not first_at:
             first_at, first_count = now, applied
         if applied >= expected:
             return Rate(applied - first_count, now - first_at)
+        if (first_at and now - first_at > timeout) or now - started > timeout + 120:
+            print(f"          (stopped after {timeout:.0f} s: {applied:,} of {expected:,} applied)")
+            return Rate(applied - first_count, now - first_at) if first_at else Rate(0, now - started)
         if time.monotonic() - last_report > 30:
             last_report = time.monotonic()
             print(f"          {service.name}: {applied:,} of {expected:,} applied", flush=True)
         time.sleep(0.2)
-    applied = int(service.health().get("events_applied", 0))
-    raise TimeoutError(f"{service.name} applied {applied:,} of {expected:,} in {timeout:.0f}s")
 
 
 def main() -> None:
@@ -160,7 +165,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--services", default="analysis,reporting")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="per service, seconds")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=240.0,
+        help="seconds per service; a service still applying then is measured on what it applied",
+    )
     arguments = parser.parse_args()
     if arguments.backend == "postgresql" and not postgres_available():
         raise SystemExit("PostgreSQL is not reachable (AIREG_BENCH_POSTGRES_URL)")

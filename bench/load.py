@@ -25,6 +25,7 @@ from bench.harness import percentile
 
 _WRK_SCRIPT = """
 local bodies = {%(bodies)s}
+local tokens = {%(tokens)s}
 local run = "%(run)s"
 local next_id = 0
 function setup(thread)
@@ -38,6 +39,7 @@ function request()
   counter = counter + 1
   local body = bodies[(counter %% #bodies) + 1]
   wrk.headers["Idempotency-Key"] = run .. "-" .. id .. "-" .. counter
+  wrk.headers["Authorization"] = "Bearer " .. tokens[(counter %% #tokens) + 1]
   return wrk.format("POST", nil, nil, body)
 end
 function done(summary, latency, requests)
@@ -73,13 +75,16 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def write_wrk_script(folder: Path, bodies: Sequence[bytes], run: str) -> Path:
+def write_wrk_script(folder: Path, bodies: Sequence[bytes], run: str, tokens: Sequence[str]) -> Path:
+    """A Lua script for wrk: POSTs the bodies in turn, each with its own Idempotency-Key, from the
+    tokens in turn (several portals: the rate limit is per token)."""
     for body in bodies:
         if b"]==]" in body:
             raise ValueError("a body cannot hold the Lua long-string terminator")
     listed = ",\n".join(f"[==[{body.decode()}]==]" for body in bodies)
+    token_list = ", ".join(f'"{token}"' for token in tokens)
     path = folder / f"wrk-{run.replace('/', '-').replace(' ', '-')}.lua"
-    path.write_text(_WRK_SCRIPT % {"bodies": listed, "run": run})
+    path.write_text(_WRK_SCRIPT % {"bodies": listed, "tokens": token_list, "run": run})
     return path
 
 
@@ -87,7 +92,6 @@ def run_wrk(
     url: str,
     *,
     script: Path,
-    token: str,
     seconds: int,
     connections: int,
     threads: int = 1,
@@ -104,8 +108,6 @@ def run_wrk(
         str(script),
         "-H",
         "Content-Type: application/json",
-        "-H",
-        f"Authorization: Bearer {token}",
         url,
     ]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, check=True)

@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--proposals", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--wait", type=float, default=3600.0, help="how long to wait for the consumers")
+    parser.add_argument("--wait", type=float, default=1800.0, help="how long to wait for the consumers")
     arguments = parser.parse_args()
     if arguments.backend == "postgresql" and not postgres_available():
         raise SystemExit("PostgreSQL is not reachable (AIREG_BENCH_POSTGRES_URL)")
