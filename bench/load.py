@@ -172,12 +172,15 @@ class Connection:
 class Client:
     """Keep-alive connections to one server, opened as needed and reused."""
 
-    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, base_url: str, headers: dict[str, str] | None = None, *, max_connections: int = 256
+    ) -> None:
         parts = urlsplit(base_url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.headers = {"Host": f"{self.host}:{self.port}", **(headers or {})}
         self._idle: list[Connection] = []
+        self._slots = asyncio.Semaphore(max_connections)
         self.opened = 0
 
     def encode(
@@ -195,20 +198,21 @@ class Client:
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Answer:
         raw = self.encode(method, path, body, headers)
-        connection = self._idle.pop() if self._idle else None
-        if connection is None:
-            connection = await Connection.open(self.host, self.port)
-            self.opened += 1
-        try:
-            answer = await connection.send(raw)
-        except BaseException:
-            connection.close()
-            raise
-        if answer.headers.get("connection", "").lower() == "close":
-            connection.close()
-        else:
-            self._idle.append(connection)
-        return answer
+        async with self._slots:  # at most max_connections at once; the others wait their turn
+            connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                connection = await Connection.open(self.host, self.port)
+                self.opened += 1
+            try:
+                answer = await connection.send(raw)
+            except BaseException:
+                connection.close()
+                raise
+            if answer.headers.get("connection", "").lower() == "close":
+                connection.close()
+            else:
+                self._idle.append(connection)
+            return answer
 
     def close(self) -> None:
         while self._idle:
@@ -251,6 +255,14 @@ class OpenLoopResult:
     @property
     def achieved_rate(self) -> float:
         return len(self.with_status(201)) / self.seconds
+
+    def errors(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.sent:
+            if item.error is not None:
+                kind = item.error.split("(", 1)[0]
+                counts[kind] = counts.get(kind, 0) + 1
+        return counts
 
     def statuses(self) -> dict[int, int]:
         counts: dict[int, int] = {}

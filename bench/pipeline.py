@@ -54,6 +54,7 @@ class Observations:
     triaged: list[tuple[float, int]] = field(default_factory=list)
     """(when a statistics answer arrived, how many proposals it shows triaged)."""
     statuses: dict[int, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
     stats_calls: int = 0
     stats_seconds: float = 0.0
 
@@ -104,6 +105,9 @@ async def drive(
 
     def on_answer(sent: Sent) -> None:
         observed.statuses[sent.status] = observed.statuses.get(sent.status, 0) + 1
+        if sent.error is not None:
+            kind = sent.error.split("(", 1)[0]
+            observed.errors[kind] = observed.errors.get(kind, 0) + 1
         if sent.status == 201:
             observed.answered.append(sent.finished)
 
@@ -236,7 +240,8 @@ def main() -> None:
         print(
             f"figure    201 -> triaged in statistics: p50 {percentile(latencies, 0.5):6.1f} ms, "
             f"p99 {percentile(latencies, 0.99):6.1f} ms, max {max(latencies, default=float('nan')):6.1f} ms "
-            f"({len(observed.answered):,} x 201, {triaged:,} triaged, answers {observed.statuses})",
+            f"({len(observed.answered):,} x 201, {triaged:,} triaged, answers {observed.statuses}, "
+            f"errors {observed.errors or 'none'})",
             flush=True,
         )
         mean_stats = observed.stats_seconds / max(1, observed.stats_calls) * 1000
