@@ -13,6 +13,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -27,6 +28,20 @@ from aireg_events.log.appender import AppenderStopped, StreamVersionConflict
 from aireg_events.rules import RuleViolation
 
 logger = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a machine code and a sentence (and field errors for 422)."""
+
+    error: str = Field(description="the machine code, e.g. submission_window_closed")
+    detail: str = Field(description="a sentence for people")
+    errors: list[FieldError] | None = Field(default=None, description="the field errors of a 422")
 
 
 class JsonResponse(Response):

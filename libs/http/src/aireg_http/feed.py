@@ -11,6 +11,7 @@ from sqlalchemy import select
 from aireg_events.log.database import Database
 from aireg_events.log.tables import event_log
 from aireg_http.auth import require_roles
+from aireg_http.errors import ErrorBody
 from aireg_http.pagination import MAX_LIMIT, Page
 
 MAX_POSITION = 2**63 - 1
@@ -26,8 +27,11 @@ def feed_router(database: Database) -> APIRouter:
         dependencies=[require_roles("auditor")],
         response_model=Page[dict[str, Any]],
         responses={
-            401: {"description": "`missing_token`, `invalid_token`, `token_expired`, `token_revoked`"},
-            403: {"description": "`forbidden_role`: the feed is for auditors"},
+            401: {
+                "description": "`missing_token`, `invalid_token`, `token_expired`, `token_revoked`",
+                "model": ErrorBody,
+            },
+            403: {"description": "`forbidden_role`: the feed is for auditors", "model": ErrorBody},
         },
     )
     async def events(

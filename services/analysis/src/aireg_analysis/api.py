@@ -35,7 +35,7 @@ from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
 from aireg_events.rules import RuleViolation
 from aireg_http.auth import Principal, require_roles
-from aireg_http.errors import Unprocessable
+from aireg_http.errors import ErrorBody, Unprocessable
 from aireg_http.pagination import Page, PageParams
 
 T = TypeVar("T")
@@ -48,11 +48,6 @@ ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
 ProposalId = Annotated[str, Path(pattern=ID_PATTERN)]
 PackageId = Annotated[str, Path(pattern=ID_PATTERN)]
 ConsultationFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
-
-
-class ErrorBody(BaseModel):
-    error: str
-    detail: str
 
 
 _STATUS_OF_KIND = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found": 404, "unavailable": 503}

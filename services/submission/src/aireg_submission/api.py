@@ -30,7 +30,7 @@ from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
 from aireg_events.receipts import Receipt, ReceiptClaims, issue_receipt
 from aireg_http.auth import ROLES, Principal, TokenRole, require_roles
-from aireg_http.errors import NotFound
+from aireg_http.errors import ErrorBody, NotFound
 from aireg_http.pagination import Page, PageParams
 from aireg_submission import domain, store
 from aireg_submission.domain import ProposalStatus
@@ -41,20 +41,6 @@ ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
 PORTAL_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
 
 # --- errors, as the OpenAPI document shows them ---------------------------------------------------
-
-
-class FieldError(BaseModel):
-    loc: list[str | int]
-    message: str
-    type: str
-
-
-class ErrorBody(BaseModel):
-    """Every error answer: a machine code and a sentence (and field errors for 422)."""
-
-    error: str = Field(description="the machine code, e.g. submission_window_closed")
-    detail: str = Field(description="a sentence for people")
-    errors: list[FieldError] | None = Field(default=None, description="the field errors of a 422")
 
 
 Refusal = tuple[int, str, str]
