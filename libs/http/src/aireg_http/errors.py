@@ -42,6 +42,9 @@ class ErrorBody(BaseModel):
     error: str = Field(description="the machine code, e.g. submission_window_closed")
     detail: str = Field(description="a sentence for people")
     errors: list[FieldError] | None = Field(default=None, description="the field errors of a 422")
+    retry_after: int | None = Field(
+        default=None, description="429 and 503: seconds to wait before a retry (also the Retry-After header)"
+    )
 
 
 class JsonResponse(Response):

@@ -10,20 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-ERROR_SCHEMA = "HttpError"
-UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
+from aireg_http.errors import ErrorBody
 
-_ERROR_BODY: dict[str, Any] = {
-    "title": ERROR_SCHEMA,
-    "type": "object",
-    "description": "Every error answer: a machine code and a sentence; some add fields (errors, retry_after).",
-    "properties": {
-        "error": {"type": "string", "description": "the machine code"},
-        "detail": {"type": "string", "description": "a sentence for people"},
-        "retry_after": {"type": "integer", "description": "seconds to wait before a retry (429, 503)"},
-    },
-    "required": ["error", "detail"],
-}
+ERROR_SCHEMA = ErrorBody.__name__
+UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
 
 _RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait before a retry", "schema": {"type": "integer"}}
@@ -60,8 +50,18 @@ def _shared_answers(path: str, operation: dict[str, Any]) -> dict[str, dict[str,
     return answers
 
 
+def _error_schemas() -> dict[str, Any]:
+    """The error body's JSON schema and those it refers to, as components."""
+    schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = schema.pop("$defs", {})
+    components[ERROR_SCHEMA] = schema
+    return components
+
+
 def _complete(document: dict[str, Any]) -> None:
-    document.setdefault("components", {}).setdefault("schemas", {}).setdefault(ERROR_SCHEMA, _ERROR_BODY)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in _error_schemas().items():
+        schemas.setdefault(name, schema)
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
