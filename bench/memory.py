@@ -1,7 +1,7 @@
 """Memory benchmark: each service's resident memory (RSS) with N proposals (100,000) in its store, against
 the same process freshly started on an empty store, in the same run.
 
-    uv run python -m bench.memory                           # 100,000 proposals, SQLite
+    uv run python -m bench.memory                           # 100,000 proposals, SQLite, <= ~16 min
     uv run python -m bench.memory --proposals 20000 --backend postgresql
 
 The three services run as processes on one broker. N proposals are submitted over HTTP (64 clients, as
@@ -48,7 +48,13 @@ def main() -> None:
     parser.add_argument("--proposals", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--wait", type=float, default=1800.0, help="how long to wait for the consumers")
+    parser.add_argument("--wait", type=float, default=600.0, help="how long to wait for the consumers")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=360.0,
+        help="no new submission starts after this (the figure then says how many proposals it is at)",
+    )
     arguments = parser.parse_args()
     if arguments.backend == "postgresql" and not postgres_available():
         raise SystemExit("PostgreSQL is not reachable (AIREG_BENCH_POSTGRES_URL)")
@@ -67,9 +73,15 @@ def main() -> None:
                 bodies_for(min(arguments.proposals, 5000)),
                 arguments.proposals,
                 arguments.clients,
+                arguments.max_seconds,
             )
         )
-        print(f"submitted {len(result.created):,} proposals in {result.seconds:.0f}s", flush=True)
+        proposals = len(result.created)
+        print(f"submitted {proposals:,} proposals in {result.seconds:.0f}s", flush=True)
+        if proposals < arguments.proposals:
+            print(
+                f"          (stopped after {arguments.max_seconds:.0f} s: the figures are at {proposals:,})"
+            )
         last = [time.monotonic()]
 
         def caught_up() -> bool:
@@ -103,8 +115,7 @@ def main() -> None:
                 f" ({after_stats:.0f} MiB after a statistics answer)" if service.name == "reporting" else ""
             )
             print(
-                f"figure    {service.name:<10} {arguments.proposals:,} proposals: {loaded[service.name]:7.0f} MiB"
-                f"{extra}"
+                f"figure    {service.name:<10} {proposals:,} proposals: {loaded[service.name]:7.0f} MiB{extra}"
             )
         for service in stack.services:
             print(f"ratio     {service.name:<10} {loaded[service.name] / empty[service.name]:.2f}")
