@@ -110,6 +110,21 @@ async def test_an_expired_token_is_401(client: httpx.AsyncClient, key_dir: Path)
     assert (response.status_code, response.json()["error"]) == (401, "token_expired")
 
 
+async def test_a_token_that_expires_after_its_first_use_is_refused_then(
+    client: httpx.AsyncClient, key_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import aireg_http.auth
+
+    headers = bearer(key_dir, ttl_seconds=60)
+    assert (await client.post("/echo", json={"text": "a"}, headers=headers)).status_code == 200
+    # the signature is not checked again, but the expiry is
+    monkeypatch.setattr(aireg_http.auth.time, "time", lambda: time.monotonic() + 4_000_000_000)
+    response = await client.post("/echo", json={"text": "a"}, headers=headers)
+    assert (response.status_code, response.json()["error"]) == (401, "token_expired")
+
+
 async def test_a_revoked_token_is_401(client: httpx.AsyncClient, key_dir: Path) -> None:
     import jwt
 
@@ -181,3 +196,24 @@ async def test_lists_page_with_limit_and_cursor(client: httpx.AsyncClient) -> No
     assert (await client.get("/numbers", params={"limit": 1001})).status_code == 422
     bad = await client.get("/numbers", params={"cursor": "%%%"})
     assert (bad.status_code, bad.json()["error"]) == (422, "invalid_cursor")
+
+
+async def test_metrics_count_answers_by_route_template_and_status(
+    client: httpx.AsyncClient, key_dir: Path
+) -> None:
+    def count(metrics: str, route: str, status: int) -> float:
+        prefix = (
+            f'aireg_http_requests_total{{method="POST",route="{route}",service="test",status="{status}"}} '
+        )
+        lines = [line for line in metrics.splitlines() if line.startswith(prefix)]
+        return float(lines[0].removeprefix(prefix)) if lines else 0.0
+
+    before = (await client.get("/metrics")).text
+    await client.post("/echo", json={"text": "hi"}, headers=bearer(key_dir))
+    await client.post("/echo", json={"text": 1}, headers=bearer(key_dir))
+    response = await client.post("/nowhere", headers={"X-Correlation-Id": "c-42"})
+    assert response.headers["x-correlation-id"] == "c-42"
+    after = (await client.get("/metrics")).text
+    assert count(after, "/echo", 200) - count(before, "/echo", 200) == 1
+    assert count(after, "/echo", 422) - count(before, "/echo", 422) == 1
+    assert count(after, "unmatched", 404) - count(before, "unmatched", 404) == 1

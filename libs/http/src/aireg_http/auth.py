@@ -86,11 +86,32 @@ class RevocationList:
 
 
 class TokenVerifier:
+    KNOWN_TOKENS = 10_000
+    """Tokens whose signature was checked, kept so that the signature is checked once per token, not
+    once per request (an Ed25519 verification was a twentieth of an intake's time, ``bench/intake.py``).
+    Expiry and revocation are still checked on every request."""
+
     def __init__(self, public_key: Ed25519PublicKey, revoked: RevocationList | None = None) -> None:
         self.public_key = public_key
         self.revoked = revoked or RevocationList(None)
+        self._known: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
+        known = self._known.get(token)
+        if known is None:
+            principal, expires = self._verify_signature(token)
+            if len(self._known) >= self.KNOWN_TOKENS:
+                self._known.clear()
+            self._known[token] = (principal, expires)
+        else:
+            principal, expires = known
+            if time.time() >= expires:
+                raise Unauthorized("the token has expired", code="token_expired")
+        if principal.token_id in self.revoked:
+            raise Unauthorized("the token was revoked", code="token_revoked")
+        return principal
+
+    def _verify_signature(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -106,11 +127,10 @@ class TokenVerifier:
         role = claims.get("role")
         if role not in ROLES:
             raise Unauthorized("the token names no known role", code="invalid_token")
-        if claims["jti"] in self.revoked:
-            raise Unauthorized("the token was revoked", code="token_revoked")
-        return Principal(
+        principal = Principal(
             name=str(claims["sub"]), role=role, organization=claims.get("org"), token_id=claims["jti"]
         )
+        return principal, float(claims["exp"])
 
 
 VERIFIED_TOKEN = "aireg_verified_token"
@@ -135,7 +155,8 @@ def verify_once(state: dict[str, Any], verifier: TokenVerifier, token: str) -> P
     return principal
 
 
-def _principal(request: Request) -> Principal:
+async def _principal(request: Request) -> Principal:
+    # async: FastAPI runs a plain ``def`` dependency on a worker thread, two hand-overs per request
     token = bearer_token(request.headers.get("authorization", ""))
     if token is None:
         raise Unauthorized(
@@ -153,7 +174,7 @@ CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 def require_roles(*roles: TokenRole) -> Any:
     """A dependency that lets through only ``roles`` (403 ``forbidden_role`` otherwise)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             raise Forbidden(
                 f"this needs the role {' or '.join(roles)}; the token has {principal.role}",

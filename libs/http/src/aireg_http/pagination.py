@@ -52,7 +52,7 @@ class PageRequest:
         return Page(items=items, next_cursor=None)
 
 
-def _page_request(
+async def _page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")

@@ -83,7 +83,7 @@ class StreamHub:
                 await asyncio.wait_for(self._changed.wait_for(lambda: self.head > seq), timeout)
 
 
-def _stream_principal(
+async def _stream_principal(
     request: Request,
     token: Annotated[
         str | None, Query(max_length=4096, description="the bearer token, for EventSource clients only")
