@@ -111,9 +111,16 @@ async def test_a_stale_expected_version_is_a_conflict_and_records_nothing(
     async def stale(uow: UnitOfWork) -> None:
         await uow.append(withdrawn("p1", "second"), actor=ACTOR, expected_version=0)
 
+    async def stale_after_reading(uow: UnitOfWork) -> None:
+        await uow.stream_version("p1")  # the version is known: checked before the insert
+        await uow.append(withdrawn("p1", "third"), actor=ACTOR, expected_version=0)
+
     await appender.run(first)
-    with pytest.raises(StreamVersionConflict, match="'p1' is at version 1, not 0"):
+    # A new stream's version is not read: the unique (stream_id, stream_version) refuses the insert.
+    with pytest.raises(StreamVersionConflict, match="'p1' is not at version 0"):
         await appender.run(stale)
+    with pytest.raises(StreamVersionConflict, match="'p1' is at version 1, not 0"):
+        await appender.run(stale_after_reading)
     assert [envelope.payload["reason"] for envelope in await read_log(database)] == ["test"]
 
 

@@ -88,8 +88,8 @@ def caller(*roles: TokenRole) -> Any:
 
     async def check(request: Request, principal: Principal = role_check) -> Principal:
         if principal.role == "portal":
-            async with store.read_session(request.app.state.runtime) as session:
-                suspended = await store.portal_is_suspended(session, principal.name)
+            suspensions: store.SuspensionCache = request.app.state.suspensions
+            suspended = await suspensions.is_suspended(request.app.state.runtime, principal.name)
             domain.ensure_portal_active(principal.name, suspended=suspended)
         return principal
 
@@ -406,7 +406,10 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
                 now=uow.now(),
             )
             envelope = await uow.append(
-                event, actor=principal.actor(), correlation_id=request.state.correlation_id
+                event,
+                actor=principal.actor(),
+                correlation_id=request.state.correlation_id,
+                expected_version=0,  # a new proposal: its stream starts here
             )
             await project_own(uow.session, envelope, event)
             await uow.session.flush()
@@ -578,7 +581,7 @@ class PortalPublic(BaseModel):
         )
 
 
-def portals_router(runtime: LogRuntime) -> APIRouter:
+def portals_router(runtime: LogRuntime, suspensions: store.SuspensionCache) -> APIRouter:
     router = APIRouter(prefix="/v1/portals", tags=["portals"])
 
     async def record(
@@ -593,7 +596,10 @@ def portals_router(runtime: LogRuntime) -> APIRouter:
             await uow.session.flush()
             return PortalPublic.of(portal, await uow.session.get(PortalRow, portal))
 
-        return await runtime.appender.run(work)
+        try:
+            return await runtime.appender.run(work)
+        finally:
+            suspensions.forget(portal)
 
     @router.post(
         "/{portal}/suspension",

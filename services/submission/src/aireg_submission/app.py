@@ -24,6 +24,7 @@ from aireg_submission.api import (
 )
 from aireg_submission.consumers import apply_analysis_event, handles
 from aireg_submission.settings import Settings
+from aireg_submission.store import SuspensionCache
 
 SERVICE = "submission"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -72,12 +73,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.state.token_verifier = TokenVerifier(
         load_public_key(settings.token_public_key_file), RevocationList(settings.revoked_tokens_file)
     )
+    app.state.suspensions = SuspensionCache()
     install_conventions(
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
     app.include_router(consultations_router(runtime))
     app.include_router(proposals_router(runtime, signing_key))
-    app.include_router(portals_router(runtime))
+    app.include_router(portals_router(runtime, app.state.suspensions))
     app.include_router(
         feed_router(runtime.database),
         responses=errors(*AUTH, (422, "validation_failed", "after, limit or cursor out of range")),

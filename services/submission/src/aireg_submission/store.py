@@ -3,6 +3,7 @@ machinery (``aireg_events.log.tables``); everything here can be rebuilt from the
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -137,6 +138,36 @@ async def proposal_by_idempotency_key(session: AsyncSession, portal: str, key: s
 async def portal_is_suspended(session: AsyncSession, portal: str) -> bool:
     row = await session.get(PortalRow, portal)
     return row is not None and row.suspended
+
+
+class SuspensionCache:
+    """Whether a portal is suspended, as the routes' first check sees it: read from the store at most once
+    a ``ttl`` per portal (a read per request was a tenth of an intake's time, ``bench/intake.py``).
+
+    Only that early refusal uses it. Every work that records something for a portal checks the store
+    itself inside the transaction, so a suspension holds for writes the moment it commits; this process
+    forgets its answer for a portal when it suspends or resumes it, and another replica's answer is at
+    most ``ttl`` old for reads.
+    """
+
+    def __init__(self, ttl: float = 1.0) -> None:
+        self.ttl = ttl
+        self._known: dict[str, tuple[bool, float]] = {}
+
+    async def is_suspended(self, runtime: LogRuntime, portal: str) -> bool:
+        now = time.monotonic()
+        known = self._known.get(portal)
+        if known is not None and now - known[1] < self.ttl:
+            return known[0]
+        async with read_session(runtime) as session:
+            suspended = await portal_is_suspended(session, portal)
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[portal] = (suspended, now)
+        return suspended
+
+    def forget(self, portal: str) -> None:
+        self._known.pop(portal, None)
 
 
 def proposals_query(

@@ -57,6 +57,8 @@ class StreamVersionConflict(Exception):
     def __init__(self, stream_id: str, expected: int | None, actual: int | None) -> None:
         super().__init__(
             f"stream {stream_id!r} is at version {actual}, not {expected}: it changed concurrently"
+            if actual is not None
+            else f"stream {stream_id!r} is not at version {expected}: it changed concurrently"
         )
         self.stream_id = stream_id
         self.expected = expected
@@ -166,7 +168,12 @@ class UnitOfWork:
         if event.producer not in (self.producer, "*"):
             raise ValueError(f"{event.event_type} is produced by {event.producer}, not {self.producer}")
         stream_id = event.stream_id()
-        current = await self.stream_version(stream_id)
+        if expected_version == 0 and stream_id not in self._batch.stream_versions:
+            # A new stream: no need to read its version, the unique (stream_id, stream_version) refuses
+            # the insert below if the stream has events after all.
+            current = 0
+        else:
+            current = await self.stream_version(stream_id)
         if expected_version is not None and expected_version != current:
             raise StreamVersionConflict(stream_id, expected_version, current)
         head = await self._head()
