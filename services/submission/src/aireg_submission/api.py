@@ -34,7 +34,7 @@ from aireg_http.errors import ErrorBody, NotFound
 from aireg_http.pagination import Page, PageParams
 from aireg_submission import domain, store
 from aireg_submission.domain import ProposalStatus
-from aireg_submission.projections import project_own
+from aireg_submission.projections import project_own, registration
 from aireg_submission.store import ConsultationRow, PortalRow, ProposalRow, RegistrationCounterRow
 
 ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
@@ -308,7 +308,7 @@ def _visible(row: ProposalRow | None, principal: Principal) -> bool:
 def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> APIRouter:
     router = APIRouter(tags=["proposals"])
 
-    def answer(row: ProposalRow) -> SubmissionAnswer:
+    def answer(row: store.Registration) -> SubmissionAnswer:
         """Built from the recorded facts alone (Ed25519 signatures are deterministic), so a retry gets
         the very same bytes, receipt included."""
         claims = ReceiptClaims(
@@ -381,7 +381,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
             consultation = await uow.session.get(ConsultationRow, consultation_id)
             if consultation is None:
                 raise domain.ConsultationNotFound(f"no consultation {consultation_id}")
-            previous = await store.proposal_by_idempotency_key(uow.session, portal, key)
+            previous = await store.registration_by_idempotency_key(uow.session, portal, key)
             if previous is not None and domain.is_replay(
                 previous.consultation_id,
                 previous.request_sha256,
@@ -412,10 +412,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
                 expected_version=0,  # a new proposal: its stream starts here
             )
             await project_own(uow.session, envelope, event)
-            await uow.session.flush()
-            row = await uow.session.get(ProposalRow, event.proposal_id)
-            assert row is not None
-            return answer(row)
+            return answer(registration(event, envelope))
 
         return await runtime.appender.run(work)
 

@@ -7,9 +7,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, MetaData, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, MetaData, UniqueConstraint, bindparam
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -130,9 +130,46 @@ async def series_taken(session: AsyncSession, year: int) -> list[int]:
     return list((await session.exec(query)).all())
 
 
-async def proposal_by_idempotency_key(session: AsyncSession, portal: str, key: str) -> ProposalRow | None:
-    query = select(ProposalRow).where(ProposalRow.portal == portal, ProposalRow.idempotency_key == key)
-    return (await session.exec(query)).first()
+class Registration(Protocol):
+    """What the answer to a submission is built from: the facts recorded when it was accepted."""
+
+    proposal_id: str
+    consultation_id: str
+    registration_number: str
+    request_sha256: str
+    received_at: datetime
+    late: bool
+    submitted_event_id: str
+    submitted_log_position: int
+    submitted_event_hash: str
+
+
+_proposals = ProposalRow.__table__  # type: ignore[attr-defined]
+_REGISTRATION_BY_KEY = select(
+    *(
+        _proposals.c[name]
+        for name in (
+            "proposal_id",
+            "consultation_id",
+            "registration_number",
+            "request_sha256",
+            "received_at",
+            "late",
+            "submitted_event_id",
+            "submitted_log_position",
+            "submitted_event_hash",
+        )
+    )
+).where(_proposals.c.portal == bindparam("portal"), _proposals.c.idempotency_key == bindparam("key"))
+"""Built once (the intake's hot path): only the columns of the answer, not the whole row and content."""
+
+
+async def registration_by_idempotency_key(
+    session: AsyncSession, portal: str, key: str
+) -> Registration | None:
+    result = await session.execute(_REGISTRATION_BY_KEY, {"portal": portal, "key": key})
+    row: Registration | None = result.first()
+    return row
 
 
 async def portal_is_suspended(session: AsyncSession, portal: str) -> bool:
