@@ -22,7 +22,7 @@ import time
 
 from aireg_cli.audit.verify import verify
 from aireg_events.kafka_admin import ensure_topics
-from aireg_events.topic_reader import read_topics
+from aireg_events.topic_reader import collector_paused, read_topic_batches
 from aireg_events.topics import Topics
 from aireg_reporting.rebuild import rebuild_from_topics
 from aireg_reporting.settings import Settings as ReportingSettings
@@ -31,9 +31,11 @@ from bench.harness import Bench, header, postgres_available
 
 
 async def bare_read(bootstrap: str, topics: Topics) -> int:
+    """The same reader the audit uses (whole batches of a partition), counting and doing nothing else."""
     count = 0
-    async for _record in read_topics(bootstrap, [topics.submission, topics.analysis]):
-        count += 1
+    with collector_paused():  # as the audit reads
+        async for records in read_topic_batches(bootstrap, [topics.submission, topics.analysis]):
+            count += len(records)
     return count
 
 

@@ -18,7 +18,7 @@ from aireg_events.catalogue.checkpoint import ChainCheckpoint
 from aireg_events.chain import ChainFault, ChainLink, verify_chain
 from aireg_events.log.checkpoints import checkpoint_signature_is_valid
 from aireg_events.signing import key_id
-from aireg_events.topic_reader import Progress, read_topics
+from aireg_events.topic_reader import Progress, collector_paused, read_topic_batches
 from aireg_events.topics import PRODUCER_TOPICS, Topics
 
 FeedFetcher = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
@@ -88,6 +88,18 @@ async def verify(
     relay_grace: timedelta = timedelta(seconds=30),
     progress: Progress | None = None,
 ) -> AuditReport:
+    with collector_paused():
+        return await _verify(bootstrap_servers, topics, public_keys, feed, relay_grace, progress)
+
+
+async def _verify(
+    bootstrap_servers: str,
+    topics: Topics,
+    public_keys: dict[str, list[Ed25519PublicKey]],
+    feed: FeedFetcher | None,
+    relay_grace: timedelta,
+    progress: Progress | None,
+) -> AuditReport:
     started = time.monotonic()
     summaries = {producer: ProducerSummary(producer, topics.of(producer)) for producer in PRODUCER_TOPICS}
     report = AuditReport(summaries)
@@ -96,43 +108,53 @@ async def verify(
     partition_max: dict[tuple[str, int], int] = {}
     first_seen: dict[str, dict[int, str]] = {producer: {} for producer in PRODUCER_TOPICS}
     reorder_faults: list[ChainFault] = []
-    async for record in read_topics(bootstrap_servers, list(topic_producer), progress=progress):
-        producer = topic_producer[record.topic]
-        report.records += 1
-        summaries[producer].records += 1
-        try:
-            raw = record.value or b""
-            content = orjson.loads(raw)
-            link = ChainLink.from_record(raw, content)
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            report.faults.append(
-                ChainFault(
-                    producer,
-                    0,
-                    "unparseable",
-                    f"{record.topic}[{record.partition}]@{record.offset} is not an envelope: {error}",
-                )
-            )
-            continue
+    checkpoint_type = ChainCheckpoint.event_type
+    loads, link_of = orjson.loads, ChainLink.from_record
+    # A batch holds records of one partition: what is per partition is looked up once per batch (a
+    # million records go through this loop; ``bench/replay.py``).
+    async for records in read_topic_batches(bootstrap_servers, list(topic_producer), progress=progress):
+        topic, partition = records[0].topic, records[0].partition
+        producer = topic_producer[topic]
+        report.records += len(records)
+        summaries[producer].records += len(records)
         seen = first_seen[producer]
-        previous = seen.get(link.log_position)
-        if previous is None:
-            seen[link.log_position] = link.content_hash
-        repeat = previous == link.content_hash
-        place = (record.topic, record.partition)
-        if not repeat and link.log_position < partition_max.get(place, 0):
-            reorder_faults.append(
-                ChainFault(
-                    producer,
-                    link.log_position,
-                    "reordered",
-                    f"{record.topic}[{record.partition}]@{record.offset} comes after position {partition_max[place]}",
+        links = collected[producer].links
+        checkpoints = collected[producer].checkpoints
+        highest = partition_max.get((topic, partition), 0)
+        for record in records:
+            try:
+                raw = record.value or b""
+                content = loads(raw)
+                link = link_of(raw, content)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+                report.faults.append(
+                    ChainFault(
+                        producer,
+                        0,
+                        "unparseable",
+                        f"{topic}[{partition}]@{record.offset} is not an envelope: {error}",
+                    )
                 )
-            )
-        partition_max[place] = max(partition_max.get(place, 0), link.log_position)
-        collected[producer].links.append(link)
-        if link.event_type == ChainCheckpoint.event_type:
-            collected[producer].checkpoints.append((link, content.get("payload") or {}))
+                continue
+            position = link.log_position
+            previous = seen.get(position)
+            if previous is None:
+                seen[position] = link.content_hash
+            if position < highest and previous != link.content_hash:
+                reorder_faults.append(
+                    ChainFault(
+                        producer,
+                        position,
+                        "reordered",
+                        f"{topic}[{partition}]@{record.offset} comes after position {highest}",
+                    )
+                )
+            elif position > highest:
+                highest = position
+            links.append(link)
+            if link.event_type == checkpoint_type:
+                checkpoints.append((link, content.get("payload") or {}))
+        partition_max[(topic, partition)] = highest
     by_event_id: dict[str, ChainLink] = {}
     chains = {}
     for producer, found in collected.items():

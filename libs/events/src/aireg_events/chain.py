@@ -38,7 +38,7 @@ class ChainFault:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs a setattr call per field, a million times
 class ChainLink:
     producer: str
     log_position: int
