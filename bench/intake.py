@@ -46,8 +46,16 @@ class Figures:
             f"(wrk p50 {self.peak.p50_ms:5.1f} ms, p99 {self.peak.p99_ms:6.1f} ms, "
             f"{self.peak.non_2xx} non-2xx, {self.peak.socket_errors} socket errors)   "
             f"at {self.steady.rate:,.0f}/s: p50 {self.steady.p(0.50):5.1f} ms, p99 {self.steady.p(0.99):6.1f} ms "
-            f"({len(self.steady.with_status(201)):,} x 201 of {len(self.steady.sent):,})"
+            f"({len(self.steady.with_status(201)):,} x 201 of {len(self.steady.sent):,}{self.others()})"
         )
+
+    def others(self) -> str:
+        """What the steady phase got besides 201s: statuses and client-side errors, if any."""
+        counts = {
+            f"{status}": count for status, count in self.steady.statuses().items() if status not in (0, 201)
+        }
+        counts.update(self.steady.errors())
+        return "".join(f", {count:,} x {what}" for what, count in sorted(counts.items()))
 
 
 def measure(
