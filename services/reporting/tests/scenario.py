@@ -17,6 +17,7 @@ forwarding is due in ten days).
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -275,4 +276,61 @@ def tell_the_campaigns(now: datetime) -> Campaigns:
     call.triage(ids["q7"], at=now - days(7) + timedelta(minutes=1))
     call.triage(ids["q8"], at=now - days(7) + timedelta(minutes=2), exact_duplicates=[ids["q7"]])
     call.withdraw(ids["q2"], at=now - days(6))
+    return Campaigns(call, consultation_id, ids)
+
+
+def tell_random_grouping(seed: int, now: datetime) -> Campaigns:
+    """A consultation of a few proposals (one form letter, received in a random order) where triage,
+    releases and withdrawals follow one another at random: campaigns formed, joined, merged, left and
+    dissolved, exact duplicates named and taken back, proposals withdrawn, in any combination the
+    events can express (more than the analysis service would decide)."""
+    rng = random.Random(seed)
+    call = Call()
+    consultation_id = call.open_consultation(
+        f"RANDOM-{seed}",
+        at=now - days(10),
+        closes=now - days(1),
+        analysis_due=now + days(5),
+        forwarding_due=now + days(9),
+    )
+    letter = content(title="One form letter", kind="citizen", name="A citizen")
+    ids: dict[str, str] = {}
+    for index in range(1, rng.randint(3, 8) + 1):
+        received = now - days(9) + timedelta(minutes=rng.randint(0, 600))
+        ids[f"q{index}"] = call.submit(consultation_id, letter, at=received)
+    proposals, campaigns = list(ids.values()), ["A", "B", "C"]
+    withdrawn: set[str] = set()
+    at = now - days(8)
+    for _ in range(rng.randint(3, 16)):
+        at += timedelta(minutes=1)
+        proposal_id = rng.choice(proposals)
+        others = [other for other in proposals if other != proposal_id]
+        roll = rng.random()
+        if roll < 0.65:
+            campaign = rng.choice([None, None, *campaigns])
+            call.triage(
+                proposal_id,
+                at=at,
+                campaign=campaign,
+                grouped_with=rng.sample(others, rng.randint(0, 2)) if campaign else [],
+                merged_campaigns=rng.sample([c for c in campaigns if c != campaign], rng.randint(0, 1))
+                if campaign
+                else [],
+                duplicate_of=rng.choice(others) if rng.random() < 0.2 else None,
+                exact_duplicates=rng.sample(others, 1) if rng.random() < 0.2 else [],
+            )
+        elif roll < 0.85:
+            call.analysis.append(
+                ProposalReleasedFromCampaign(
+                    proposal_id=proposal_id,
+                    consultation_id=consultation_id,
+                    campaign_id=rng.choice(campaigns),
+                    reason="a different ask",
+                ),
+                at=at,
+                actor=LEAD,
+            )
+        elif proposal_id not in withdrawn:
+            withdrawn.add(proposal_id)
+            call.withdraw(proposal_id, at=at)
     return Campaigns(call, consultation_id, ids)

@@ -17,11 +17,11 @@ from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
 from aireg_reporting import domain
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import project
+from aireg_reporting.projections import grouping_of, project
 from aireg_reporting.rebuild import MIGRATIONS, state_digest
 from aireg_reporting.store import PROJECTION_TABLES, ProposalRow
 from services.reporting.tests.chains import Call
-from services.reporting.tests.scenario import tell_the_call, tell_the_campaigns
+from services.reporting.tests.scenario import tell_random_grouping, tell_the_call, tell_the_campaigns
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -92,3 +92,42 @@ async def test_the_stored_read_models_are_the_fold_of_every_event_whatever_order
     assert {grouped[ids[name]]["campaign_representative"] for name in ("q1", "q3", "q4", "q5")} == {ids["q1"]}
     assert grouped[ids["q7"]]["exact_duplicate_of"] == ids["q8"]
     assert grouped[ids["q7"]]["status"] == "rejected_as_duplicate"
+
+
+async def stored_and_replayed_grouping(
+    database: Database, consultation_id: str
+) -> tuple[dict[str, domain.GroupFacts], dict[str, domain.GroupFacts]]:
+    """Each stored proposal's campaign, representative and original, and what a replay of every
+    triage link of the consultation gives it."""
+    async with AsyncSession(database.reader) as session:
+        grouping = await grouping_of(session, consultation_id)
+        rows = (await session.exec(select(ProposalRow))).all()
+    stored = {
+        row.proposal_id: domain.GroupFacts(
+            row.campaign_id, row.campaign_representative, row.exact_duplicate_of
+        )
+        for row in rows
+    }
+    return stored, {proposal_id: grouping.facts(proposal_id) for proposal_id in stored}
+
+
+async def test_regrouping_only_the_connected_proposals_leaves_every_proposal_as_a_full_replay_would(
+    database: Database,
+) -> None:
+    """Random campaigns, merges, releases, exact duplicates and withdrawals, delivered in random orders:
+    after every event, each stored proposal is grouped as a replay of the whole consultation groups it,
+    and at the end the rows are the fold of every event."""
+    for seed in range(40):
+        told = tell_random_grouping(seed, NOW)
+        items = events_of(told.call)
+        random.Random(seed).shuffle(items)
+        async with AsyncSession(database.writer) as session, session.begin():
+            for table in PROJECTION_TABLES:
+                await session.execute(delete(table))
+        for index, item in enumerate(items):
+            async with AsyncSession(database.writer) as session, session.begin():
+                await project(session, item, received_at=NOW)
+            stored, replayed = await stored_and_replayed_grouping(database, told.consultation_id)
+            assert stored == replayed, f"seed {seed}, after event {index} ({item.envelope.event_type})"
+        expected = {key: state.columns() for key, state in domain.fold_consultation(items).items()}
+        assert await stored_proposals(database) == expected, f"seed {seed}"

@@ -200,6 +200,19 @@ class TriageLink:
             or self.exact_duplicates
         )
 
+    @property
+    def nodes(self) -> list[tuple[str, str]]:
+        """The proposals and campaigns it names, as sorted ``(kind, id)`` pairs: everything whose
+        grouping it can change at once is connected to its proposal through these (see :func:`group`)."""
+        named = {("proposal", proposal_id) for proposal_id in (self.proposal_id, *self.grouped_with)}
+        named.update(("proposal", proposal_id) for proposal_id in self.exact_duplicates)
+        named.update(
+            ("campaign", campaign_id)
+            for campaign_id in (self.campaign_id, *self.merged_campaigns)
+            if campaign_id is not None
+        )
+        return sorted(named)
+
     @classmethod
     def of(cls, item: Received) -> TriageLink | None:
         event = item.event
@@ -254,6 +267,11 @@ def group(
     in another order than the log's, so they are replayed here in log order. As in the analysis service,
     a withdrawn or released proposal leaves its campaign, a campaign of one is no campaign, and the
     representative is the member received first.
+
+    Each step reads and writes only what its link names (:attr:`TriageLink.nodes`) and the members of
+    the campaigns it names, a campaign dissolves by its own size, and a representative is one of its
+    members: so the links connected to a proposal through their nodes give it, and every proposal so
+    connected, the same facts as all the links of the consultation.
     """
     campaign_of: dict[str, str] = {}
     duplicate_of: dict[str, str] = {}

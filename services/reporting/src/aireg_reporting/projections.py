@@ -12,16 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue import ChainCheckpoint
-from aireg_events.catalogue.analysis import ProposalReleasedFromCampaign, ProposalTriaged
 from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
-from aireg_reporting import domain, store
+from aireg_reporting import domain
 from aireg_reporting.domain import Received
 from aireg_reporting.store import (
     CheckpointRow,
@@ -35,9 +34,78 @@ from aireg_reporting.store import (
     ReviewRow,
     StateTable,
     TriageLinkRow,
+    TriageNodeRow,
 )
 
 _SEQ_LOCK_KEY = 0x41495245_47534551 & 0x7FFFFFFFFFFFFFFF  # "AIREGSEQ"
+
+# The statements of one event, built once with bound parameters (expanding ones for lists), on the
+# tables themselves: a statement built per event costs its cache key each time, and one on the ORM
+# classes goes through the ORM's bulk machinery (half of an insert's time, measured).
+_RECEIVED = ReceivedEventRow.__table__  # type: ignore[attr-defined]
+_SUBJECT = EventSubjectRow.__table__  # type: ignore[attr-defined]
+_LINK = TriageLinkRow.__table__  # type: ignore[attr-defined]
+_NODE = TriageNodeRow.__table__  # type: ignore[attr-defined]
+_PROPOSAL = ProposalRow.__table__  # type: ignore[attr-defined]
+_REVIEW = ReviewRow.__table__  # type: ignore[attr-defined]
+_SEQ_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_HEAD_SEQ = select(func.max(_RECEIVED.c.seq))
+_INSERT_RECEIVED = insert(_RECEIVED)
+_INSERT_SUBJECTS = insert(_SUBJECT)
+_INSERT_LINK = insert(_LINK)
+_INSERT_NODES = insert(_NODE)
+_BODIES_OF_SUBJECT = (
+    select(_RECEIVED.c.event_id, _RECEIVED.c.body)
+    .select_from(_SUBJECT.join(_RECEIVED, _RECEIVED.c.event_id == _SUBJECT.c.event_id))
+    .where(_SUBJECT.c.subject_kind == bindparam("kind"), _SUBJECT.c.subject_id == bindparam("subject_id"))
+    .order_by(_SUBJECT.c.event_id)
+)
+_FACTS_OF_PROPOSAL = select(
+    _PROPOSAL.c.campaign_id, _PROPOSAL.c.campaign_representative, _PROPOSAL.c.exact_duplicate_of
+).where(_PROPOSAL.c.proposal_id == bindparam("proposal_id"))
+_DELETE_REVIEWS_OF_PROPOSAL = delete(_REVIEW).where(_REVIEW.c.proposal_id == bindparam("proposal_id"))
+_DELETE_PROPOSAL = delete(_PROPOSAL).where(_PROPOSAL.c.proposal_id == bindparam("proposal_id"))
+_START, _NAMED = _NODE.alias("start"), _NODE.alias("named")
+_IN_CHUNK = 1000
+"""How many ids one ``IN`` list carries (SQLite and PostgreSQL cap the parameters of a statement)."""
+
+_NAMED_TOGETHER = (
+    select(_NAMED.c.event_id, _NAMED.c.node_kind, _NAMED.c.node_id)
+    .select_from(_START.join(_NAMED, _NAMED.c.event_id == _START.c.event_id))
+    .where(
+        _START.c.consultation_id == bindparam("consultation_id"),
+        _START.c.node_kind == bindparam("node_kind"),
+        _START.c.node_id.in_(bindparam("node_ids", expanding=True)),
+    )
+)
+_LINK_COLUMNS = (
+    _LINK.c.log_position,
+    _LINK.c.event_id,
+    _LINK.c.proposal_id,
+    _LINK.c.released,
+    _LINK.c.campaign_id,
+    _LINK.c.merged_campaigns,
+    _LINK.c.grouped_with,
+    _LINK.c.exact_duplicate_of,
+    _LINK.c.exact_duplicates,
+)
+_LINKS_BY_ID = select(*_LINK_COLUMNS).where(_LINK.c.event_id.in_(bindparam("event_ids", expanding=True)))
+_LINKS_OF_CONSULTATION = select(*_LINK_COLUMNS).where(_LINK.c.consultation_id == bindparam("consultation_id"))
+_GROUPED_COLUMNS = (
+    _PROPOSAL.c.proposal_id,
+    _PROPOSAL.c.received_at,
+    _PROPOSAL.c.withdrawn_at,
+    _PROPOSAL.c.campaign_id,
+    _PROPOSAL.c.campaign_representative,
+    _PROPOSAL.c.exact_duplicate_of,
+)
+_GROUPED_BY_ID = select(*_GROUPED_COLUMNS).where(
+    _PROPOSAL.c.consultation_id == bindparam("consultation_id"),
+    _PROPOSAL.c.proposal_id.in_(bindparam("proposal_ids", expanding=True)),
+)
+_GROUPED_OF_CONSULTATION = select(*_GROUPED_COLUMNS).where(
+    _PROPOSAL.c.consultation_id == bindparam("consultation_id")
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +117,7 @@ class ReceivedRows:
     event: dict[str, Any]
     subjects: list[dict[str, Any]]
     link: dict[str, Any] | None
+    nodes: list[dict[str, Any]]
 
 
 def received_rows(received: Received, *, seq: int, received_at: datetime) -> ReceivedRows:
@@ -89,6 +158,17 @@ def received_rows(received: Received, *, seq: int, received_at: datetime) -> Rec
             "exact_duplicate_of": link.exact_duplicate_of,
             "exact_duplicates": list(link.exact_duplicates),
         },
+        nodes=[]
+        if link is None or consultation_id is None
+        else [
+            {
+                "event_id": link.event_id,
+                "node_kind": kind,
+                "node_id": node_id,
+                "consultation_id": consultation_id,
+            }
+            for kind, node_id in link.nodes
+        ],
     )
 
 
@@ -106,26 +186,26 @@ async def project_own_rows(session: AsyncSession, received: Received) -> None:
 async def project(session: AsyncSession, received: Received, *, received_at: datetime) -> int:
     """Apply one event (not applied before) to the read models; returns its stream number."""
     event = received.event
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # Replicas share the database: one numbers events at a time, so the numbers stay gap-free.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQ_LOCK_KEY})
-    seq = await store.head_seq(session) + 1
-    # Statements with their values as parameters (not .values()): compiled once, not per event.
+        await session.execute(_SEQ_LOCK, {"key": _SEQ_LOCK_KEY})
+    seq = int((await session.execute(_HEAD_SEQ)).scalar_one() or 0) + 1
     rows = received_rows(received, seq=seq, received_at=received_at)
-    await session.execute(insert(ReceivedEventRow), [rows.event])
+    await session.execute(_INSERT_RECEIVED, [rows.event])
     if rows.subjects:
-        await session.execute(insert(EventSubjectRow), rows.subjects)
+        await session.execute(_INSERT_SUBJECTS, rows.subjects)
     await project_own_rows(session, received)
     if rows.link is not None:
-        await session.execute(insert(TriageLinkRow), [rows.link])
-    link = domain.TriageLink.of(received)
+        await session.execute(_INSERT_LINK, [rows.link])
+    if rows.nodes:
+        await session.execute(_INSERT_NODES, rows.nodes)
     consultation_id = domain.consultation_of(event)
     if domain.changes_proposal_state(event):
         for proposal_id in domain.proposals_of(event):
             await refold_proposal(session, proposal_id)
-    if consultation_id is not None and await _may_regroup(session, received, link):
-        await regroup_consultation(session, consultation_id)
+    start = _grouping_start(received, domain.TriageLink.of(received))
+    if consultation_id is not None and start is not None:
+        await regroup_around(session, consultation_id, start)
     for package_id in domain.packages_of(event):
         await refold_package(session, package_id)
     return seq
@@ -190,106 +270,156 @@ async def _project_checkpoint(session: AsyncSession, received: Received, event: 
 
 
 async def _received(session: AsyncSession, kind: str, subject_id: str) -> list[Received]:
-    bodies = await session.execute(
-        select(ReceivedEventRow.body)
-        .join(EventSubjectRow, col(EventSubjectRow.event_id) == col(ReceivedEventRow.event_id))
-        .where(col(EventSubjectRow.subject_kind) == kind, col(EventSubjectRow.subject_id) == subject_id)
-        .order_by(col(ReceivedEventRow.event_id))
-    )
-    return [Received.parse(body) for (body,) in bodies]
+    bodies = await session.execute(_BODIES_OF_SUBJECT, {"kind": kind, "subject_id": subject_id})
+    return [_PARSED.get(event_id, body) for event_id, body in bodies]
 
 
-async def _may_regroup(session: AsyncSession, received: Received, link: domain.TriageLink | None) -> bool:
-    """Whether the event can change its consultation's campaigns or duplicates (replaying them all
-    costs a read of the consultation, so the common events that cannot are spared it)."""
+class _ParsedEvents:
+    """The events last parsed, by id: a proposal is folded again from all its events at each new one,
+    and parsing (validating) an envelope costs more than the rest of the fold. An event id always
+    names the same body, so a hit is never stale; bounded, oldest first out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[str, Received] = {}
+
+    def get(self, event_id: str, body: str) -> Received:
+        found = self.items.get(event_id)
+        if found is None:
+            found = self.items[event_id] = Received.parse(body)
+            if len(self.items) > self.size:
+                del self.items[next(iter(self.items))]
+        return found
+
+
+_PARSED = _ParsedEvents(4096)
+
+
+def _grouping_start(received: Received, link: domain.TriageLink | None) -> str | None:
+    """The proposal whose connected proposals the event may regroup (None for an event that cannot
+    change its consultation's campaigns or duplicates): a triage's or release's own, a submission's
+    (its time picks representatives), a withdrawal's (it leaves its campaign)."""
     if not domain.changes_grouping(received.event):
-        return False
+        return None
     if link is not None:
-        if not link.is_inert:
-            return True
-        known = (
-            await session.execute(
-                select(ProposalRow.campaign_id, ProposalRow.exact_duplicate_of).where(
-                    col(ProposalRow.proposal_id) == link.proposal_id
-                )
-            )
-        ).first()
-        if known is not None:
-            return known[0] is not None or known[1] is not None
-        # Its submission has not arrived (the topics are read side by side): an inert triage can
-        # only take it out of a grouping that another triage or release put it in.
-        return await _named_by_triage(session, link.proposal_id, besides=received.event_id)
-    # A submission (its time picks representatives) or a withdrawal (it leaves its campaign) matters
-    # only for a proposal that some triage or release has named.
-    return await _named_by_triage(session, getattr(received.event, "proposal_id", ""))
+        return link.proposal_id
+    proposal_id = getattr(received.event, "proposal_id", None)
+    return proposal_id if isinstance(proposal_id, str) else None
 
 
-async def _named_by_triage(session: AsyncSession, proposal_id: str, *, besides: str = "") -> bool:
-    """Whether a triage or a release received (other than ``besides``) concerns the proposal."""
-    named = await session.exec(
-        select(EventSubjectRow.event_id)
-        .join(ReceivedEventRow, col(ReceivedEventRow.event_id) == col(EventSubjectRow.event_id))
-        .where(
-            col(EventSubjectRow.subject_kind) == "proposal",
-            col(EventSubjectRow.subject_id) == proposal_id,
-            col(EventSubjectRow.event_id) != besides,
-            col(ReceivedEventRow.event_type).in_(
-                [ProposalTriaged.event_type, ProposalReleasedFromCampaign.event_type]
-            ),
-        )
-        .limit(1)
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[start : start + _IN_CHUNK] for start in range(0, len(ids), _IN_CHUNK)]
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """A stored proposal as grouping sees it: when it was received, whether it was withdrawn, and the
+    facts its row holds."""
+
+    proposal_id: str
+    received_at: datetime
+    withdrawn: bool
+    facts: domain.GroupFacts
+
+
+def _grouped(rows: Any) -> list[_Grouped]:
+    return [
+        _Grouped(proposal_id, received_at, withdrawn_at is not None, domain.GroupFacts(*facts))
+        for proposal_id, received_at, withdrawn_at, *facts in rows
+    ]
+
+
+def _link(row: Any) -> domain.TriageLink:
+    (log_position, event_id, proposal_id, released, campaign_id, merged, grouped, original, duplicates) = row
+    return domain.TriageLink(
+        log_position=log_position,
+        event_id=event_id,
+        proposal_id=proposal_id,
+        released=released,
+        campaign_id=campaign_id,
+        merged_campaigns=tuple(merged),
+        grouped_with=tuple(grouped),
+        exact_duplicate_of=original,
+        exact_duplicates=tuple(duplicates),
     )
-    return named.first() is not None
 
 
-async def grouping_of(session: AsyncSession, consultation_id: str) -> domain.Grouping:
-    links = (
-        await session.exec(select(TriageLinkRow).where(col(TriageLinkRow.consultation_id) == consultation_id))
-    ).all()
-    proposals = (
-        await session.exec(
-            select(ProposalRow.proposal_id, ProposalRow.received_at, ProposalRow.withdrawn_at).where(
-                col(ProposalRow.consultation_id) == consultation_id
-            )
+async def _connected(
+    session: AsyncSession, consultation_id: str, proposal_id: str
+) -> tuple[set[str], set[str]]:
+    """The proposals connected to ``proposal_id`` through the triage links of the consultation (itself
+    included), and those links' event ids: a search along ``triage_node``, one query per step."""
+    seen = {("proposal", proposal_id)}
+    frontier: dict[str, list[str]] = {"proposal": [proposal_id]}
+    event_ids: set[str] = set()
+    while frontier:
+        named: list[Any] = []
+        for kind, ids in frontier.items():
+            for chunk in _chunks(ids):
+                parameters = {"consultation_id": consultation_id, "node_kind": kind, "node_ids": chunk}
+                named.extend(await session.execute(_NAMED_TOGETHER, parameters))
+        frontier = {}
+        for event_id, kind, node_id in named:
+            event_ids.add(event_id)
+            if (kind, node_id) not in seen:
+                seen.add((kind, node_id))
+                frontier.setdefault(kind, []).append(node_id)
+    return {node_id for kind, node_id in seen if kind == "proposal"}, event_ids
+
+
+async def regroup_around(session: AsyncSession, consultation_id: str, proposal_id: str) -> None:
+    """Fold again every proposal connected to ``proposal_id`` (through triage links) whose campaign or
+    original changed: what an event about that proposal can change, and all of it (see
+    :func:`domain.group`). The same facts as :func:`regroup_consultation`, at the cost of the proposals
+    connected instead of the whole consultation."""
+    proposal_ids, event_ids = await _connected(session, consultation_id, proposal_id)
+    if not event_ids:
+        return  # no triage names it: it is in no campaign and an original's duplicate of none
+    links = [
+        _link(row)
+        for chunk in _chunks(sorted(event_ids))
+        for row in await session.execute(_LINKS_BY_ID, {"event_ids": chunk})
+    ]
+    grouped = [
+        item
+        for chunk in _chunks(sorted(proposal_ids))
+        for item in _grouped(
+            await session.execute(_GROUPED_BY_ID, {"consultation_id": consultation_id, "proposal_ids": chunk})
         )
-    ).all()
-    return domain.group(
-        (
-            domain.TriageLink(
-                log_position=link.log_position,
-                event_id=link.event_id,
-                proposal_id=link.proposal_id,
-                released=link.released,
-                campaign_id=link.campaign_id,
-                merged_campaigns=tuple(link.merged_campaigns),
-                grouped_with=tuple(link.grouped_with),
-                exact_duplicate_of=link.exact_duplicate_of,
-                exact_duplicates=tuple(link.exact_duplicates),
-            )
-            for link in links
-        ),
-        received_at={proposal_id: received_at for proposal_id, received_at, _ in proposals},
-        withdrawn={proposal_id for proposal_id, _, withdrawn_at in proposals if withdrawn_at is not None},
-    )
+    ]
+    await _regroup(session, links, grouped)
 
 
 async def regroup_consultation(session: AsyncSession, consultation_id: str) -> None:
-    """Fold again every proposal of the consultation whose campaign or original changed."""
-    grouping = await grouping_of(session, consultation_id)
-    rows = (
-        await session.exec(
-            select(
-                ProposalRow.proposal_id,
-                ProposalRow.campaign_id,
-                ProposalRow.campaign_representative,
-                ProposalRow.exact_duplicate_of,
-            ).where(col(ProposalRow.consultation_id) == consultation_id)
-        )
-    ).all()
-    for proposal_id, campaign_id, representative, duplicate_of in rows:
-        facts = grouping.facts(proposal_id)
-        if facts != domain.GroupFacts(campaign_id, representative, duplicate_of):
-            await refold_proposal(session, proposal_id, facts)
+    """Fold again every proposal of the consultation whose campaign or original changed, replaying all
+    its triage links (the rebuild's final pass; :func:`regroup_around` is what one event needs)."""
+    parameters = {"consultation_id": consultation_id}
+    links = [_link(row) for row in await session.execute(_LINKS_OF_CONSULTATION, parameters)]
+    grouped = _grouped(await session.execute(_GROUPED_OF_CONSULTATION, parameters))
+    await _regroup(session, links, grouped)
+
+
+async def grouping_of(session: AsyncSession, consultation_id: str) -> domain.Grouping:
+    """The campaigns and duplicates of the whole consultation, replayed from every triage link."""
+    parameters = {"consultation_id": consultation_id}
+    links = [_link(row) for row in await session.execute(_LINKS_OF_CONSULTATION, parameters)]
+    return _grouping(links, _grouped(await session.execute(_GROUPED_OF_CONSULTATION, parameters)))
+
+
+def _grouping(links: list[domain.TriageLink], grouped: list[_Grouped]) -> domain.Grouping:
+    return domain.group(
+        links,
+        received_at={item.proposal_id: item.received_at for item in grouped},
+        withdrawn={item.proposal_id for item in grouped if item.withdrawn},
+    )
+
+
+async def _regroup(session: AsyncSession, links: list[domain.TriageLink], grouped: list[_Grouped]) -> None:
+    grouping = _grouping(links, grouped)
+    for item in grouped:
+        facts = grouping.facts(item.proposal_id)
+        if facts != item.facts:
+            await refold_proposal(session, item.proposal_id, facts)
 
 
 async def refold_proposal(
@@ -298,20 +428,12 @@ async def refold_proposal(
     """Replace the proposal's rows by the fold of every event received about it; its campaign and
     original stay as they were unless ``facts`` says otherwise."""
     if facts is None:
-        known = (
-            await session.execute(
-                select(
-                    ProposalRow.campaign_id,
-                    ProposalRow.campaign_representative,
-                    ProposalRow.exact_duplicate_of,
-                ).where(col(ProposalRow.proposal_id) == proposal_id)
-            )
-        ).first()
+        known = (await session.execute(_FACTS_OF_PROPOSAL, {"proposal_id": proposal_id})).first()
         facts = domain.GroupFacts(*known) if known is not None else domain.GroupFacts()
     state = domain.fold_proposal(proposal_id, await _received(session, "proposal", proposal_id), facts)
     if not state.is_submitted:  # its ProposalSubmitted has not arrived yet: the events wait
-        await session.execute(delete(ReviewRow).where(col(ReviewRow.proposal_id) == proposal_id))
-        await session.execute(delete(ProposalRow).where(col(ProposalRow.proposal_id) == proposal_id))
+        await session.execute(_DELETE_REVIEWS_OF_PROPOSAL, {"proposal_id": proposal_id})
+        await session.execute(_DELETE_PROPOSAL, {"proposal_id": proposal_id})
         return
     proposal, reviews = proposal_rows(state)
     await session.execute(_upsert(session, ProposalRow), [proposal])
@@ -326,8 +448,9 @@ def _upsert(session: AsyncSession, table: type[StateTable]) -> Any:
     key = (dialect, str(table.__tablename__))
     statement = _UPSERTS.get(key)
     if statement is None:
-        columns = table.__table__.columns  # type: ignore[attr-defined]
-        base = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+        core_table = table.__table__  # type: ignore[attr-defined]
+        columns = core_table.columns
+        base = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(core_table)
         statement = base.on_conflict_do_update(
             index_elements=[column.name for column in columns if column.primary_key],
             set_={column.name: base.excluded[column.name] for column in columns if not column.primary_key},

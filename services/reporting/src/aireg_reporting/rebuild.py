@@ -56,6 +56,7 @@ from aireg_reporting.store import (
     ReviewRow,
     StreamMetaRow,
     TriageLinkRow,
+    TriageNodeRow,
     metadata,
 )
 
@@ -127,6 +128,7 @@ class _BulkLoad:
         self.events: list[dict[str, Any]] = []
         self.subjects: list[dict[str, Any]] = []
         self.links: list[dict[str, Any]] = []
+        self.nodes: list[dict[str, Any]] = []
         self.inbox: list[dict[str, Any]] = []
         self.consultations: set[str] = set()
 
@@ -143,6 +145,7 @@ class _BulkLoad:
         self.subjects.extend(rows.subjects)
         if rows.link is not None:
             self.links.append(rows.link)
+        self.nodes.extend(rows.nodes)
         self.inbox.append(
             inbox_row(
                 envelope,
@@ -165,6 +168,7 @@ class _BulkLoad:
             (ReceivedEventRow, self.events),
             (EventSubjectRow, self.subjects),
             (TriageLinkRow, self.links),
+            (TriageNodeRow, self.nodes),
             (inbox, self.inbox),
         ):
             if rows:

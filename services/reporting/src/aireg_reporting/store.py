@@ -95,7 +95,8 @@ class EventSubjectRow(StateTable, table=True):
 
 class TriageLinkRow(StateTable, table=True):
     """How a triage or a release groups proposals (campaigns, exact duplicates), replayed in analysis
-    log order for the whole consultation whenever one arrives (:func:`aireg_reporting.domain.group`)."""
+    log order (:func:`aireg_reporting.domain.group`) over the links connected to an event's proposal
+    (``triage_node``) when one arrives, over the whole consultation in a rebuild."""
 
     __tablename__ = "triage_link"
     __table_args__ = (Index("ix_triage_link_consultation", "consultation_id", "log_position"),)
@@ -110,6 +111,20 @@ class TriageLinkRow(StateTable, table=True):
     grouped_with: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
     exact_duplicate_of: str | None = Field(default=None, max_length=36)
     exact_duplicates: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
+
+
+class TriageNodeRow(StateTable, table=True):
+    """The proposals and campaigns a triage or a release names (``node_kind`` ``proposal`` or
+    ``campaign``): the edges along which a change of grouping can spread, so an event regroups only the
+    proposals connected to its own (:func:`aireg_reporting.projections.regroup_around`)."""
+
+    __tablename__ = "triage_node"
+    __table_args__ = (Index("ix_triage_node_node", "consultation_id", "node_kind", "node_id"),)
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    node_kind: str = Field(primary_key=True, max_length=16)
+    node_id: str = Field(primary_key=True, max_length=100)
+    consultation_id: str = Field(max_length=36)
 
 
 class ProposalRow(StateTable, table=True):
