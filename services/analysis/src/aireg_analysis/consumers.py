@@ -11,8 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aireg_analysis import domain, store
-from aireg_analysis.projections import project_input, project_own
-from aireg_analysis.similarity import SimilarityMethod, signature, words
+from aireg_analysis.projections import (
+    ProposalUnderTriage,
+    project_input,
+    project_own,
+    project_triage,
+    record_submission,
+)
+from aireg_analysis.similarity import SimilarityMethod, signature, text_fingerprint, words
 from aireg_analysis.store import ProposalRow
 from aireg_events.catalogue.submission import ProposalAmended, ProposalSubmitted
 from aireg_events.envelope import Actor, new_event_id
@@ -37,27 +43,68 @@ class SubmissionConsumer:
 
     async def apply(self, uow: UnitOfWork, delivery: Delivery) -> None:
         event = delivery.event
+        session = uow.session
         # Take the log's lock first (PostgreSQL): replicas then triage one transaction at a time, and
         # each triage sees every proposal indexed before it.
         await uow.log_head()
-        await project_input(uow.session, delivery.envelope, event)
+        if isinstance(event, ProposalSubmitted):
+            if await record_submission(session, delivery.envelope, event):
+                # A new proposal: what triage needs of its row is in the event.
+                subject = domain.TriageSubject(
+                    proposal_id=event.proposal_id,
+                    consultation_id=event.consultation_id,
+                    version=1,
+                    received_at=event.received_at,
+                    content=event.content,
+                )
+                await triage(
+                    uow,
+                    subject,
+                    text_fingerprint(event.content.text),
+                    delivery,
+                    self.policy,
+                    new=ProposalUnderTriage.just_submitted(event),
+                )
+                return
+        else:
+            await project_input(session, delivery.envelope, event)
         if isinstance(event, (ProposalSubmitted, ProposalAmended)):
-            row = await uow.session.get(ProposalRow, event.proposal_id)
+            row = await session.get(ProposalRow, event.proposal_id)
             if row is not None and not row.withdrawn and row.triaged_version != row.version:
-                await triage(uow, row, delivery, self.policy)
+                subject = domain.TriageSubject(
+                    proposal_id=row.proposal_id,
+                    consultation_id=row.consultation_id,
+                    version=row.version,
+                    received_at=row.received_at,
+                    content=row.proposal_content(),
+                    released=row.released_from_campaign,
+                )
+                await triage(uow, subject, row.text_sha256, delivery, self.policy)
 
 
-async def triage(uow: UnitOfWork, row: ProposalRow, delivery: Delivery, policy: TriagePolicy) -> None:
+async def triage(
+    uow: UnitOfWork,
+    subject: domain.TriageSubject,
+    text_sha256: str,
+    delivery: Delivery,
+    policy: TriagePolicy,
+    *,
+    new: ProposalUnderTriage | None = None,
+) -> None:
+    """Decide on ``subject`` (its text's fingerprint: ``text_sha256``), append the decision, project it.
+
+    ``new``: the subject was recorded by this very delivery; its row and its stream in the log are known
+    to be as ``new`` says (no events yet), so neither is read again."""
     session = uow.session
-    content = row.proposal_content()
+    content = subject.content
     values = signature(content.text, policy.method)
     candidates = (
         []
         if values is None
         else await store.near_duplicates(
             session,
-            consultation_id=row.consultation_id,
-            proposal_id=row.proposal_id,
+            consultation_id=subject.consultation_id,
+            proposal_id=subject.proposal_id,
             signature=values,
             method=policy.method,
             limit=policy.max_candidates,
@@ -65,17 +112,10 @@ async def triage(uow: UnitOfWork, row: ProposalRow, delivery: Delivery, policy: 
     )
     campaigns = await store.campaigns_by_id(session, [c.campaign_id for c in candidates if c.campaign_id])
     duplicate, later_duplicates = (
-        await store.exact_duplicates(session, row) if words(content.text) else (None, [])
+        await store.exact_duplicates(session, subject, text_sha256) if words(content.text) else (None, [])
     )
     event = domain.triage(
-        domain.TriageSubject(
-            proposal_id=row.proposal_id,
-            consultation_id=row.consultation_id,
-            version=row.version,
-            received_at=row.received_at,
-            content=content,
-            released=row.released_from_campaign,
-        ),
+        subject,
         candidates=candidates,
         campaigns=campaigns,
         exact_duplicate_of=duplicate,
@@ -89,5 +129,9 @@ async def triage(uow: UnitOfWork, row: ProposalRow, delivery: Delivery, policy: 
         actor=TRIAGE_ACTOR,
         causation_id=delivery.envelope.event_id,
         correlation_id=delivery.envelope.correlation_id,
+        expected_version=0 if new is not None else None,
     )
-    await project_own(session, envelope, event)
+    if new is not None:
+        await project_triage(session, envelope, event, new)
+    else:
+        await project_own(session, envelope, event)

@@ -5,27 +5,34 @@ state is therefore the fold of its own log and its inbox, interleaved as recorde
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, update
+from sqlalchemy import Table, bindparam, delete, func, insert, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis import domain
 from aireg_analysis.similarity import SimilarityMethod, band_keys, signature, text_fingerprint, to_bytes
 from aireg_analysis.store import (
+    ASSIGNMENTS,
+    BANDS,
+    DIRECTIONS,
+    PROPOSALS,
+    SIGNATURES,
+    SIMILARITIES,
     AssessmentRow,
     AssignmentRow,
-    BandRow,
     CampaignRow,
     ConsultationRow,
     PackageItemRow,
     PackageRow,
-    ProposalDirectionRow,
     ProposalRow,
     ReviewRow,
-    SignatureRow,
-    SimilarityRow,
+    plain_sql,
 )
 from aireg_events.canonical import canonical_json, loads
 from aireg_events.catalogue.analysis import (
@@ -52,10 +59,31 @@ from aireg_events.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 
-DIRECTIONS: Table = ProposalDirectionRow.__table__  # type: ignore[attr-defined]
-SIGNATURES: Table = SignatureRow.__table__  # type: ignore[attr-defined]
-BANDS: Table = BandRow.__table__  # type: ignore[attr-defined]
-SIMILARITIES: Table = SimilarityRow.__table__  # type: ignore[attr-defined]
+# What runs once per proposal is plain SQL built once (bound parameters): the ORM's bookkeeping and a
+# statement's construction and cache key would cost more than the SQL (``bench/consumers.py``).
+_PROPOSAL_EXISTS = sa_select(PROPOSALS.c.proposal_id).where(
+    PROPOSALS.c.proposal_id == bindparam("proposal_id")
+)
+_INSERT_PROPOSAL = insert(PROPOSALS)
+_UPDATE_PROPOSAL = update(PROPOSALS).where(PROPOSALS.c.proposal_id == bindparam("target"))
+"""The columns set are the keys of the parameters (``target``: the proposal's id)."""
+_TRIAGE_STATE = sa_select(
+    PROPOSALS.c.consultation_id,
+    PROPOSALS.c.version,
+    PROPOSALS.c.triaged_version,
+    PROPOSALS.c.campaign_id,
+    PROPOSALS.c.withdrawn,
+    PROPOSALS.c.forwarded_at,
+    PROPOSALS.c.assessed_version,
+    PROPOSALS.c.package_id,
+    PROPOSALS.c.content["text"].as_string(),
+    sa_select(ASSIGNMENTS.c.reviewer).where(ASSIGNMENTS.c.proposal_id == PROPOSALS.c.proposal_id).exists(),
+).where(PROPOSALS.c.proposal_id == bindparam("proposal_id"))
+_INSERT_INTO = {table.name: insert(table) for table in (DIRECTIONS, SIGNATURES, BANDS, SIMILARITIES)}
+_DELETE_FROM = {
+    table.name: delete(table).where(table.c.proposal_id == bindparam("proposal_id"))
+    for table in (DIRECTIONS, SIGNATURES, BANDS, SIMILARITIES)
+}
 
 
 def _document(value: Any) -> Any:
@@ -80,27 +108,7 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
             )
         )
     elif isinstance(event, ProposalSubmitted):
-        if await session.get(ProposalRow, event.proposal_id) is not None:
-            logger.warning(
-                "proposal %s was submitted twice (event %s); ignored", event.proposal_id, envelope.event_id
-            )
-            return
-        row = ProposalRow(
-            proposal_id=event.proposal_id,
-            consultation_id=event.consultation_id,
-            registration_number=event.registration_number,
-            portal=event.portal,
-            received_at=event.received_at,
-            late=event.late,
-            title=event.content.title,
-            submitter_name=event.content.submitter.name,
-            submitter_kind=event.content.submitter.kind.value,
-            content=_document(event.content.model_dump(mode="json")),
-            version=1,
-            text_sha256=text_fingerprint(event.content.text),
-        )
-        session.add(row)
-        await _set_directions(session, row.proposal_id, event.content, existing=False)
+        await record_submission(session, envelope, event)
     elif isinstance(event, ProposalAmended):
         amended = await session.get(ProposalRow, event.proposal_id)
         if amended is None:
@@ -131,6 +139,49 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
         await restatus(session, withdrawn)
 
 
+async def record_submission(session: AsyncSession, envelope: Envelope, event: ProposalSubmitted) -> bool:
+    """Record a submitted proposal; False (and nothing changes) when its id was submitted before."""
+    connection = await plain_sql(session)
+    if (await connection.execute(_PROPOSAL_EXISTS, {"proposal_id": event.proposal_id})).first() is not None:
+        logger.warning(
+            "proposal %s was submitted twice (event %s); ignored", event.proposal_id, envelope.event_id
+        )
+        return False
+    content = event.content
+    await connection.execute(
+        _INSERT_PROPOSAL,
+        {
+            "proposal_id": event.proposal_id,
+            "consultation_id": event.consultation_id,
+            "registration_number": event.registration_number,
+            "portal": event.portal,
+            "received_at": event.received_at,
+            "late": event.late,
+            "title": content.title,
+            "submitter_name": content.submitter.name,
+            "submitter_kind": content.submitter.kind.value,
+            "content": _document(content.model_dump(mode="json")),
+            "version": 1,
+            "text_sha256": text_fingerprint(content.text),
+            "status": domain.ProposalStatus.received.value,
+            "withdrawn": False,
+            "triaged_version": None,
+            "complete": None,
+            "missing": [],
+            "exact_duplicate_of": None,
+            "campaign_id": None,
+            "released_from_campaign": False,
+            "assessed_version": None,
+            "outcome": None,
+            "package_id": None,
+            "forwarded_at": None,
+            "triage_event_id": None,
+        },
+    )
+    await _set_directions(session, event.proposal_id, content, existing=False)
+    return True
+
+
 async def _set_directions(
     session: AsyncSession, proposal_id: str, content: ProposalContent, *, existing: bool
 ) -> None:
@@ -152,9 +203,20 @@ async def _replace_rows(
     nothing reads them back as objects, and the ORM's bookkeeping would cost more than the SQL."""
     connection = await session.connection()
     if existing:
-        await connection.execute(delete(table).where(table.c.proposal_id == proposal_id))
+        await connection.execute(_DELETE_FROM[table.name], {"proposal_id": proposal_id})
     if rows:
-        await connection.execute(insert(table), rows)
+        await connection.execute(_INSERT_INTO[table.name], rows)
+
+
+async def _update_proposal(session: AsyncSession, proposal_id: str, values: dict[str, Any]) -> None:
+    """Set ``values`` on the proposal's row with plain SQL, and on the ORM's copy if the session holds
+    one (it would be stale otherwise: a later command of the same unit of work reads it)."""
+    connection = await plain_sql(session)
+    await connection.execute(_UPDATE_PROPOSAL, {"target": proposal_id, **values})
+    loaded = session.identity_map.get(identity_key(ProposalRow, proposal_id))
+    if loaded is not None:
+        for key, value in values.items():
+            set_committed_value(loaded, key, value)
 
 
 async def restatus(session: AsyncSession, row: ProposalRow) -> None:
@@ -184,27 +246,36 @@ async def _forget_signature(session: AsyncSession, proposal_id: str) -> None:
 
 
 async def _index_signature(
-    session: AsyncSession, row: ProposalRow, method: SimilarityMethod, *, existing: bool
+    session: AsyncSession,
+    proposal: ProposalUnderTriage,
+    method: SimilarityMethod,
+    *,
+    existing: bool,
 ) -> None:
     """Replace the proposal's signature and band keys with those of its current text."""
-    values = signature(row.proposal_content().text, method)
+    values = signature(proposal.text, method)
     if values is None:  # a text without words resembles nothing
         if existing:
-            await _forget_signature(session, row.proposal_id)
+            await _forget_signature(session, proposal.proposal_id)
         return
     signature_row = {
-        "proposal_id": row.proposal_id,
-        "consultation_id": row.consultation_id,
-        "proposal_version": row.version,
+        "proposal_id": proposal.proposal_id,
+        "consultation_id": proposal.consultation_id,
+        "proposal_version": proposal.version,
         "method_key": method.key,
         "hashvalues": to_bytes(values),
     }
     bands = [
-        {"proposal_id": row.proposal_id, "band": band, "consultation_id": row.consultation_id, "bucket": key}
+        {
+            "proposal_id": proposal.proposal_id,
+            "band": band,
+            "consultation_id": proposal.consultation_id,
+            "bucket": key,
+        }
         for band, key in enumerate(band_keys(values, method))
     ]
-    await _replace_rows(session, SIGNATURES, row.proposal_id, [signature_row], existing=existing)
-    await _replace_rows(session, BANDS, row.proposal_id, bands, existing=existing)
+    await _replace_rows(session, SIGNATURES, proposal.proposal_id, [signature_row], existing=existing)
+    await _replace_rows(session, BANDS, proposal.proposal_id, bands, existing=existing)
 
 
 async def _refresh_campaign(session: AsyncSession, campaign_id: str) -> None:
@@ -289,7 +360,9 @@ async def _join_campaign(
 async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
     """Apply one of the analysis service's own events to its tables."""
     if isinstance(event, ProposalTriaged):
-        await _project_triage(session, envelope, event)
+        await project_triage(
+            session, envelope, event, await _proposal_under_triage(session, event.proposal_id)
+        )
     elif isinstance(event, ProposalReleasedFromCampaign):
         row = await _proposal(session, event.proposal_id)
         row.released_from_campaign = True
@@ -406,35 +479,123 @@ async def _proposal(session: AsyncSession, proposal_id: str) -> ProposalRow:
     return row
 
 
-async def _project_triage(session: AsyncSession, envelope: Envelope, event: ProposalTriaged) -> None:
-    row = await _proposal(session, event.proposal_id)
-    triaged_before = row.triaged_version is not None
-    row.triaged_version = event.proposal_version
-    row.complete = event.complete
-    row.missing = list(event.missing)
-    row.exact_duplicate_of = event.exact_duplicate_of
-    row.triage_event_id = envelope.event_id
-    session.add(row)
+@dataclass(frozen=True)
+class ProposalUnderTriage:
+    """What the projection of a triage needs of the proposal's row (read with one query)."""
+
+    proposal_id: str
+    consultation_id: str
+    version: int
+    triaged_version: int | None
+    campaign_id: str | None
+    withdrawn: bool
+    forwarded: bool
+    assessed_version: int | None
+    package_id: str | None
+    text: str
+    assigned: bool
+
+    @classmethod
+    def just_submitted(cls, event: ProposalSubmitted) -> ProposalUnderTriage:
+        """The row ``record_submission`` wrote for ``event``, in the same unit of work: nothing has
+        happened to it yet, so the consumer that triages it need not read it back."""
+        return cls(
+            proposal_id=event.proposal_id,
+            consultation_id=event.consultation_id,
+            version=1,
+            triaged_version=None,
+            campaign_id=None,
+            withdrawn=False,
+            forwarded=False,
+            assessed_version=None,
+            package_id=None,
+            text=event.content.text,
+            assigned=False,
+        )
+
+
+async def _proposal_under_triage(session: AsyncSession, proposal_id: str) -> ProposalUnderTriage:
+    connection = await plain_sql(session)
+    row = (await connection.execute(_TRIAGE_STATE, {"proposal_id": proposal_id})).first()
+    if row is None:
+        raise LookupError(f"proposal {proposal_id} is not in the store")
+    (
+        consultation_id,
+        version,
+        triaged_version,
+        campaign_id,
+        withdrawn,
+        forwarded_at,
+        assessed,
+        package,
+        text,
+        assigned,
+    ) = row
+    return ProposalUnderTriage(
+        proposal_id=proposal_id,
+        consultation_id=consultation_id,
+        version=version,
+        triaged_version=triaged_version,
+        campaign_id=campaign_id,
+        withdrawn=bool(withdrawn),
+        forwarded=forwarded_at is not None,
+        assessed_version=assessed,
+        package_id=package,
+        text=text,
+        assigned=bool(assigned),
+    )
+
+
+async def project_triage(
+    session: AsyncSession, envelope: Envelope, event: ProposalTriaged, proposal: ProposalUnderTriage
+) -> None:
+    """Apply a triage decision to ``proposal`` (as its row stands before the decision)."""
+    triaged_before = proposal.triaged_version is not None
+    status = domain.proposal_status(
+        withdrawn=proposal.withdrawn,
+        forwarded=proposal.forwarded,
+        assessment_current=proposal.assessed_version == proposal.version,
+        in_package=proposal.package_id is not None,
+        assigned=proposal.assigned,
+        triaged_current=event.proposal_version == proposal.version,
+    )
+    await _update_proposal(
+        session,
+        proposal.proposal_id,
+        {
+            "triaged_version": event.proposal_version,
+            "complete": event.complete,
+            "missing": list(event.missing),
+            "exact_duplicate_of": event.exact_duplicate_of,
+            "triage_event_id": envelope.event_id,
+            "status": status.value,
+        },
+    )
     method = SimilarityMethod.from_description(event.method)
-    await _index_signature(session, row, method, existing=triaged_before)
+    await _index_signature(session, proposal, method, existing=triaged_before)
     similar = [
         {
-            "proposal_id": row.proposal_id,
+            "proposal_id": proposal.proposal_id,
             "similar_id": entry.proposal_id,
             "similarity": entry.similarity,
             "rank": rank,
         }
         for rank, entry in enumerate(event.similar, start=1)
     ]
-    await _replace_rows(session, SIMILARITIES, row.proposal_id, similar, existing=triaged_before)
+    await _replace_rows(session, SIMILARITIES, proposal.proposal_id, similar, existing=triaged_before)
     if event.exact_duplicates:
         await session.execute(
             update(ProposalRow)
             .where(col(ProposalRow.proposal_id).in_(event.exact_duplicates))
-            .values(exact_duplicate_of=row.proposal_id)
+            .values(exact_duplicate_of=proposal.proposal_id)
         )
-    if row.campaign_id is not None and row.campaign_id not in (event.campaign_id, *event.merged_campaigns):
-        await _leave_campaign(session, row)
-    if event.campaign_id is not None:
-        await _join_campaign(session, row, envelope, event)
-    await restatus(session, row)
+    leaves = proposal.campaign_id is not None and proposal.campaign_id not in (
+        event.campaign_id,
+        *event.merged_campaigns,
+    )
+    if leaves or event.campaign_id is not None:
+        row = await _proposal(session, proposal.proposal_id)
+        if leaves:
+            await _leave_campaign(session, row)
+        if event.campaign_id is not None:
+            await _join_campaign(session, row, envelope, event)

@@ -92,17 +92,24 @@ class SimilarityMethod:
 
 def words(text: str) -> list[str]:
     """The text's words, compatibility-normalized and case-folded; punctuation and spacing dropped."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return list(_words(text))
+
+
+@lru_cache(maxsize=1024)
+def _words(text: str) -> tuple[str, ...]:
+    """Cached: one triage needs a text's words four times (fingerprint, completeness, the exact-duplicate
+    check, shingles), and normalizing them is most of what a shingle costs."""
+    return tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
 def text_fingerprint(text: str) -> str:
     """SHA-256 of the normalized words: equal for texts that differ only in case, spacing, punctuation."""
-    return hashlib.sha256(" ".join(words(text)).encode()).hexdigest()
+    return hashlib.sha256(" ".join(_words(text)).encode()).hexdigest()
 
 
 def shingles(text: str, size: int) -> set[str]:
     """Runs of ``size`` consecutive words; a shorter text is one shingle; no words, no shingles."""
-    found = words(text)
+    found = _words(text)
     if len(found) <= size:
         return {" ".join(found)} if found else set()
     return {" ".join(found[start : start + size]) for start in range(len(found) - size + 1)}
@@ -137,13 +144,20 @@ def _permutations(method: SimilarityMethod) -> npt.NDArray[np.uint32]:
 
 def band_keys(values: Signature, method: SimilarityMethod) -> list[int]:
     """One key per band: a 64-bit hash of the band's rows, salted with the method, as a signed integer."""
-    salt = hashlib.sha256(method.key.encode()).digest()
+    salt = _salt(method)
+    data = to_bytes(values)
+    width = method.rows * 4  # bytes of one band's rows
     keys = []
     for band in range(method.bands):
-        rows = values[band * method.rows : (band + 1) * method.rows].astype("<u4").tobytes()
+        rows = data[band * width : (band + 1) * width]
         digest = hashlib.blake2b(rows, digest_size=8, key=salt, person=band.to_bytes(16, "big")).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return keys
+
+
+@lru_cache(maxsize=8)
+def _salt(method: SimilarityMethod) -> bytes:
+    return hashlib.sha256(method.key.encode()).digest()
 
 
 def to_bytes(values: Signature) -> bytes:

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData, func, or_
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData, Table, bindparam, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -211,6 +212,14 @@ class PackageItemRow(StateTable, table=True):
 
 metadata = StateTable.metadata
 
+PROPOSALS: Table = ProposalRow.__table__  # type: ignore[attr-defined]
+DIRECTIONS: Table = ProposalDirectionRow.__table__  # type: ignore[attr-defined]
+SIGNATURES: Table = SignatureRow.__table__  # type: ignore[attr-defined]
+BANDS: Table = BandRow.__table__  # type: ignore[attr-defined]
+SIMILARITIES: Table = SimilarityRow.__table__  # type: ignore[attr-defined]
+CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[attr-defined]
+ASSIGNMENTS: Table = AssignmentRow.__table__  # type: ignore[attr-defined]
+
 
 @asynccontextmanager
 async def read_session(runtime: LogRuntime) -> AsyncIterator[AsyncSession]:
@@ -298,40 +307,92 @@ async def package_facts(session: AsyncSession, package_id: str) -> domain.Packag
     )
 
 
-async def exact_duplicates(session: AsyncSession, row: ProposalRow) -> tuple[str | None, list[str]]:
-    """The earliest other proposal of the consultation (not withdrawn) received before ``row`` with the
-    same normalized text; or, when ``row`` came first, the later ones not yet marked as its duplicates."""
-    same_text = (
-        ProposalRow.consultation_id == row.consultation_id,
-        ProposalRow.text_sha256 == row.text_sha256,
-        ProposalRow.proposal_id != row.proposal_id,
-        col(ProposalRow.withdrawn).is_(False),
+async def plain_sql(session: AsyncSession) -> AsyncConnection:
+    """The session's connection for statements on the tables themselves, once the ORM has written what
+    it holds (plain SQL does not flush the session as ORM queries do)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    return await session.connection()
+
+
+# The triage queries run once per proposal: plain SQL built once (bound parameters), so that a triage
+# costs neither the ORM's bookkeeping nor a statement's construction and cache key.
+_SAME_TEXT = (
+    PROPOSALS.c.consultation_id == bindparam("consultation_id"),
+    PROPOSALS.c.text_sha256 == bindparam("text_sha256"),
+    PROPOSALS.c.proposal_id != bindparam("proposal_id"),
+    PROPOSALS.c.withdrawn.is_(False),
+)
+_RECEIVED_ORDER = (PROPOSALS.c.received_at, PROPOSALS.c.proposal_id)
+_EARLIEST_SAME_TEXT = (
+    sa_select(PROPOSALS.c.proposal_id, PROPOSALS.c.received_at)
+    .where(*_SAME_TEXT)
+    .order_by(*_RECEIVED_ORDER)
+    .limit(1)
+)
+_LATER_SAME_TEXT = (
+    sa_select(PROPOSALS.c.proposal_id)
+    .where(
+        *_SAME_TEXT,
+        or_(
+            PROPOSALS.c.exact_duplicate_of.is_(None),
+            PROPOSALS.c.exact_duplicate_of != bindparam("proposal_id"),
+        ),
     )
-    earliest = (
-        await session.exec(
-            select(ProposalRow.proposal_id, ProposalRow.received_at)
-            .where(*same_text)
-            .order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id))
-            .limit(1)
-        )
-    ).first()
+    .order_by(*_RECEIVED_ORDER)
+)
+_SHARED = func.count().label("shared")
+_BAND_MATCHES = (
+    sa_select(BANDS.c.proposal_id, _SHARED)
+    .where(
+        BANDS.c.consultation_id == bindparam("consultation_id"),
+        # A key hashes its band's number too: equal keys are of the same band.
+        BANDS.c.bucket.in_(bindparam("keys", expanding=True)),
+        BANDS.c.proposal_id != bindparam("proposal_id"),
+    )
+    .group_by(BANDS.c.proposal_id)
+    .order_by(_SHARED.desc(), BANDS.c.proposal_id)
+    .limit(bindparam("limit"))
+)
+_CANDIDATES = (
+    sa_select(
+        PROPOSALS.c.proposal_id,
+        PROPOSALS.c.received_at,
+        PROPOSALS.c.campaign_id,
+        PROPOSALS.c.released_from_campaign,
+        SIGNATURES.c.hashvalues,
+    )
+    .join(SIGNATURES, SIGNATURES.c.proposal_id == PROPOSALS.c.proposal_id)
+    .where(
+        PROPOSALS.c.proposal_id.in_(bindparam("ids", expanding=True)),
+        SIGNATURES.c.method_key == bindparam("method_key"),
+    )
+)
+_CAMPAIGNS = (
+    sa_select(CAMPAIGNS.c.campaign_id, CAMPAIGNS.c.representative_id, PROPOSALS.c.received_at)
+    .join(PROPOSALS, PROPOSALS.c.proposal_id == CAMPAIGNS.c.representative_id)
+    .where(CAMPAIGNS.c.campaign_id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def exact_duplicates(
+    session: AsyncSession, subject: domain.TriageSubject, text_sha256: str
+) -> tuple[str | None, list[str]]:
+    """The earliest other proposal of the consultation (not withdrawn) received before ``subject`` with
+    the same normalized text (``text_sha256``); or, when ``subject`` came first, the later ones not yet
+    marked as its duplicates."""
+    connection = await plain_sql(session)
+    same_text = {
+        "consultation_id": subject.consultation_id,
+        "text_sha256": text_sha256,
+        "proposal_id": subject.proposal_id,
+    }
+    earliest = (await connection.execute(_EARLIEST_SAME_TEXT, same_text)).first()
     if earliest is None:
         return None, []
-    if (earliest[1], earliest[0]) < (row.received_at, row.proposal_id):
+    if (earliest[1], earliest[0]) < (subject.received_at, subject.proposal_id):
         return earliest[0], []
-    later = (
-        await session.exec(
-            select(ProposalRow.proposal_id)
-            .where(
-                *same_text,
-                or_(
-                    col(ProposalRow.exact_duplicate_of).is_(None),
-                    col(ProposalRow.exact_duplicate_of) != row.proposal_id,
-                ),
-            )
-            .order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id))
-        )
-    ).all()
+    later = (await connection.execute(_LATER_SAME_TEXT, same_text)).scalars().all()
     return None, list(later)
 
 
@@ -346,38 +407,20 @@ async def near_duplicates(
 ) -> list[domain.Candidate]:
     """The LSH query: proposals of the consultation sharing at least one band key with ``signature``
     (those sharing the most first, at most ``limit``), with their estimated similarity to it."""
-    keys = band_keys(signature, method)
-    shared = func.count().label("shared")
-    found = (
-        await session.exec(
-            select(BandRow.proposal_id, shared)
-            .where(
-                BandRow.consultation_id == consultation_id,
-                # A key hashes its band's number too: equal keys are of the same band.
-                col(BandRow.bucket).in_(keys),
-                BandRow.proposal_id != proposal_id,
-            )
-            .group_by(col(BandRow.proposal_id))
-            .order_by(shared.desc(), col(BandRow.proposal_id))
-            .limit(limit)
-        )
-    ).all()
+    connection = await plain_sql(session)
+    found = await connection.execute(
+        _BAND_MATCHES,
+        {
+            "consultation_id": consultation_id,
+            "keys": band_keys(signature, method),
+            "proposal_id": proposal_id,
+            "limit": limit,
+        },
+    )
     ids = [proposal for proposal, _shared in found]
     if not ids:
         return []
-    rows = (
-        await session.execute(
-            sa_select(
-                col(ProposalRow.proposal_id),
-                col(ProposalRow.received_at),
-                col(ProposalRow.campaign_id),
-                col(ProposalRow.released_from_campaign),
-                col(SignatureRow.hashvalues),
-            )
-            .join(SignatureRow, col(SignatureRow.proposal_id) == col(ProposalRow.proposal_id))
-            .where(col(ProposalRow.proposal_id).in_(ids), col(SignatureRow.method_key) == method.key)
-        )
-    ).all()
+    rows = (await connection.execute(_CANDIDATES, {"ids": ids, "method_key": method.key})).all()
     estimates = estimated_similarities(signature, [values for *_, values in rows])
     return [
         domain.Candidate(
@@ -399,18 +442,11 @@ async def campaigns_by_id(
     ids = sorted(set(campaign_ids))
     if not ids:
         return {}
-    rows = (
-        await session.exec(
-            select(CampaignRow, ProposalRow.received_at)
-            .join(ProposalRow, col(ProposalRow.proposal_id) == col(CampaignRow.representative_id))
-            .where(col(CampaignRow.campaign_id).in_(ids))
-        )
-    ).all()
+    connection = await plain_sql(session)
+    rows = await connection.execute(_CAMPAIGNS, {"ids": ids})
     return {
-        campaign.campaign_id: domain.CampaignFacts(
-            campaign.campaign_id, campaign.representative_id, received_at
-        )
-        for campaign, received_at in rows
+        campaign_id: domain.CampaignFacts(campaign_id, representative_id, received_at)
+        for campaign_id, representative_id, received_at in rows
     }
 
 
