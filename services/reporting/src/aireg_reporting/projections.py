@@ -8,6 +8,7 @@ every proposal and package once at the end (:mod:`aireg_reporting.rebuild`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,30 +55,34 @@ _INSERT_RECEIVED = insert(_RECEIVED)
 _INSERT_SUBJECTS = insert(_SUBJECT)
 _INSERT_LINK = insert(_LINK)
 _INSERT_NODES = insert(_NODE)
+_EVENTS_AND_FACTS_OF_PROPOSAL = (
+    select(
+        _RECEIVED.c.event_id,
+        _RECEIVED.c.body,
+        _PROPOSAL.c.campaign_id,
+        _PROPOSAL.c.campaign_representative,
+        _PROPOSAL.c.exact_duplicate_of,
+    )
+    .select_from(
+        _SUBJECT.join(_RECEIVED, _RECEIVED.c.event_id == _SUBJECT.c.event_id).outerjoin(
+            _PROPOSAL, _PROPOSAL.c.proposal_id == _SUBJECT.c.subject_id
+        )
+    )
+    .where(_SUBJECT.c.subject_kind == "proposal", _SUBJECT.c.subject_id == bindparam("proposal_id"))
+    .order_by(_SUBJECT.c.event_id)
+)
 _BODIES_OF_SUBJECT = (
     select(_RECEIVED.c.event_id, _RECEIVED.c.body)
     .select_from(_SUBJECT.join(_RECEIVED, _RECEIVED.c.event_id == _SUBJECT.c.event_id))
     .where(_SUBJECT.c.subject_kind == bindparam("kind"), _SUBJECT.c.subject_id == bindparam("subject_id"))
     .order_by(_SUBJECT.c.event_id)
 )
-_FACTS_OF_PROPOSAL = select(
-    _PROPOSAL.c.campaign_id, _PROPOSAL.c.campaign_representative, _PROPOSAL.c.exact_duplicate_of
-).where(_PROPOSAL.c.proposal_id == bindparam("proposal_id"))
 _DELETE_REVIEWS_OF_PROPOSAL = delete(_REVIEW).where(_REVIEW.c.proposal_id == bindparam("proposal_id"))
 _DELETE_PROPOSAL = delete(_PROPOSAL).where(_PROPOSAL.c.proposal_id == bindparam("proposal_id"))
 _START, _NAMED = _NODE.alias("start"), _NODE.alias("named")
 _IN_CHUNK = 1000
 """How many ids one ``IN`` list carries (SQLite and PostgreSQL cap the parameters of a statement)."""
 
-_NAMED_TOGETHER = (
-    select(_NAMED.c.event_id, _NAMED.c.node_kind, _NAMED.c.node_id)
-    .select_from(_START.join(_NAMED, _NAMED.c.event_id == _START.c.event_id))
-    .where(
-        _START.c.consultation_id == bindparam("consultation_id"),
-        _START.c.node_kind == bindparam("node_kind"),
-        _START.c.node_id.in_(bindparam("node_ids", expanding=True)),
-    )
-)
 _LINK_COLUMNS = (
     _LINK.c.log_position,
     _LINK.c.event_id,
@@ -89,7 +94,19 @@ _LINK_COLUMNS = (
     _LINK.c.exact_duplicate_of,
     _LINK.c.exact_duplicates,
 )
-_LINKS_BY_ID = select(*_LINK_COLUMNS).where(_LINK.c.event_id.in_(bindparam("event_ids", expanding=True)))
+_NAMED_TOGETHER = (
+    select(_NAMED.c.node_kind, _NAMED.c.node_id, *_LINK_COLUMNS)
+    .select_from(
+        _START.join(_NAMED, _NAMED.c.event_id == _START.c.event_id).join(
+            _LINK, _LINK.c.event_id == _NAMED.c.event_id
+        )
+    )
+    .where(
+        _START.c.consultation_id == bindparam("consultation_id"),
+        _START.c.node_kind == bindparam("node_kind"),
+        _START.c.node_id.in_(bindparam("node_ids", expanding=True)),
+    )
+)
 _LINKS_OF_CONSULTATION = select(*_LINK_COLUMNS).where(_LINK.c.consultation_id == bindparam("consultation_id"))
 _GROUPED_COLUMNS = (
     _PROPOSAL.c.proposal_id,
@@ -186,10 +203,7 @@ async def project_own_rows(session: AsyncSession, received: Received) -> None:
 async def project(session: AsyncSession, received: Received, *, received_at: datetime) -> int:
     """Apply one event (not applied before) to the read models; returns its stream number."""
     event = received.event
-    if session.get_bind().dialect.name == "postgresql":
-        # Replicas share the database: one numbers events at a time, so the numbers stay gap-free.
-        await session.execute(_SEQ_LOCK, {"key": _SEQ_LOCK_KEY})
-    seq = int((await session.execute(_HEAD_SEQ)).scalar_one() or 0) + 1
+    seq = await _next_seq(session)
     rows = received_rows(received, seq=seq, received_at=received_at)
     await session.execute(_INSERT_RECEIVED, [rows.event])
     if rows.subjects:
@@ -200,15 +214,39 @@ async def project(session: AsyncSession, received: Received, *, received_at: dat
     if rows.nodes:
         await session.execute(_INSERT_NODES, rows.nodes)
     consultation_id = domain.consultation_of(event)
+    folded: dict[str, domain.ProposalState] = {}
     if domain.changes_proposal_state(event):
         for proposal_id in domain.proposals_of(event):
-            await refold_proposal(session, proposal_id)
+            folded[proposal_id] = await _fold(session, proposal_id)
     start = _grouping_start(received, domain.TriageLink.of(received))
     if consultation_id is not None and start is not None:
-        await regroup_around(session, consultation_id, start)
+        await regroup_around(session, consultation_id, start, folded)
+    for state in folded.values():
+        await _store(session, state)
     for package_id in domain.packages_of(event):
         await refold_package(session, package_id)
     return seq
+
+
+async def _next_seq(session: AsyncSession) -> int:
+    """The next stream number: read once per transaction (savepoint), then counted on."""
+    sync_session = session.sync_session
+    transaction = sync_session.get_nested_transaction() or sync_session.get_transaction()
+    known = session.info.get(_SEQ_INFO)
+    if known is not None and known[0] is transaction and transaction is not None and transaction.is_active:
+        seq = int(known[1]) + 1
+    else:
+        if session.get_bind().dialect.name == "postgresql":
+            # Replicas share the database: one numbers events at a time, so the numbers stay gap-free.
+            await session.execute(_SEQ_LOCK, {"key": _SEQ_LOCK_KEY})
+        seq = int((await session.execute(_HEAD_SEQ)).scalar_one() or 0) + 1
+    # Kept with the transaction it was counted in: a savepoint rolled back (a failed batch applied
+    # again one by one) is another transaction, so the number is read again, never counted past a gap.
+    session.info[_SEQ_INFO] = (transaction, seq)
+    return seq
+
+
+_SEQ_INFO = "aireg_reporting.seq"
 
 
 async def _project_consultation(session: AsyncSession, received: Received, event: ConsultationOpened) -> None:
@@ -346,12 +384,12 @@ def _link(row: Any) -> domain.TriageLink:
 
 async def _connected(
     session: AsyncSession, consultation_id: str, proposal_id: str
-) -> tuple[set[str], set[str]]:
+) -> tuple[set[str], list[domain.TriageLink]]:
     """The proposals connected to ``proposal_id`` through the triage links of the consultation (itself
-    included), and those links' event ids: a search along ``triage_node``, one query per step."""
+    included), and those links: a search along ``triage_node``, one query per step."""
     seen = {("proposal", proposal_id)}
     frontier: dict[str, list[str]] = {"proposal": [proposal_id]}
-    event_ids: set[str] = set()
+    links: dict[str, domain.TriageLink] = {}
     while frontier:
         named: list[Any] = []
         for kind, ids in frontier.items():
@@ -359,35 +397,55 @@ async def _connected(
                 parameters = {"consultation_id": consultation_id, "node_kind": kind, "node_ids": chunk}
                 named.extend(await session.execute(_NAMED_TOGETHER, parameters))
         frontier = {}
-        for event_id, kind, node_id in named:
-            event_ids.add(event_id)
+        for kind, node_id, *link in named:
+            if link[1] not in links:
+                links[link[1]] = _link(link)
             if (kind, node_id) not in seen:
                 seen.add((kind, node_id))
                 frontier.setdefault(kind, []).append(node_id)
-    return {node_id for kind, node_id in seen if kind == "proposal"}, event_ids
+    return {node_id for kind, node_id in seen if kind == "proposal"}, list(links.values())
 
 
-async def regroup_around(session: AsyncSession, consultation_id: str, proposal_id: str) -> None:
-    """Fold again every proposal connected to ``proposal_id`` (through triage links) whose campaign or
-    original changed: what an event about that proposal can change, and all of it (see
-    :func:`domain.group`). The same facts as :func:`regroup_consultation`, at the cost of the proposals
-    connected instead of the whole consultation."""
-    proposal_ids, event_ids = await _connected(session, consultation_id, proposal_id)
-    if not event_ids:
-        return  # no triage names it: it is in no campaign and an original's duplicate of none
-    links = [
-        _link(row)
-        for chunk in _chunks(sorted(event_ids))
-        for row in await session.execute(_LINKS_BY_ID, {"event_ids": chunk})
-    ]
+async def regroup_around(
+    session: AsyncSession,
+    consultation_id: str,
+    proposal_id: str,
+    folded: Mapping[str, domain.ProposalState] | None = None,
+) -> None:
+    """Place every proposal connected to ``proposal_id`` (through triage links) as a replay of the
+    consultation's triage links would: what an event about that proposal can change, and all of it
+    (see :func:`domain.group`). The same facts as :func:`regroup_consultation`, at the cost of the
+    proposals connected instead of the whole consultation.
+
+    ``folded``: the event's proposals, folded again and not stored yet; they are regrouped in place
+    (the caller stores them), the others connected are folded again if their campaign or original
+    changed.
+    """
+    folded = folded or {}
+    proposal_ids, links = await _connected(session, consultation_id, proposal_id)
+    fresh = {
+        key: state
+        for key, state in folded.items()
+        if key in proposal_ids and state.is_submitted and state.consultation_id == consultation_id
+    }
     grouped = [
-        item
-        for chunk in _chunks(sorted(proposal_ids))
-        for item in _grouped(
-            await session.execute(_GROUPED_BY_ID, {"consultation_id": consultation_id, "proposal_ids": chunk})
-        )
+        _Grouped(key, state.received_at, state.withdrawn_at is not None, domain.GroupFacts())
+        for key, state in fresh.items()
+        if state.received_at is not None
     ]
-    await _regroup(session, links, grouped)
+    others = sorted(proposal_ids - folded.keys())
+    if links and others:  # without a link naming it, a proposal is in no campaign and no duplicate
+        for chunk in _chunks(others):
+            parameters = {"consultation_id": consultation_id, "proposal_ids": chunk}
+            grouped.extend(_grouped(await session.execute(_GROUPED_BY_ID, parameters)))
+    grouping = _grouping(links, grouped)
+    for key, state in fresh.items():
+        state.regroup(grouping.facts(key))
+    for item in grouped:
+        if item.proposal_id not in fresh:
+            facts = grouping.facts(item.proposal_id)
+            if facts != item.facts:
+                await refold_proposal(session, item.proposal_id, facts)
 
 
 async def regroup_consultation(session: AsyncSession, consultation_id: str) -> None:
@@ -422,16 +480,21 @@ async def _regroup(session: AsyncSession, links: list[domain.TriageLink], groupe
             await refold_proposal(session, item.proposal_id, facts)
 
 
-async def refold_proposal(
-    session: AsyncSession, proposal_id: str, facts: domain.GroupFacts | None = None
-) -> None:
-    """Replace the proposal's rows by the fold of every event received about it; its campaign and
-    original stay as they were unless ``facts`` says otherwise."""
-    if facts is None:
-        known = (await session.execute(_FACTS_OF_PROPOSAL, {"proposal_id": proposal_id})).first()
-        facts = domain.GroupFacts(*known) if known is not None else domain.GroupFacts()
-    state = domain.fold_proposal(proposal_id, await _received(session, "proposal", proposal_id), facts)
-    if not state.is_submitted:  # its ProposalSubmitted has not arrived yet: the events wait
+async def _fold(session: AsyncSession, proposal_id: str) -> domain.ProposalState:
+    """The proposal folded from every event received about it, placed as its row places it (its
+    campaign and original), or nowhere if it has no row yet. One query for both."""
+    rows = (await session.execute(_EVENTS_AND_FACTS_OF_PROPOSAL, {"proposal_id": proposal_id})).all()
+    facts = domain.GroupFacts(*rows[0][2:]) if rows else domain.GroupFacts()
+    return domain.fold_proposal(
+        proposal_id, [_PARSED.get(event_id, body) for event_id, body, *_ in rows], facts
+    )
+
+
+async def _store(session: AsyncSession, state: domain.ProposalState) -> None:
+    """Replace the proposal's rows by ``state`` (none while its ``ProposalSubmitted`` has not arrived:
+    the events wait)."""
+    proposal_id = state.proposal_id
+    if not state.is_submitted:
         await session.execute(_DELETE_REVIEWS_OF_PROPOSAL, {"proposal_id": proposal_id})
         await session.execute(_DELETE_PROPOSAL, {"proposal_id": proposal_id})
         return
@@ -439,6 +502,17 @@ async def refold_proposal(
     await session.execute(_upsert(session, ProposalRow), [proposal])
     if reviews:  # a fold has every review an earlier fold had (no event takes one away)
         await session.execute(_upsert(session, ReviewRow), reviews)
+
+
+async def refold_proposal(
+    session: AsyncSession, proposal_id: str, facts: domain.GroupFacts | None = None
+) -> None:
+    """Replace the proposal's rows by the fold of every event received about it; its campaign and
+    original stay as they were unless ``facts`` says otherwise."""
+    state = await _fold(session, proposal_id)
+    if facts is not None:
+        state.regroup(facts)
+    await _store(session, state)
 
 
 def _upsert(session: AsyncSession, table: type[StateTable]) -> Any:
