@@ -204,6 +204,7 @@ async def project(session: AsyncSession, received: Received, *, received_at: dat
     """Apply one event (not applied before) to the read models; returns its stream number."""
     event = received.event
     seq = await _next_seq(session)
+    _PARSED.keep(received)  # its fold below reads it back
     rows = received_rows(received, seq=seq, received_at=received_at)
     await session.execute(_INSERT_RECEIVED, [rows.event])
     if rows.subjects:
@@ -324,10 +325,14 @@ class _ParsedEvents:
     def get(self, event_id: str, body: str) -> Received:
         found = self.items.get(event_id)
         if found is None:
-            found = self.items[event_id] = Received.parse(body)
-            if len(self.items) > self.size:
-                del self.items[next(iter(self.items))]
+            found = Received.parse(body)
+            self.keep(found)
         return found
+
+    def keep(self, received: Received) -> None:
+        self.items[received.event_id] = received
+        if len(self.items) > self.size:
+            del self.items[next(iter(self.items))]
 
 
 _PARSED = _ParsedEvents(4096)
