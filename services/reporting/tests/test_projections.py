@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete
@@ -20,7 +20,7 @@ from aireg_reporting.domain import Received
 from aireg_reporting.projections import grouping_of, project
 from aireg_reporting.rebuild import MIGRATIONS, state_digest
 from aireg_reporting.store import PROJECTION_TABLES, ProposalRow
-from services.reporting.tests.chains import Call
+from services.reporting.tests.chains import Call, content
 from services.reporting.tests.scenario import tell_random_grouping, tell_the_call, tell_the_campaigns
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
@@ -131,3 +131,28 @@ async def test_regrouping_only_the_connected_proposals_leaves_every_proposal_as_
             assert stored == replayed, f"seed {seed}, after event {index} ({item.envelope.event_type})"
         expected = {key: state.columns() for key, state in domain.fold_consultation(items).items()}
         assert await stored_proposals(database) == expected, f"seed {seed}"
+
+
+async def test_a_triage_that_arrives_late_and_groups_nothing_still_dissolves_the_campaign_it_broke_up(
+    database: Database,
+) -> None:
+    """s's triage puts s and p in campaign C, p's next triage groups nothing (p leaves C, which
+    dissolves), x's triage then merges C into D (empty by then). p is withdrawn. If p's second triage
+    arrives last, s and x must still end in no campaign, as a replay of the analysis log says."""
+    call = Call()
+    consultation_id = call.open_consultation(
+        "LATE", at=NOW - timedelta(days=10), closes=NOW, analysis_due=NOW, forwarding_due=NOW
+    )
+    letter = content(title="One form letter", kind="citizen", name="A citizen")
+    s, p, x = (call.submit(consultation_id, letter, at=NOW - timedelta(days=9, hours=h)) for h in (3, 2, 1))
+    call.triage(s, at=NOW - timedelta(days=8), campaign="C", grouped_with=[p])
+    late = call.triage(p, at=NOW - timedelta(days=8, minutes=-1))
+    call.triage(x, at=NOW - timedelta(days=8, minutes=-2), campaign="D", merged_campaigns=["C"])
+    call.withdraw(p, at=NOW - timedelta(days=7))
+    items = [item for item in events_of(call) if item.event_id != late.event_id]
+    items += [item for item in events_of(call) if item.event_id == late.event_id]
+    await apply_all(database, items)
+    stored = await stored_proposals(database)
+    assert {key: stored[key]["campaign_id"] for key in (s, p, x)} == {s: None, p: None, x: None}
+    expected = {key: state.columns() for key, state in domain.fold_consultation(items).items()}
+    assert stored == expected
