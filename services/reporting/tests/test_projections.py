@@ -17,7 +17,7 @@ from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
 from aireg_reporting import domain
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import grouping_of, project
+from aireg_reporting.projections import grouping_of, project, project_all
 from aireg_reporting.rebuild import MIGRATIONS, state_digest
 from aireg_reporting.store import PROJECTION_TABLES, ProposalRow
 from services.reporting.tests.chains import Call, content
@@ -156,3 +156,25 @@ async def test_a_triage_that_arrives_late_and_groups_nothing_still_dissolves_the
     assert {key: stored[key]["campaign_id"] for key in (s, p, x)} == {s: None, p: None, x: None}
     expected = {key: state.columns() for key, state in domain.fold_consultation(items).items()}
     assert stored == expected
+
+
+async def test_events_applied_together_leave_the_state_they_leave_one_by_one(database: Database) -> None:
+    """The consumer's batches: random runs of events applied at once (one transaction each) give the
+    rows, the grouping and the digest that the same events applied one by one give."""
+    call, campaigns = tell_the_call(NOW), tell_the_campaigns(NOW)
+    told = [call.call, campaigns.call, *(tell_random_grouping(seed, NOW).call for seed in range(12))]
+    items = events_of(*told)
+    random.Random(7).shuffle(items)
+    await apply_all(database, items)
+    one_by_one = (await stored_proposals(database), await state_digest(database))
+    for seed in range(3):
+        async with AsyncSession(database.writer) as session, session.begin():
+            for table in PROJECTION_TABLES:
+                await session.execute(delete(table))
+        rng, start = random.Random(seed), 0
+        while start < len(items):
+            end = start + rng.randint(1, 60)
+            async with AsyncSession(database.writer) as session, session.begin():
+                await project_all(session, items[start:end], received_at=NOW)
+            start = end
+        assert (await stored_proposals(database), await state_digest(database)) == one_by_one, f"seed {seed}"

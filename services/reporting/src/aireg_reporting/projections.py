@@ -8,7 +8,7 @@ every proposal and package once at the end (:mod:`aireg_reporting.rebuild`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -202,35 +202,57 @@ async def project_own_rows(session: AsyncSession, received: Received) -> None:
 
 async def project(session: AsyncSession, received: Received, *, received_at: datetime) -> int:
     """Apply one event (not applied before) to the read models; returns its stream number."""
-    event = received.event
-    seq = await _next_seq(session)
-    _PARSED.keep(received)  # its fold below reads it back
-    rows = received_rows(received, seq=seq, received_at=received_at)
-    await session.execute(_INSERT_RECEIVED, [rows.event])
-    if rows.subjects:
-        await session.execute(_INSERT_SUBJECTS, rows.subjects)
-    await project_own_rows(session, received)
-    if rows.link is not None:
-        await session.execute(_INSERT_LINK, [rows.link])
-    if rows.nodes:
-        await session.execute(_INSERT_NODES, rows.nodes)
-    consultation_id = domain.consultation_of(event)
-    folded: dict[str, domain.ProposalState] = {}
-    if domain.changes_proposal_state(event):
-        for proposal_id in domain.proposals_of(event):
-            folded[proposal_id] = await _fold(session, proposal_id)
-    start = _grouping_start(received, domain.TriageLink.of(received))
-    if consultation_id is not None and start is not None:
+    return (await project_all(session, [received], received_at=received_at))[0]
+
+
+async def project_all(
+    session: AsyncSession, items: Sequence[Received], *, received_at: datetime
+) -> list[int]:
+    """Apply events (none applied before, no two alike) in order, as :func:`project` would one after
+    another, but at once: the rows each adds in one insert per table, each proposal and package they
+    concern folded once, each grouping they can change replayed once. Returns their stream numbers."""
+    if not items:
+        return []
+    first = await _next_seq(session, len(items))
+    rows = [
+        received_rows(item, seq=first + index, received_at=received_at) for index, item in enumerate(items)
+    ]
+    await session.execute(_INSERT_RECEIVED, [row.event for row in rows])
+    subjects = [subject for row in rows for subject in row.subjects]
+    if subjects:
+        await session.execute(_INSERT_SUBJECTS, subjects)
+    links = [row.link for row in rows if row.link is not None]
+    if links:
+        await session.execute(_INSERT_LINK, links)
+    nodes = [node for row in rows for node in row.nodes]
+    if nodes:
+        await session.execute(_INSERT_NODES, nodes)
+    proposal_ids: dict[str, None] = {}
+    starts: dict[tuple[str, str], None] = {}
+    package_ids: dict[str, None] = {}
+    for item in items:
+        _PARSED.keep(item)  # the folds below read it back
+        await project_own_rows(session, item)
+        event = item.event
+        if domain.changes_proposal_state(event):
+            proposal_ids.update(dict.fromkeys(domain.proposals_of(event)))
+        consultation_id = domain.consultation_of(event)
+        start = _grouping_start(item, domain.TriageLink.of(item))
+        if consultation_id is not None and start is not None:
+            starts[(consultation_id, start)] = None
+        package_ids.update(dict.fromkeys(domain.packages_of(event)))
+    folded = {proposal_id: await _fold(session, proposal_id) for proposal_id in proposal_ids}
+    for consultation_id, start in starts:
         await regroup_around(session, consultation_id, start, folded)
-    for state in folded.values():
-        await _store(session, state)
-    for package_id in domain.packages_of(event):
+    await _store_all(session, list(folded.values()))
+    for package_id in package_ids:
         await refold_package(session, package_id)
-    return seq
+    return [first + index for index in range(len(items))]
 
 
-async def _next_seq(session: AsyncSession) -> int:
-    """The next stream number: read once per transaction (savepoint), then counted on."""
+async def _next_seq(session: AsyncSession, count: int = 1) -> int:
+    """The first of the next ``count`` stream numbers: read once per transaction (savepoint), then
+    counted on."""
     sync_session = session.sync_session
     transaction = sync_session.get_nested_transaction() or sync_session.get_transaction()
     known = session.info.get(_SEQ_INFO)
@@ -243,7 +265,7 @@ async def _next_seq(session: AsyncSession) -> int:
         seq = int((await session.execute(_HEAD_SEQ)).scalar_one() or 0) + 1
     # Kept with the transaction it was counted in: a savepoint rolled back (a failed batch applied
     # again one by one) is another transaction, so the number is read again, never counted past a gap.
-    session.info[_SEQ_INFO] = (transaction, seq)
+    session.info[_SEQ_INFO] = (transaction, seq + count - 1)
     return seq
 
 
@@ -495,17 +517,23 @@ async def _fold(session: AsyncSession, proposal_id: str) -> domain.ProposalState
     )
 
 
-async def _store(session: AsyncSession, state: domain.ProposalState) -> None:
-    """Replace the proposal's rows by ``state`` (none while its ``ProposalSubmitted`` has not arrived:
+async def _store_all(session: AsyncSession, states: Sequence[domain.ProposalState]) -> None:
+    """Replace each proposal's rows by its state (none while its ``ProposalSubmitted`` has not arrived:
     the events wait)."""
-    proposal_id = state.proposal_id
-    if not state.is_submitted:
-        await session.execute(_DELETE_REVIEWS_OF_PROPOSAL, {"proposal_id": proposal_id})
-        await session.execute(_DELETE_PROPOSAL, {"proposal_id": proposal_id})
-        return
-    proposal, reviews = proposal_rows(state)
-    await session.execute(_upsert(session, ProposalRow), [proposal])
-    if reviews:  # a fold has every review an earlier fold had (no event takes one away)
+    waiting = [{"proposal_id": state.proposal_id} for state in states if not state.is_submitted]
+    if waiting:
+        await session.execute(_DELETE_REVIEWS_OF_PROPOSAL, waiting)
+        await session.execute(_DELETE_PROPOSAL, waiting)
+    proposals: list[dict[str, Any]] = []
+    reviews: list[dict[str, Any]] = []
+    for state in states:
+        if state.is_submitted:
+            proposal, its_reviews = proposal_rows(state)
+            proposals.append(proposal)
+            reviews.extend(its_reviews)  # a fold has every review an earlier fold had
+    if proposals:
+        await session.execute(_upsert(session, ProposalRow), proposals)
+    if reviews:
         await session.execute(_upsert(session, ReviewRow), reviews)
 
 
@@ -517,7 +545,7 @@ async def refold_proposal(
     state = await _fold(session, proposal_id)
     if facts is not None:
         state.regroup(facts)
-    await _store(session, state)
+    await _store_all(session, [state])
 
 
 def _upsert(session: AsyncSession, table: type[StateTable]) -> Any:
