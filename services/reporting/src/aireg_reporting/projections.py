@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, text
@@ -55,8 +56,9 @@ _INSERT_RECEIVED = insert(_RECEIVED)
 _INSERT_SUBJECTS = insert(_SUBJECT)
 _INSERT_LINK = insert(_LINK)
 _INSERT_NODES = insert(_NODE)
-_EVENTS_AND_FACTS_OF_PROPOSAL = (
+_EVENTS_AND_FACTS_OF_PROPOSALS = (
     select(
+        _SUBJECT.c.subject_id,
         _RECEIVED.c.event_id,
         _RECEIVED.c.body,
         _PROPOSAL.c.campaign_id,
@@ -68,8 +70,11 @@ _EVENTS_AND_FACTS_OF_PROPOSAL = (
             _PROPOSAL, _PROPOSAL.c.proposal_id == _SUBJECT.c.subject_id
         )
     )
-    .where(_SUBJECT.c.subject_kind == "proposal", _SUBJECT.c.subject_id == bindparam("proposal_id"))
-    .order_by(_SUBJECT.c.event_id)
+    .where(
+        _SUBJECT.c.subject_kind == "proposal",
+        _SUBJECT.c.subject_id.in_(bindparam("proposal_ids", expanding=True)),
+    )
+    .order_by(_SUBJECT.c.subject_id, _SUBJECT.c.event_id)
 )
 _BODIES_OF_SUBJECT = (
     select(_RECEIVED.c.event_id, _RECEIVED.c.body)
@@ -241,7 +246,7 @@ async def project_all(
         if consultation_id is not None and start is not None:
             starts[(consultation_id, start)] = None
         package_ids.update(dict.fromkeys(domain.packages_of(event)))
-    folded = {proposal_id: await _fold(session, proposal_id) for proposal_id in proposal_ids}
+    folded = await _fold_all(session, list(proposal_ids))
     for consultation_id, start in starts:
         await regroup_around(session, consultation_id, start, folded)
     await _store_all(session, list(folded.values()))
@@ -507,14 +512,24 @@ async def _regroup(session: AsyncSession, links: list[domain.TriageLink], groupe
             await refold_proposal(session, item.proposal_id, facts)
 
 
-async def _fold(session: AsyncSession, proposal_id: str) -> domain.ProposalState:
-    """The proposal folded from every event received about it, placed as its row places it (its
-    campaign and original), or nowhere if it has no row yet. One query for both."""
-    rows = (await session.execute(_EVENTS_AND_FACTS_OF_PROPOSAL, {"proposal_id": proposal_id})).all()
-    facts = domain.GroupFacts(*rows[0][2:]) if rows else domain.GroupFacts()
-    return domain.fold_proposal(
-        proposal_id, [_PARSED.get(event_id, body) for event_id, body, *_ in rows], facts
-    )
+async def _fold_all(session: AsyncSession, proposal_ids: list[str]) -> dict[str, domain.ProposalState]:
+    """Each proposal folded from every event received about it, placed as its row places it (its
+    campaign and original), or nowhere if it has no row yet: one query per thousand proposals."""
+    folded: dict[str, domain.ProposalState] = {}
+    for chunk in _chunks(proposal_ids):
+        rows = await session.execute(_EVENTS_AND_FACTS_OF_PROPOSALS, {"proposal_ids": chunk})
+        for proposal_id, group in groupby(rows, key=lambda row: row[0]):
+            mine = list(group)
+            folded[proposal_id] = domain.fold_proposal(
+                proposal_id,
+                [_PARSED.get(event_id, body) for _, event_id, body, *_ in mine],
+                domain.GroupFacts(*mine[0][3:]),
+            )
+    # in the order asked; one with no event received is not submitted, so it has no row
+    return {
+        proposal_id: folded.get(proposal_id) or domain.fold_proposal(proposal_id, [], domain.GroupFacts())
+        for proposal_id in proposal_ids
+    }
 
 
 async def _store_all(session: AsyncSession, states: Sequence[domain.ProposalState]) -> None:
@@ -542,7 +557,7 @@ async def refold_proposal(
 ) -> None:
     """Replace the proposal's rows by the fold of every event received about it; its campaign and
     original stay as they were unless ``facts`` says otherwise."""
-    state = await _fold(session, proposal_id)
+    state = (await _fold_all(session, [proposal_id]))[proposal_id]
     if facts is not None:
         state.regroup(facts)
     await _store_all(session, [state])
