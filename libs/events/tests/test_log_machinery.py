@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Column, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -21,7 +22,7 @@ from aireg_events.catalogue.submission import ProposalWithdrawn
 from aireg_events.chain import verify_chain
 from aireg_events.envelope import Actor, Envelope
 from aireg_events.kafka_admin import ensure_topics
-from aireg_events.log.appender import LogAppender, StreamVersionConflict, UnitOfWork
+from aireg_events.log.appender import LogAppender, NewEvent, StreamVersionConflict, UnitOfWork
 from aireg_events.log.consumer import Delivery, EventConsumer
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.dead_letters import DeadLetters
@@ -248,3 +249,138 @@ async def test_the_consumer_applies_each_event_once_and_dead_letters_what_it_can
     assert dead.value == b"\xff not an envelope"
     assert headers["dlq_reason"] == b"unparseable"
     assert headers["dlq_source_topic"] == topics.submission.encode()
+
+
+async def test_appending_many_at_once_chains_exactly_as_appending_them_one_by_one(
+    database: Database, appender: LogAppender
+) -> None:
+    async def one_then_many(uow: UnitOfWork) -> list[Envelope]:
+        first = await uow.append(withdrawn("many-a"), actor=ACTOR)
+        return [
+            first,
+            *await uow.append_many(
+                [
+                    NewEvent(withdrawn("many-a", "again"), actor=ACTOR, expected_version=1),
+                    NewEvent(withdrawn("many-b"), actor=ACTOR, expected_version=0, traceparent="00-t-s-01"),
+                    NewEvent(withdrawn("many-a", "third"), actor=ACTOR, causation_id=first.event_id),
+                ]
+            ),
+        ]
+
+    envelopes = await appender.run(one_then_many)
+    assert [(e.stream_id, e.stream_version) for e in envelopes] == [
+        ("many-a", 1),
+        ("many-a", 2),
+        ("many-b", 1),
+        ("many-a", 3),
+    ]
+    log = await read_log(database)
+    assert [e.log_position for e in log] == list(range(1, len(log) + 1))
+    assert verify_chain("submission", log).ok
+    assert [e.event_id for e in log[-4:]] == [e.event_id for e in envelopes]
+
+    async def stale(uow: UnitOfWork) -> None:
+        await uow.append_many(
+            [
+                NewEvent(withdrawn("many-c"), actor=ACTOR),
+                NewEvent(withdrawn("many-b"), actor=ACTOR, expected_version=0),
+            ]
+        )
+
+    with pytest.raises(StreamVersionConflict):
+        await appender.run(stale)
+    assert len(await read_log(database)) == len(log), "nothing of a conflicting append_many is recorded"
+
+
+def _record(envelope: Envelope, offset: int) -> ConsumerRecord:
+    value = envelope.to_canonical()
+    return ConsumerRecord("input", 0, offset, 0, 0, None, value, None, 0, len(value), ())
+
+
+class _NoDeadLetters:
+    async def send(self, record: ConsumerRecord, *, reason: str, error: str) -> None:
+        raise AssertionError(f"dead-lettered: {reason}: {error}")
+
+
+@pytest.mark.parametrize("hook_fails", [False, True])
+async def test_a_batch_hook_applies_the_new_events_and_each_inbox_row_keeps_the_head_before_its_own_appends(
+    database: Database, appender: LogAppender, hook_fails: bool
+) -> None:
+    """Delivery i appends i % 3 events; a redelivered event is not applied again; a hook that fails
+    leaves the batch to the path of one event, with the same inbox."""
+
+    async def produce(uow: UnitOfWork) -> list[Envelope]:
+        return [await uow.append(withdrawn(f"input-{uuid.uuid4()}"), actor=ACTOR) for _ in range(6)]
+
+    inputs = await appender.run(produce)  # sealed events to deliver (their ids are not in the inbox)
+    given: list[list[str]] = []
+
+    async def apply(uow: UnitOfWork, delivery: Delivery) -> None:
+        index = int(delivery.envelope.payload["reason"])
+        for _ in range(index % 3):
+            await uow.append(
+                withdrawn(f"effect-{uuid.uuid4()}"), actor=ACTOR, causation_id=delivery.envelope.event_id
+            )
+
+    async def apply_batch(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[int]:
+        given.append([delivery.envelope.event_id for delivery in deliveries])
+        if hook_fails:
+            raise RuntimeError("the hook fails")
+        news = [
+            NewEvent(
+                withdrawn(f"effect-{uuid.uuid4()}"),
+                actor=ACTOR,
+                causation_id=delivery.envelope.event_id,
+                traceparent=delivery.traceparent,
+            )
+            for delivery in deliveries
+            for _ in range(int(delivery.envelope.payload["reason"]) % 3)
+        ]
+        await uow.append_many(news)
+        return [int(delivery.envelope.payload["reason"]) % 3 for delivery in deliveries]
+
+    deliverable = [
+        Envelope.seal(
+            event_id=str(uuid.uuid4()),
+            event_type=envelope.event_type,
+            schema_version=envelope.schema_version,
+            stream_id=envelope.stream_id,
+            stream_version=1,
+            log_position=index + 1,
+            occurred_at=envelope.occurred_at,
+            producer="submission",
+            correlation_id=envelope.event_id,
+            causation_id=None,
+            actor=ACTOR,
+            payload={**envelope.payload, "reason": str(index)},
+            prev_hash=envelope.prev_hash,
+        )
+        for index, envelope in enumerate(inputs)
+    ]
+    consumer = EventConsumer(
+        group_id="hook",
+        appender=appender,
+        apply=apply,
+        apply_batch=apply_batch,
+        dead_letters=_NoDeadLetters(),
+    )
+    await consumer.handle([_record(envelope, offset) for offset, envelope in enumerate(deliverable[:2])])
+    head_before = len(await read_log(database))
+    records = [_record(envelope, offset) for offset, envelope in enumerate(deliverable)]
+    await consumer.handle([*records, records[3]])  # 0 and 1 again, 3 twice in the batch
+
+    assert given[-1] == [envelope.event_id for envelope in deliverable[2:]]
+    assert (consumer.applied, consumer.duplicates) == (6, 3)
+    async with database.reader.connect() as connection:
+        rows = (await connection.execute(text("SELECT event_id, own_log_head FROM inbox"))).all()
+    heads: dict[str, int] = {event_id: head for event_id, head in rows}
+    log = await read_log(database)
+    assert verify_chain("submission", log).ok
+    caused = [e.causation_id for e in log[head_before:]]
+    assert caused == [
+        envelope.event_id for envelope in deliverable[2:] for _ in range(deliverable.index(envelope) % 3)
+    ]
+    expected = head_before
+    for index, envelope in enumerate(deliverable[2:], start=2):
+        assert heads[envelope.event_id] == expected  # a rebuild replays it right after that event
+        expected += index % 3

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -165,62 +165,107 @@ class UnitOfWork:
         ``expected_version`` is the stream version the caller's decision was based on; a different
         current version raises :class:`StreamVersionConflict` and the caller's work is rolled back.
         """
-        if event.producer not in (self.producer, "*"):
-            raise ValueError(f"{event.event_type} is produced by {event.producer}, not {self.producer}")
-        stream_id = event.stream_id()
-        if expected_version == 0 and stream_id not in self._batch.stream_versions:
-            # A new stream: no need to read its version, the unique (stream_id, stream_version) refuses
-            # the insert below if the stream has events after all.
-            current = 0
-        else:
-            current = await self.stream_version(stream_id)
-        if expected_version is not None and expected_version != current:
-            raise StreamVersionConflict(stream_id, expected_version, current)
-        head = await self._head()
-        event_id = new_event_id()
-        envelope = Envelope.seal(
-            event_id=event_id,
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            stream_id=stream_id,
-            stream_version=current + 1,
-            log_position=head.position + 1,
-            occurred_at=self.now(),
-            producer=self.producer,
-            correlation_id=correlation_id or event_id,
-            causation_id=causation_id,
-            actor=actor,
-            payload=event.to_payload(),
-            prev_hash=head.hash,
+        envelopes = await self.append_many(
+            [
+                NewEvent(
+                    event,
+                    actor=actor,
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                    expected_version=expected_version,
+                    traceparent=self.traceparent,
+                )
+            ]
         )
-        try:
-            await self.session.execute(
-                _INSERT_EVENT,
-                [
-                    {
-                        "log_position": envelope.log_position,
-                        "event_id": envelope.event_id,
-                        "event_type": envelope.event_type,
-                        "schema_version": envelope.schema_version,
-                        "stream_id": envelope.stream_id,
-                        "stream_version": envelope.stream_version,
-                        "occurred_at": envelope.occurred_at,
-                        "causation_id": envelope.causation_id,
-                        "hash": envelope.hash,
-                        "body": envelope.to_canonical().decode(),
-                        "traceparent": self.traceparent,
-                    }
-                ],
+        return envelopes[0]
+
+    async def append_many(self, events: Sequence[NewEvent]) -> list[Envelope]:
+        """Record ``events`` in order, as :meth:`append` would one after another, with one insert.
+
+        Positions, hashes and stream versions chain exactly as with single appends; a conflict on any
+        stream raises :class:`StreamVersionConflict` and none of them is recorded.
+        """
+        if not events:
+            return []
+        versions: dict[str, int] = {}  # the streams these events move, as they stand after each
+        head = await self._head()
+        envelopes: list[Envelope] = []
+        rows: list[dict[str, Any]] = []
+        for new in events:
+            event = new.event
+            if event.producer not in (self.producer, "*"):
+                raise ValueError(f"{event.event_type} is produced by {event.producer}, not {self.producer}")
+            stream_id = event.stream_id()
+            if stream_id in versions:
+                current = versions[stream_id]
+            elif new.expected_version == 0 and stream_id not in self._batch.stream_versions:
+                # A new stream: no need to read its version, the unique (stream_id, stream_version)
+                # refuses the insert below if the stream has events after all.
+                current = 0
+            else:
+                current = await self.stream_version(stream_id)
+            if new.expected_version is not None and new.expected_version != current:
+                raise StreamVersionConflict(stream_id, new.expected_version, current)
+            event_id = new_event_id()
+            envelope = Envelope.seal(
+                event_id=event_id,
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                stream_id=stream_id,
+                stream_version=current + 1,
+                log_position=head.position + 1,
+                occurred_at=self.now(),
+                producer=self.producer,
+                correlation_id=new.correlation_id or event_id,
+                causation_id=new.causation_id,
+                actor=new.actor,
+                payload=event.to_payload(),
+                prev_hash=head.hash,
             )
+            rows.append(
+                {
+                    "log_position": envelope.log_position,
+                    "event_id": envelope.event_id,
+                    "event_type": envelope.event_type,
+                    "schema_version": envelope.schema_version,
+                    "stream_id": envelope.stream_id,
+                    "stream_version": envelope.stream_version,
+                    "occurred_at": envelope.occurred_at,
+                    "causation_id": envelope.causation_id,
+                    "hash": envelope.hash,
+                    "body": envelope.to_canonical().decode(),
+                    "traceparent": new.traceparent,
+                }
+            )
+            head = _Head(envelope.log_position, envelope.hash)
+            versions[stream_id] = envelope.stream_version
+            envelopes.append(envelope)
+        try:
+            await self.session.execute(_INSERT_EVENT, rows)
         except IntegrityError as error:
             self._batch.head = None  # another writer moved the log: re-read it next time
-            self._batch.stream_versions.pop(stream_id, None)
-            raise StreamVersionConflict(stream_id, expected_version, None) from error
-        self._batch.head = _Head(envelope.log_position, envelope.hash)
-        self._batch.stream_versions[stream_id] = envelope.stream_version
-        self._batch.envelopes.append(envelope)
-        self.appended.append(envelope)
-        return envelope
+            for stream_id in versions:
+                self._batch.stream_versions.pop(stream_id, None)
+            first = envelopes[0]
+            raise StreamVersionConflict(first.stream_id, events[0].expected_version, None) from error
+        self._batch.head = head
+        self._batch.stream_versions.update(versions)
+        self._batch.envelopes.extend(envelopes)
+        self.appended.extend(envelopes)
+        return envelopes
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event for :meth:`UnitOfWork.append_many`, with what :meth:`UnitOfWork.append` takes beside it."""
+
+    event: DomainEvent
+    actor: Actor
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    expected_version: int | None = None
+    traceparent: str | None = None
+    """The trace context stored with it (``append`` stores the unit of work's)."""
 
 
 class LogAppender:

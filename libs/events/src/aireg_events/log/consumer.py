@@ -3,8 +3,10 @@
 Records arrive in batches. Each one is parsed (JSON envelope, known type, valid hash); one that cannot be
 goes to the DLQ at once. The others are applied through the service's :class:`LogAppender` as one unit
 of work: one look-up of the inbox for the whole batch, the applies in order, the inbox rows written with
-the effects, one transaction. Offsets are committed only after that commit (at-least-once delivery +
-inbox = exactly-once effect). If the batch fails as a whole, its events are applied again one by one,
+the effects, one transaction. A service may also give a batch hook (:data:`ApplyBatch`) that applies the
+batch's new events at once; each inbox row still records the log head before that event's own appends,
+and each event still has its span. Offsets are committed only after that commit (at-least-once delivery
++ inbox = exactly-once effect). If the batch fails as a whole, its events are applied again one by one,
 each in a savepoint of its own, so one that cannot be applied is isolated: retried forever with backoff
 while the database is unreachable, a few times otherwise, then dead-lettered; the consumer goes on.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -69,9 +72,18 @@ class Delivery:
     topic: str
     partition: int
     offset: int
+    traceparent: str | None = None
+    """The trace context of the consumer's span for it, given to an :data:`ApplyBatch` (what the
+    delivery's effects append carries it on)."""
 
 
 Apply = Callable[[UnitOfWork, Delivery], Awaitable[None]]
+ApplyBatch = Callable[[UnitOfWork, Sequence[Delivery]], Awaitable[Sequence[int]]]
+"""Applies new deliveries in order in one unit of work and says how many events each one appended.
+
+Its appends must follow the deliveries' order (those of the first, then those of the second, ...): each
+delivery's inbox row records the log head before its own appends, and a rebuild replays it right there.
+Each event appended for a delivery carries ``delivery.traceparent``."""
 
 
 class PoisonMessage(ValueError):
@@ -118,10 +130,13 @@ class EventConsumer:
         registry: EventRegistry = CATALOGUE,
         handles: Callable[[str], bool] = lambda _event_type: True,
         max_attempts: int = 3,
+        apply_batch: ApplyBatch | None = None,
     ) -> None:
         self.group_id = group_id
         self.appender = appender
         self.apply = apply
+        self.apply_batch = apply_batch
+        """Applies a batch's new deliveries at once (``apply`` stays the path of one delivery)."""
         self.dead_letters = dead_letters
         self.registry = registry
         self.handles = handles
@@ -147,20 +162,26 @@ class EventConsumer:
 
         return work
 
-    @contextlib.contextmanager
-    def _traced(self, record: ConsumerRecord, delivery: Delivery) -> Iterator[trace.Span]:
-        """A consumer span for the delivery whose parent is the producer's trace, current while it
-        lasts, with the event's ids in the log context."""
+    @staticmethod
+    def _span(record: ConsumerRecord, delivery: Delivery) -> trace.Span:
+        """A consumer span for the delivery whose parent is the producer's trace."""
         headers = dict(record.headers or ())
         raw_parent = headers.get("traceparent")
         parent = context_from_traceparent(raw_parent.decode() if raw_parent else None)
         envelope = delivery.envelope
-        span = tracer().start_span(
+        return tracer().start_span(
             f"apply {envelope.event_type}",
             context=parent,
             kind=SpanKind.CONSUMER,
             attributes=span_attributes(envelope),
         )
+
+    @contextlib.contextmanager
+    def _traced(self, record: ConsumerRecord, delivery: Delivery) -> Iterator[trace.Span]:
+        """A consumer span for the delivery, current while it lasts, with the event's ids in the log
+        context."""
+        span = self._span(record, delivery)
+        envelope = delivery.envelope
         event_token = event_id_var.set(envelope.event_id)
         correlation_token = correlation_id_var.set(envelope.correlation_id)
         try:
@@ -185,6 +206,8 @@ class EventConsumer:
 
         async def work(uow: UnitOfWork) -> list[bool]:
             known = await applied_among(uow.session, [delivery.envelope.event_id for _, delivery in batch])
+            if self.apply_batch is not None:
+                return await self._apply_new_at_once(uow, batch, known)
             outcomes: list[bool] = []
             rows = []
             for record, delivery in batch:
@@ -216,6 +239,55 @@ class EventConsumer:
             return outcomes
 
         return work
+
+    async def _apply_new_at_once(
+        self, uow: UnitOfWork, batch: list[tuple[ConsumerRecord, Delivery]], known: set[str]
+    ) -> list[bool]:
+        """The batch's new deliveries through ``apply_batch``, each in a span of its own, and their inbox
+        rows, each with the log head before its own appends (from the counts the hook returns)."""
+        assert self.apply_batch is not None
+        outcomes: list[bool] = []
+        new: list[Delivery] = []
+        spans: list[trace.Span] = []
+        for record, delivery in batch:
+            event_id = delivery.envelope.event_id
+            outcomes.append(event_id not in known)
+            if event_id in known:
+                continue
+            known.add(event_id)  # the same event twice in one batch
+            span = self._span(record, delivery)
+            with trace.use_span(span, end_on_exit=False):
+                traceparent = current_traceparent()
+            spans.append(span)
+            new.append(dataclasses.replace(delivery, traceparent=traceparent))
+        if not new:
+            return outcomes
+        head = await uow.log_head()
+        appended_before = len(uow.appended)
+        try:
+            counts = list(await self.apply_batch(uow, new))
+        finally:
+            for span in spans:
+                span.end()
+        appended = len(uow.appended) - appended_before
+        if len(counts) != len(new) or sum(counts) != appended or await uow.log_head() != head + appended:
+            raise RuntimeError(
+                f"apply_batch reported {counts} appends for {len(new)} deliveries; it appended {appended}"
+            )
+        rows = []
+        for delivery, count in zip(new, counts, strict=True):
+            rows.append(
+                inbox_row(
+                    delivery.envelope,
+                    topic=delivery.topic,
+                    partition=delivery.partition,
+                    offset=delivery.offset,
+                    own_log_head=head,  # a rebuild replays this input right after that event
+                )
+            )
+            head += count
+        await uow.session.execute(insert(inbox), rows)
+        return outcomes
 
     def _count(self, delivery: Delivery, applied: bool) -> None:
         if applied:

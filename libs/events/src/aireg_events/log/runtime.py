@@ -19,7 +19,7 @@ from aireg_events.envelope import utc_now
 from aireg_events.kafka_admin import ensure_topics
 from aireg_events.log.appender import Clock, LogAppender
 from aireg_events.log.checkpoints import Checkpointer
-from aireg_events.log.consumer import Apply, EventConsumer
+from aireg_events.log.consumer import Apply, ApplyBatch, EventConsumer
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.dead_letters import DeadLetters
 from aireg_events.log.migrations import upgrade_to_head
@@ -39,6 +39,8 @@ class Subscription:
     group_id: str
     apply: Apply
     handles: Callable[[str], bool] = lambda _event_type: True
+    apply_batch: ApplyBatch | None = None
+    """Applies a batch of new deliveries at once (see :data:`ApplyBatch`); ``apply`` serves otherwise."""
 
 
 @dataclass
@@ -109,6 +111,7 @@ class LogRuntime:
                 dead_letters=self.dead_letters,
                 registry=self.registry,
                 handles=self.subscription.handles,
+                apply_batch=self.subscription.apply_batch,
             )
             self.broker = KafkaBroker(
                 self.bootstrap_servers,
