@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             topics=[settings.topics.submission],
             group_id=settings.topic_namespace + settings.consumer_group,
             apply=consumer.apply,
+            apply_batch=consumer.apply_batch,
         ),
     )
 

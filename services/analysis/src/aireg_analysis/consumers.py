@@ -1,5 +1,8 @@
 """Kafka handlers of the analysis service: thin; event → inbox → projection → triage → log.
 
+A batch's runs of new submissions are triaged at once (``batch_triage.py``: the same decisions, a few
+statements per run); every other event of the batch, one by one as ever.
+
 Every submitted or amended proposal is triaged in the same transaction as its inbox row: the consumed
 fact is projected, the pure triage rule decides, ``ProposalTriaged`` is appended (caused by the consumed
 event) and projected. The LSH index is a table, so a triage sees every proposal triaged before it, even
@@ -8,9 +11,11 @@ earlier in the same batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aireg_analysis import domain, store
+from aireg_analysis.batch_triage import triage_submissions
 from aireg_analysis.projections import (
     ProposalUnderTriage,
     project_input,
@@ -80,6 +85,43 @@ class SubmissionConsumer:
                     released=row.released_from_campaign,
                 )
                 await triage(uow, subject, row.text_sha256, delivery, self.policy)
+
+    async def apply_batch(self, uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[int]:
+        """Apply ``deliveries`` in order: each run of new proposals' submissions triaged at once, the
+        others through :meth:`apply`; returns how many events each appended (``ApplyBatch``)."""
+        await uow.log_head()  # the log's lock first, as in apply
+        recorded = await store.recorded_among(
+            uow.session,
+            [d.event.proposal_id for d in deliveries if isinstance(d.event, ProposalSubmitted)],
+        )
+        appended: list[int] = []
+        run: list[Delivery] = []
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, ProposalSubmitted) and event.proposal_id not in recorded:
+                recorded.add(event.proposal_id)
+                run.append(delivery)
+                continue
+            appended += await self._triage_run(uow, run)
+            run = []
+            before = len(uow.appended)
+            uow.traceparent = delivery.traceparent
+            await self.apply(uow, delivery)
+            appended.append(len(uow.appended) - before)
+        appended += await self._triage_run(uow, run)
+        return appended
+
+    async def _triage_run(self, uow: UnitOfWork, run: list[Delivery]) -> list[int]:
+        if run:
+            await triage_submissions(
+                uow,
+                run,
+                method=self.policy.method,
+                similar_limit=self.policy.similar_limit,
+                max_candidates=self.policy.max_candidates,
+                actor=TRIAGE_ACTOR,
+            )
+        return [1] * len(run)
 
 
 async def triage(

@@ -20,6 +20,7 @@ from aireg_analysis.similarity import SimilarityMethod, band_keys, signature, te
 from aireg_analysis.store import (
     ASSIGNMENTS,
     BANDS,
+    CAMPAIGNS,
     DIRECTIONS,
     PROPOSALS,
     SIGNATURES,
@@ -32,6 +33,7 @@ from aireg_analysis.store import (
     PackageRow,
     ProposalRow,
     ReviewRow,
+    campaign_members,
     plain_sql,
 )
 from aireg_events.canonical import canonical_json, loads
@@ -147,39 +149,41 @@ async def record_submission(session: AsyncSession, envelope: Envelope, event: Pr
             "proposal %s was submitted twice (event %s); ignored", event.proposal_id, envelope.event_id
         )
         return False
-    content = event.content
-    await connection.execute(
-        _INSERT_PROPOSAL,
-        {
-            "proposal_id": event.proposal_id,
-            "consultation_id": event.consultation_id,
-            "registration_number": event.registration_number,
-            "portal": event.portal,
-            "received_at": event.received_at,
-            "late": event.late,
-            "title": content.title,
-            "submitter_name": content.submitter.name,
-            "submitter_kind": content.submitter.kind.value,
-            "content": _document(content.model_dump(mode="json")),
-            "version": 1,
-            "text_sha256": text_fingerprint(content.text),
-            "status": domain.ProposalStatus.received.value,
-            "withdrawn": False,
-            "triaged_version": None,
-            "complete": None,
-            "missing": [],
-            "exact_duplicate_of": None,
-            "campaign_id": None,
-            "released_from_campaign": False,
-            "assessed_version": None,
-            "outcome": None,
-            "package_id": None,
-            "forwarded_at": None,
-            "triage_event_id": None,
-        },
-    )
-    await _set_directions(session, event.proposal_id, content, existing=False)
+    await connection.execute(_INSERT_PROPOSAL, _submitted_row(event))
+    await _set_directions(session, event.proposal_id, event.content, existing=False)
     return True
+
+
+def _submitted_row(event: ProposalSubmitted) -> dict[str, Any]:
+    """The proposal's row as its submission records it (received, not triaged)."""
+    content = event.content
+    return {
+        "proposal_id": event.proposal_id,
+        "consultation_id": event.consultation_id,
+        "registration_number": event.registration_number,
+        "portal": event.portal,
+        "received_at": event.received_at,
+        "late": event.late,
+        "title": content.title,
+        "submitter_name": content.submitter.name,
+        "submitter_kind": content.submitter.kind.value,
+        "content": _document(content.model_dump(mode="json")),
+        "version": 1,
+        "text_sha256": text_fingerprint(content.text),
+        "status": domain.ProposalStatus.received.value,
+        "withdrawn": False,
+        "triaged_version": None,
+        "complete": None,
+        "missing": [],
+        "exact_duplicate_of": None,
+        "campaign_id": None,
+        "released_from_campaign": False,
+        "assessed_version": None,
+        "outcome": None,
+        "package_id": None,
+        "forwarded_at": None,
+        "triage_event_id": None,
+    }
 
 
 async def _set_directions(
@@ -253,11 +257,22 @@ async def _index_signature(
     existing: bool,
 ) -> None:
     """Replace the proposal's signature and band keys with those of its current text."""
-    values = signature(proposal.text, method)
-    if values is None:  # a text without words resembles nothing
+    signature_row, bands = _signature_rows(proposal, method)
+    if signature_row is None:  # a text without words resembles nothing
         if existing:
             await _forget_signature(session, proposal.proposal_id)
         return
+    await _replace_rows(session, SIGNATURES, proposal.proposal_id, [signature_row], existing=existing)
+    await _replace_rows(session, BANDS, proposal.proposal_id, bands, existing=existing)
+
+
+def _signature_rows(
+    proposal: ProposalUnderTriage, method: SimilarityMethod
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The signature row and band rows of the proposal's text (none for a text without words)."""
+    values = signature(proposal.text, method)
+    if values is None:
+        return None, []
     signature_row = {
         "proposal_id": proposal.proposal_id,
         "consultation_id": proposal.consultation_id,
@@ -274,8 +289,19 @@ async def _index_signature(
         }
         for band, key in enumerate(band_keys(values, method))
     ]
-    await _replace_rows(session, SIGNATURES, proposal.proposal_id, [signature_row], existing=existing)
-    await _replace_rows(session, BANDS, proposal.proposal_id, bands, existing=existing)
+    return signature_row, bands
+
+
+def _similarity_rows(proposal_id: str, event: ProposalTriaged) -> list[dict[str, Any]]:
+    return [
+        {
+            "proposal_id": proposal_id,
+            "similar_id": entry.proposal_id,
+            "similarity": entry.similarity,
+            "rank": rank,
+        }
+        for rank, entry in enumerate(event.similar, start=1)
+    ]
 
 
 async def _refresh_campaign(session: AsyncSession, campaign_id: str) -> None:
@@ -573,15 +599,7 @@ async def project_triage(
     )
     method = SimilarityMethod.from_description(event.method)
     await _index_signature(session, proposal, method, existing=triaged_before)
-    similar = [
-        {
-            "proposal_id": proposal.proposal_id,
-            "similar_id": entry.proposal_id,
-            "similarity": entry.similarity,
-            "rank": rank,
-        }
-        for rank, entry in enumerate(event.similar, start=1)
-    ]
+    similar = _similarity_rows(proposal.proposal_id, event)
     await _replace_rows(session, SIMILARITIES, proposal.proposal_id, similar, existing=triaged_before)
     if event.exact_duplicates:
         await session.execute(
@@ -599,3 +617,180 @@ async def project_triage(
             await _leave_campaign(session, row)
         if event.campaign_id is not None:
             await _join_campaign(session, row, envelope, event)
+
+
+# --- a run of new submissions and their first triage, written at once ----------------------------------
+
+_CAMPAIGNS_AMONG = sa_select(CAMPAIGNS.c.campaign_id).where(
+    CAMPAIGNS.c.campaign_id.in_(bindparam("ids", expanding=True))
+)
+_DELETE_CAMPAIGNS = delete(CAMPAIGNS).where(CAMPAIGNS.c.campaign_id.in_(bindparam("ids", expanding=True)))
+_INSERT_CAMPAIGN = insert(CAMPAIGNS)
+_REFRESH_CAMPAIGN = (
+    update(CAMPAIGNS)
+    .where(CAMPAIGNS.c.campaign_id == bindparam("target"))
+    .values(size=bindparam("size"), representative_id=bindparam("representative"))
+)
+_MOVE_CAMPAIGN = (
+    update(PROPOSALS)
+    .where(PROPOSALS.c.campaign_id == bindparam("merged"))
+    .values(campaign_id=bindparam("into"))
+)
+_SET_CAMPAIGN = (
+    update(PROPOSALS)
+    .where(PROPOSALS.c.proposal_id == bindparam("target"))
+    .values(campaign_id=bindparam("campaign"))
+)
+_SET_DUPLICATE_OF = (
+    update(PROPOSALS)
+    .where(PROPOSALS.c.proposal_id == bindparam("target"))
+    .values(exact_duplicate_of=bindparam("original"))
+)
+
+
+@dataclass(frozen=True)
+class TriagedSubmission:
+    """A new proposal's submission and the triage it caused, appended in the same unit of work."""
+
+    submitted: ProposalSubmitted
+    envelope: Envelope
+    """The ``ProposalTriaged``'s."""
+    triaged: ProposalTriaged
+
+
+async def project_triaged_submissions(session: AsyncSession, run: list[TriagedSubmission]) -> None:
+    """Record new proposals and apply their first triage: the state that ``project_input`` of each
+    submission followed by ``project_own`` of its triage, in the order of ``run``, would leave, with a
+    few statements for the whole run (the proposals are new: none is recorded yet, ids distinct)."""
+    connection = await plain_sql(session)
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, (ProposalRow, CampaignRow)):
+            session.expunge(loaded)  # its copy would be stale after the statements below
+    targets = {item.triaged.campaign_id for item in run if item.triaged.campaign_id is not None}
+    named = targets.union(*(item.triaged.merged_campaigns for item in run))
+    existing: set[str] = set()
+    for chunk in _chunks(sorted(named)):
+        existing.update((await connection.execute(_CAMPAIGNS_AMONG, {"ids": chunk})).scalars())
+    stored_before = set(existing)
+    alive = set(existing)
+    created: dict[str, TriagedSubmission] = {}
+    merged_into: dict[str, str] = {}
+    campaign_of: dict[str, str | None] = {}
+    duplicate_of: dict[str, str | None] = {}
+    for item in run:  # the fold of the run, as one triage after the other changes the tables
+        event = item.triaged
+        proposal_id = item.submitted.proposal_id
+        duplicate_of[proposal_id] = event.exact_duplicate_of
+        for later in event.exact_duplicates:
+            duplicate_of[later] = proposal_id
+        campaign_of[proposal_id] = event.campaign_id
+        target = event.campaign_id
+        if target is None:
+            continue
+        if target not in alive:
+            created[target] = item
+            alive.add(target)
+        for merged in event.merged_campaigns:
+            merged_into[merged] = target
+            alive.discard(merged)
+        for grouped in event.grouped_with:
+            campaign_of[grouped] = target
+
+    def final(campaign_id: str | None) -> str | None:
+        while campaign_id is not None and campaign_id in merged_into:
+            campaign_id = merged_into[campaign_id]
+        return campaign_id
+
+    new_ids = {item.submitted.proposal_id for item in run}
+    proposals, directions, signatures, bands, similarities = [], [], [], [], []
+    for item in run:
+        submitted, event = item.submitted, item.triaged
+        proposal = ProposalUnderTriage.just_submitted(submitted)
+        row = _submitted_row(submitted)
+        row.update(
+            triaged_version=event.proposal_version,
+            complete=event.complete,
+            missing=list(event.missing),
+            exact_duplicate_of=duplicate_of[submitted.proposal_id],
+            triage_event_id=item.envelope.event_id,
+            campaign_id=final(campaign_of[submitted.proposal_id]),
+            status=domain.proposal_status(
+                withdrawn=False,
+                forwarded=False,
+                assessment_current=False,
+                in_package=False,
+                assigned=False,
+                triaged_current=event.proposal_version == proposal.version,
+            ).value,
+        )
+        proposals.append(row)
+        directions += [
+            {"proposal_id": submitted.proposal_id, "direction": direction.value}
+            for direction in submitted.content.directions
+        ]
+        signature_row, band_rows = _signature_rows(proposal, SimilarityMethod.from_description(event.method))
+        if signature_row is not None:
+            signatures.append(signature_row)
+        bands += band_rows
+        similarities += _similarity_rows(submitted.proposal_id, event)
+    await connection.execute(_INSERT_PROPOSAL, proposals)
+    for table, rows in (
+        (DIRECTIONS, directions),
+        (SIGNATURES, signatures),
+        (BANDS, bands),
+        (SIMILARITIES, similarities),
+    ):
+        if rows:
+            await connection.execute(_INSERT_INTO[table.name], rows)
+    # Proposals recorded before the run: the campaigns merged away, those grouped, the exact duplicates.
+    moved = [{"merged": merged, "into": final(merged)} for merged in merged_into if merged in stored_before]
+    if moved:
+        await connection.execute(_MOVE_CAMPAIGN, moved)
+    regrouped = [
+        {"target": proposal_id, "campaign": final(campaign_id)}
+        for proposal_id, campaign_id in campaign_of.items()
+        if proposal_id not in new_ids
+    ]
+    if regrouped:
+        await connection.execute(_SET_CAMPAIGN, regrouped)
+    originals = [
+        {"target": proposal_id, "original": original}
+        for proposal_id, original in duplicate_of.items()
+        if proposal_id not in new_ids
+    ]
+    if originals:
+        await connection.execute(_SET_DUPLICATE_OF, originals)
+    # Campaigns: those merged away go, those created come, each one joined gets its size and first member.
+    gone = sorted(stored_before & set(merged_into))
+    if gone:
+        await connection.execute(_DELETE_CAMPAIGNS, {"ids": gone})
+    joined = {final(target) for target in targets} - {None}
+    members = await campaign_members(session, [campaign for campaign in joined if campaign is not None])
+    refreshed = []
+    inserted = []
+    for campaign_id in sorted(campaign for campaign in joined if campaign is not None):
+        found = members.get(campaign_id, [])
+        if len(found) < 2:  # a triage never leaves a campaign of one: not a run this projection takes
+            raise ValueError(f"campaign {campaign_id} would have {len(found)} members after the run")
+        if campaign_id in created and (campaign_id not in stored_before or campaign_id in merged_into):
+            item = created[campaign_id]
+            inserted.append(
+                {
+                    "campaign_id": campaign_id,
+                    "consultation_id": item.triaged.consultation_id,
+                    "representative_id": found[0],
+                    "size": len(found),
+                    "opened_at": item.envelope.occurred_at,
+                    "method": _document(item.triaged.method.model_dump(mode="json")),
+                }
+            )
+        else:
+            refreshed.append({"target": campaign_id, "size": len(found), "representative": found[0]})
+    if inserted:
+        await connection.execute(_INSERT_CAMPAIGN, inserted)
+    if refreshed:
+        await connection.execute(_REFRESH_CAMPAIGN, refreshed)
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[start : start + 500] for start in range(0, len(values), 500)]

@@ -95,7 +95,7 @@ def words(text: str) -> list[str]:
     return list(_words(text))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=2048)
 def _words(text: str) -> tuple[str, ...]:
     """Cached: one triage needs a text's words four times (fingerprint, completeness, the exact-duplicate
     check, shingles), and normalizing them is most of what a shingle costs."""
@@ -115,11 +115,12 @@ def shingles(text: str, size: int) -> set[str]:
     return {" ".join(found[start : start + size]) for start in range(len(found) - size + 1)}
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def signature(text: str, method: SimilarityMethod) -> Signature | None:
     """The MinHash signature of the text's shingles, or None for a text without words.
 
-    Cached: the consumer computes it to decide and the projection again to store it, from the same text.
+    Cached: the consumer computes it to decide and the projection again to store it, from the same text;
+    a batch triages up to 500 texts before it projects them (a cache of 256 computed each one twice).
     """
     parts = shingles(text, method.shingle_size)
     if not parts:

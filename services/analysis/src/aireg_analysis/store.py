@@ -455,3 +455,105 @@ async def proposal_row(session: AsyncSession, proposal_id: str) -> ProposalRow:
     if row is None:
         raise LookupError(f"proposal {proposal_id} is not in the store")
     return row
+
+
+# --- what the triage of a run of new submissions reads (batch_triage.py): one query each for the run ---
+
+_CHUNK = 500
+"""Bound parameters per ``IN`` list: well under SQLite's and PostgreSQL's limits (32,766 and 32,767)."""
+_KEYS_CHUNK = 5000
+"""Band keys per look-up: a run of 500 texts has 9,000 (18 bands each), two or three queries."""
+
+_RECORDED = sa_select(PROPOSALS.c.proposal_id).where(
+    PROPOSALS.c.proposal_id.in_(bindparam("ids", expanding=True))
+)
+_BAND_ROWS = sa_select(BANDS.c.consultation_id, BANDS.c.bucket, BANDS.c.proposal_id).where(
+    BANDS.c.consultation_id.in_(bindparam("consultations", expanding=True)),
+    BANDS.c.bucket.in_(bindparam("keys", expanding=True)),
+)
+_SAME_TEXTS = sa_select(
+    PROPOSALS.c.proposal_id,
+    PROPOSALS.c.consultation_id,
+    PROPOSALS.c.text_sha256,
+    PROPOSALS.c.received_at,
+    PROPOSALS.c.exact_duplicate_of,
+).where(
+    PROPOSALS.c.consultation_id.in_(bindparam("consultations", expanding=True)),
+    PROPOSALS.c.text_sha256.in_(bindparam("fingerprints", expanding=True)),
+    PROPOSALS.c.withdrawn.is_(False),
+)
+_MEMBERS = (
+    sa_select(PROPOSALS.c.campaign_id, PROPOSALS.c.proposal_id)
+    .where(PROPOSALS.c.campaign_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PROPOSALS.c.campaign_id, *_RECEIVED_ORDER)
+)
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    ordered = list(values)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+async def recorded_among(session: AsyncSession, proposal_ids: Iterable[str]) -> set[str]:
+    """Those of ``proposal_ids`` this service has recorded."""
+    connection = await plain_sql(session)
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(proposal_ids))):
+        found.update((await connection.execute(_RECORDED, {"ids": chunk})).scalars())
+    return found
+
+
+async def band_rows(
+    session: AsyncSession, consultation_ids: Iterable[str], keys: Iterable[int]
+) -> list[tuple[str, int, str]]:
+    """Every row of the LSH index of these consultations holding one of ``keys``: (consultation, key,
+    proposal), one per band row (what :func:`near_duplicates` counts)."""
+    connection = await plain_sql(session)
+    consultations = sorted(set(consultation_ids))
+    found: list[tuple[str, int, str]] = []
+    for chunk in _chunks(sorted(set(keys)), _KEYS_CHUNK):
+        rows = await connection.execute(_BAND_ROWS, {"consultations": consultations, "keys": chunk})
+        found += [(consultation, int(bucket), proposal) for consultation, bucket, proposal in rows]
+    return found
+
+
+async def candidates_by_id(
+    session: AsyncSession, proposal_ids: Iterable[str], method: SimilarityMethod
+) -> dict[str, tuple[datetime, str | None, bool, bytes]]:
+    """(received_at, campaign_id, released, signature) of those of ``proposal_ids`` with a signature of
+    ``method`` (what :func:`near_duplicates` compares)."""
+    connection = await plain_sql(session)
+    found: dict[str, tuple[datetime, str | None, bool, bytes]] = {}
+    for chunk in _chunks(sorted(set(proposal_ids))):
+        rows = await connection.execute(_CANDIDATES, {"ids": chunk, "method_key": method.key})
+        for proposal_id, received_at, campaign_id, released, values in rows:
+            found[proposal_id] = (received_at, campaign_id, bool(released), values)
+    return found
+
+
+async def same_texts(
+    session: AsyncSession, consultation_ids: Iterable[str], fingerprints: Iterable[str]
+) -> list[tuple[str, str, str, datetime, str | None]]:
+    """Proposals not withdrawn of these consultations whose text has one of ``fingerprints``:
+    (proposal, consultation, fingerprint, received_at, exact_duplicate_of)."""
+    connection = await plain_sql(session)
+    consultations = sorted(set(consultation_ids))
+    found: list[tuple[str, str, str, datetime, str | None]] = []
+    for chunk in _chunks(sorted(set(fingerprints))):
+        rows = await connection.execute(_SAME_TEXTS, {"consultations": consultations, "fingerprints": chunk})
+        found += [
+            (proposal, consultation, text, at, original)
+            for proposal, consultation, text, at, original in rows
+        ]
+    return found
+
+
+async def campaign_members(session: AsyncSession, campaign_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The members of each campaign, the one received first first (what a campaign's refresh reads)."""
+    connection = await plain_sql(session)
+    members: dict[str, list[str]] = {}
+    for chunk in _chunks(sorted(set(campaign_ids))):
+        for campaign_id, proposal_id in await connection.execute(_MEMBERS, {"ids": chunk}):
+            members.setdefault(campaign_id, []).append(proposal_id)
+    return members
