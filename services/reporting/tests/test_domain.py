@@ -8,10 +8,13 @@ import io
 import random
 import shutil
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aireg_events.canonical import canonical_json
 from aireg_reporting import domain
@@ -256,3 +259,89 @@ def test_campaigns_and_duplicates_follow_the_analysis_log_whatever_order_triage_
     assert withdrawn.representatives == {"C1": "b"}, "the first received of those still in it"
     two = domain.group(links[:2], received_at=received_at, withdrawn={"a"})
     assert two.campaign_of == {"c": "C2", "d": "C2"}, "a campaign of one is no campaign"
+
+
+def replayed_literally(
+    links: list[domain.TriageLink], received_at: dict[str, datetime], withdrawn: set[str]
+) -> domain.Grouping:
+    """The replay as the analysis service states it, step by step over every proposal (slow, plain):
+    what :func:`domain.group` must give, however it gets there."""
+    campaign_of: dict[str, str] = {}
+    duplicate_of: dict[str, str] = {}
+
+    def dissolve_singletons() -> None:
+        sizes = Counter(campaign_of.values())
+        for proposal_id, campaign in list(campaign_of.items()):
+            if sizes[campaign] < 2:
+                del campaign_of[proposal_id]
+
+    for link in sorted(links, key=lambda link: (link.log_position, link.event_id)):
+        subject = link.proposal_id
+        if link.released:
+            campaign_of.pop(subject, None)
+        else:
+            if link.exact_duplicate_of is not None:
+                duplicate_of[subject] = link.exact_duplicate_of
+            else:
+                duplicate_of.pop(subject, None)
+            for duplicate in link.exact_duplicates:
+                duplicate_of[duplicate] = subject
+            current = campaign_of.get(subject)
+            if current is not None and current not in (link.campaign_id, *link.merged_campaigns):
+                del campaign_of[subject]
+            if link.campaign_id is not None:
+                for proposal_id, campaign in list(campaign_of.items()):
+                    if campaign in link.merged_campaigns:
+                        campaign_of[proposal_id] = link.campaign_id
+                campaign_of[subject] = link.campaign_id
+                for proposal_id in link.grouped_with:
+                    campaign_of[proposal_id] = link.campaign_id
+        dissolve_singletons()
+    for proposal_id in withdrawn:
+        campaign_of.pop(proposal_id, None)
+    dissolve_singletons()
+    members: dict[str, list[tuple[datetime, str]]] = {}
+    for proposal_id, campaign in campaign_of.items():
+        members.setdefault(campaign, []).append((received_at[proposal_id], proposal_id))
+    return domain.Grouping(
+        campaign_of, {campaign: min(entries)[1] for campaign, entries in members.items()}, duplicate_of
+    )
+
+
+_PROPOSALS = st.sampled_from("abcdefg")
+_CAMPAIGNS = st.sampled_from(["C1", "C2", "C3"])
+
+
+@st.composite
+def _links(draw: st.DrawFn) -> list[domain.TriageLink]:
+    links = []
+    for position in range(1, draw(st.integers(0, 14)) + 1):
+        subject = draw(_PROPOSALS)
+        if draw(st.integers(0, 4)) == 0:
+            links.append(link(position, subject, released=True))
+            continue
+        campaign = draw(st.none() | _CAMPAIGNS)
+        links.append(
+            link(
+                position,
+                subject,
+                released=False,
+                campaign_id=campaign,
+                merged_campaigns=tuple(draw(st.lists(_CAMPAIGNS, max_size=2))) if campaign else (),
+                grouped_with=tuple(draw(st.lists(_PROPOSALS, max_size=3))) if campaign else (),
+                exact_duplicate_of=draw(st.none() | _PROPOSALS),
+                exact_duplicates=tuple(draw(st.lists(_PROPOSALS, max_size=2))),
+            )
+        )
+    return links
+
+
+@settings(max_examples=400, deadline=None)
+@given(_links(), st.sets(_PROPOSALS))
+def test_campaigns_are_what_a_step_by_step_replay_of_the_analysis_log_makes_them(
+    links: list[domain.TriageLink], withdrawn: set[str]
+) -> None:
+    received_at = {name: NOW + timedelta(minutes=index) for index, name in enumerate("gfedcba")}
+    assert domain.group(links, received_at=received_at, withdrawn=withdrawn) == replayed_literally(
+        links, received_at, withdrawn
+    )

@@ -11,7 +11,6 @@ before the submission it follows), and a rebuild reaches exactly the live state.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -275,17 +274,32 @@ def group(
     """
     campaign_of: dict[str, str] = {}
     duplicate_of: dict[str, str] = {}
+    in_campaign: dict[str, set[str]] = {}
+    touched: set[str] = set()  # the campaigns a step changed: only they can have fallen below two
+
+    def place(proposal_id: str, campaign: str | None) -> None:
+        left = campaign_of.pop(proposal_id, None)
+        if left is not None:
+            in_campaign[left].discard(proposal_id)
+            touched.add(left)
+        if campaign is not None:
+            campaign_of[proposal_id] = campaign
+            in_campaign.setdefault(campaign, set()).add(proposal_id)
+            touched.add(campaign)
 
     def dissolve_singletons() -> None:
-        sizes = Counter(campaign_of.values())
-        for proposal_id, campaign in list(campaign_of.items()):
-            if sizes[campaign] < 2:
-                del campaign_of[proposal_id]
+        for campaign in touched:
+            members = in_campaign.get(campaign)
+            if members is not None and len(members) < 2:
+                for proposal_id in members:
+                    del campaign_of[proposal_id]
+                del in_campaign[campaign]
+        touched.clear()
 
     for link in sorted(links, key=lambda link: (link.log_position, link.event_id)):
         subject = link.proposal_id
         if link.released:
-            campaign_of.pop(subject, None)
+            place(subject, None)
         else:
             if link.exact_duplicate_of is not None:
                 duplicate_of[subject] = link.exact_duplicate_of
@@ -295,18 +309,18 @@ def group(
                 duplicate_of[duplicate] = subject
             current = campaign_of.get(subject)
             if current is not None and current not in (link.campaign_id, *link.merged_campaigns):
-                del campaign_of[subject]
+                place(subject, None)
             if link.campaign_id is not None:
                 target = link.campaign_id
-                for proposal_id, campaign in list(campaign_of.items()):
-                    if campaign in link.merged_campaigns:
-                        campaign_of[proposal_id] = target
-                campaign_of[subject] = target
+                for merged in link.merged_campaigns:
+                    for proposal_id in sorted(in_campaign.get(merged, ())):
+                        place(proposal_id, target)
+                place(subject, target)
                 for proposal_id in link.grouped_with:
-                    campaign_of[proposal_id] = target
+                    place(proposal_id, target)
         dissolve_singletons()
     for proposal_id in withdrawn:
-        campaign_of.pop(proposal_id, None)
+        place(proposal_id, None)
     dissolve_singletons()
     members: dict[str, list[tuple[bool, datetime, str]]] = {}
     for proposal_id, campaign in campaign_of.items():
