@@ -4,8 +4,6 @@ replays the log and the inbox through the same two functions, so the tables are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -30,7 +28,13 @@ from aireg_events.catalogue.submission import (
 )
 from aireg_events.envelope import Envelope
 from aireg_submission import domain
-from aireg_submission.store import ConsultationRow, PortalRow, ProposalRow, RegistrationCounterRow
+from aireg_submission.store import (
+    ConsultationRow,
+    PortalRow,
+    ProposalRow,
+    Registration,
+    RegistrationCounterRow,
+)
 
 
 async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
@@ -99,23 +103,9 @@ async def _consultation_opened(session: AsyncSession, envelope: Envelope, event:
     )
 
 
-@dataclass
-class Registered:
-    """The facts of an accepted submission as the proposal row records them (a ``store.Registration``)."""
-
-    proposal_id: str
-    consultation_id: str
-    registration_number: str
-    request_sha256: str
-    received_at: datetime
-    late: bool
-    submitted_event_id: str
-    submitted_log_position: int
-    submitted_event_hash: str
-
-
-def registration(event: ProposalSubmitted, envelope: Envelope) -> Registered:
-    return Registered(
+def registration(event: ProposalSubmitted, envelope: Envelope) -> Registration:
+    """What the proposal row of ``event`` records of its acceptance."""
+    return Registration(
         proposal_id=event.proposal_id,
         consultation_id=event.consultation_id,
         registration_number=event.registration_number,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, MetaData, UniqueConstraint, bindparam
 from sqlalchemy.orm import registry
@@ -130,8 +131,10 @@ async def series_taken(session: AsyncSession, year: int) -> list[int]:
     return list((await session.exec(query)).all())
 
 
-class Registration(Protocol):
-    """What the answer to a submission is built from: the facts recorded when it was accepted."""
+@dataclass
+class Registration:
+    """The facts of an accepted submission as its proposal row records them: what the answer to the
+    submission (and to every retry of it) is built from."""
 
     proposal_id: str
     consultation_id: str
@@ -145,22 +148,9 @@ class Registration(Protocol):
 
 
 _proposals = ProposalRow.__table__  # type: ignore[attr-defined]
-_REGISTRATION_BY_KEY = select(
-    *(
-        _proposals.c[name]
-        for name in (
-            "proposal_id",
-            "consultation_id",
-            "registration_number",
-            "request_sha256",
-            "received_at",
-            "late",
-            "submitted_event_id",
-            "submitted_log_position",
-            "submitted_event_hash",
-        )
-    )
-).where(_proposals.c.portal == bindparam("portal"), _proposals.c.idempotency_key == bindparam("key"))
+_REGISTRATION_BY_KEY = select(*(_proposals.c[item.name] for item in fields(Registration))).where(
+    _proposals.c.portal == bindparam("portal"), _proposals.c.idempotency_key == bindparam("key")
+)
 """Built once (the intake's hot path): only the columns of the answer, not the whole row and content."""
 
 
@@ -168,8 +158,8 @@ async def registration_by_idempotency_key(
     session: AsyncSession, portal: str, key: str
 ) -> Registration | None:
     result = await session.execute(_REGISTRATION_BY_KEY, {"portal": portal, "key": key})
-    row: Registration | None = result.first()
-    return row
+    row = result.first()
+    return Registration(*row) if row is not None else None
 
 
 async def portal_is_suspended(session: AsyncSession, portal: str) -> bool:
