@@ -200,29 +200,25 @@ class Client:
         raw = self.encode(method, path, body, headers)
         async with self._slots:  # at most max_connections at once; the others wait their turn
             connection = self._idle.pop() if self._idle else None
-            reused = connection is not None
-            if connection is None:
-                connection = await Connection.open(self.host, self.port)
-                self.opened += 1
-            try:
-                answer = await connection.send(raw)
-            except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError):
-                connection.close()
-                if not reused:
-                    raise
-                # The server closed an idle keep-alive connection (uvicorn does after 5 s) as the request
-                # went out: send it again on a new one, as HTTP clients do (every request here carries
-                # its Idempotency-Key, so a second copy cannot record anything twice).
-                connection = await Connection.open(self.host, self.port)
-                self.opened += 1
+            while True:
+                reused = connection is not None
+                if connection is None:
+                    connection = await Connection.open(self.host, self.port)
+                    self.opened += 1
                 try:
                     answer = await connection.send(raw)
+                    break
+                except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError):
+                    connection.close()
+                    if not reused:
+                        raise
+                    # The server closed an idle keep-alive connection (uvicorn does after 5 s) as the
+                    # request went out: send it again on a new one, as HTTP clients do (every request
+                    # here carries its Idempotency-Key, so a second copy cannot record anything twice).
+                    connection = None
                 except BaseException:
                     connection.close()
                     raise
-            except BaseException:
-                connection.close()
-                raise
             if answer.headers.get("connection", "").lower() == "close":
                 connection.close()
             else:
