@@ -4,7 +4,7 @@
 
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test lint typecheck pytest deps uv system-deps
+.PHONY: run test lint typecheck pytest deps uv system-deps postgres
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -18,6 +18,11 @@ deps: uv
 system-deps:
 	@bash scripts/system-deps.sh
 
+# PostgreSQL at 127.0.0.1:5432 with trust auth for local connections: installed (Debian's postgresql) and
+# started when none answers, where this runs as root with apt-get; otherwise it says what is missing.
+postgres:
+	@bash scripts/postgres.sh
+
 run: deps
 	$(UV) run aireg up
 
@@ -28,7 +33,7 @@ lint: deps
 typecheck: deps
 	$(UV) run mypy .
 
-pytest: deps system-deps
+pytest: deps system-deps postgres
 	$(UV) run pytest
 
 test: lint typecheck pytest
