@@ -1,4 +1,6 @@
-"""Declaring the contract's topics on a broker: partitions, and ``retention.ms=-1`` (never expire)."""
+"""Declaring the contract's topics on a broker: partitions, copies (replication factor and
+``min.insync.replicas``), and ``retention.ms=-1`` (never expire); and asking a broker which partitions
+topics have."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -18,9 +21,18 @@ async def ensure_topics(
     *,
     partitions: int = 3,
     replication_factor: int = 1,
+    min_insync_replicas: int = 1,
     attempts: int = 30,
 ) -> None:
-    """Create the missing ``topics``; existing ones are left as they are. Waits for the broker."""
+    """Create the missing ``topics``; existing ones are left as they are. Waits for the broker.
+
+    With ``acks=all`` a write is acknowledged once ``min_insync_replicas`` copies hold it (3 and 2 in a
+    cluster of three: one broker may be lost without losing or refusing an acknowledged event)."""
+    if not 1 <= min_insync_replicas <= replication_factor:
+        raise ValueError(
+            f"min.insync.replicas {min_insync_replicas} must be between 1 and the replication factor "
+            f"{replication_factor}"
+        )
     for attempt in range(1, attempts + 1):
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
         try:
@@ -35,7 +47,10 @@ async def ensure_topics(
                                 name,
                                 num_partitions=partitions,
                                 replication_factor=replication_factor,
-                                topic_configs={"retention.ms": "-1"},
+                                topic_configs={
+                                    "retention.ms": "-1",
+                                    "min.insync.replicas": str(min_insync_replicas),
+                                },
                             )
                             for name in missing
                         ]
@@ -48,3 +63,16 @@ async def ensure_topics(
             await asyncio.sleep(1.0)
         finally:
             await admin.close()
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """The partitions of those of ``topics`` that exist, in topic then partition order, asked of the
+    broker: a consumer that subscribes to nothing knows no topic's partitions (``partitions_for_topic``
+    stays empty on Apache Kafka, which answers a metadata request for no topic with none, where the
+    embedded Tansu answers with all of them)."""
+    cluster = await consumer._client.fetch_all_metadata()
+    return [
+        TopicPartition(topic, partition)
+        for topic in topics
+        for partition in sorted(cluster.partitions_for_topic(topic) or ())
+    ]

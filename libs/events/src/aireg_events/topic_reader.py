@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from aireg_events.kafka_admin import topic_partitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +77,7 @@ async def read_topic_batches(
     )
     await consumer.start()
     try:
-        existing = await consumer.topics()
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            if topic in existing
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await topic_partitions(consumer, topics)
         if not partitions:
             return
         consumer.assign(partitions)

@@ -26,8 +26,13 @@ class ServiceSettings(BaseSettings):
     topic_namespace: str = ""
     """A prefix for every topic name (tests, several deployments on one cluster); empty in production."""
     topic_partitions: int = 3
-    kafka_enable_idempotence: bool = False
-    """The embedded broker has no idempotent producer; Apache Kafka does."""
+    topic_replication_factor: int = 1
+    """Copies of each topic a service creates when missing (3 on a cluster of three brokers)."""
+    topic_min_insync_replicas: int = 1
+    """Copies that must hold an event before an ``acks=all`` write is acknowledged (2 with 3 copies)."""
+    kafka_enable_idempotence: bool | None = None
+    """The relay's idempotent producer: unset, used where the broker grants it (Apache Kafka; the
+    embedded Tansu refuses it); true requires it; false never uses it."""
     token_public_key_file: Path
     revoked_tokens_file: Path | None = None
     max_body_bytes: int = 1024 * 1024

@@ -5,6 +5,10 @@ value = the canonical envelope, headers = type, version, event id, position and 
 and only then moves its position. A crash between the two publishes the tail again; consumers drop the
 repeats through their inbox. On PostgreSQL only one replica relays at a time (a session advisory lock).
 
+Where the broker grants one (Apache Kafka), the producer is idempotent: a send retried after a lost
+acknowledgement is not written twice. Correctness does not depend on it (the inboxes absorb repeats), so
+on a broker that refuses ``InitProducerId`` (the embedded Tansu) the relay says so and sends without.
+
 The position is written to the database at most every ``save_interval`` seconds while the log moves,
 when the relay falls idle, and when it stops: one write per publish would be one more transaction (and
 one more fsync) per group commit of the appender, for a position that only bounds what a crash
@@ -19,11 +23,13 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import BrokerResponseError
 from prometheus_client import Counter, Gauge
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from aireg_events.kafka_admin import topic_partitions
 from aireg_events.log.database import Database
 from aireg_events.log.tables import event_log, relay_position
 
@@ -53,7 +59,7 @@ class Relay:
         *,
         batch_size: int = 1000,
         poll_interval: float = 0.5,
-        enable_idempotence: bool = False,
+        enable_idempotence: bool | None = None,
         wake: asyncio.Event | None = None,
         client_id: str = "aireg-relay",
         save_interval: float = 1.0,
@@ -64,6 +70,9 @@ class Relay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.enable_idempotence = enable_idempotence
+        """True: required; False: never; None: where the broker grants it."""
+        self.idempotent = False
+        """Whether the running producer is idempotent."""
         self.wake = wake or asyncio.Event()
         self.client_id = client_id
         self.save_interval = save_interval
@@ -130,16 +139,7 @@ class Relay:
                 backoff = min(backoff * 2, 5.0)
 
     async def _run(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers,
-            acks="all",
-            enable_idempotence=self.enable_idempotence,
-            client_id=self.client_id,
-            linger_ms=2,
-            max_batch_size=1024 * 1024,
-            max_request_size=4 * 1024 * 1024,
-        )
-        await producer.start()
+        producer = await self._start_producer()
         try:
             async with self.database.reader.connect() as connection:
                 self.position = await read_relay_position(connection, self.topic)
@@ -164,22 +164,44 @@ class Relay:
         finally:
             await producer.stop()
 
+    def _producer(self, idempotent: bool) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            acks="all",
+            enable_idempotence=idempotent,
+            client_id=self.client_id,
+            linger_ms=2,
+            max_batch_size=1024 * 1024,
+            max_request_size=4 * 1024 * 1024,
+        )
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        idempotent = self.enable_idempotence is not False
+        producer = self._producer(idempotent)
+        try:
+            await producer.start()
+        except BrokerResponseError as error:
+            await producer.stop()
+            if not idempotent or self.enable_idempotence or error.retriable:
+                raise
+            logger.warning(
+                "the broker refuses an idempotent producer (InitProducerId: %r); relaying %s without it",
+                error,
+                self.topic,
+            )
+            idempotent = False
+            producer = self._producer(idempotent)
+            await producer.start()
+        self.idempotent = idempotent
+        return producer
+
     async def _topic_is_empty(self) -> bool:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers, group_id=None, enable_auto_commit=False
         )
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(self.topic, number)
-                for number in consumer.partitions_for_topic(self.topic) or ()
-            ]
-            if not partitions:
-                await consumer.topics()
-                partitions = [
-                    TopicPartition(self.topic, number)
-                    for number in consumer.partitions_for_topic(self.topic) or ()
-                ]
+            partitions = await topic_partitions(consumer, [self.topic])
             if not partitions:
                 return True
             ends = await consumer.end_offsets(partitions)

@@ -53,7 +53,10 @@ class LogRuntime:
     produces: bool = True
     subscription: Subscription | None = None
     partitions: int = 3
-    enable_idempotence: bool = False
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+    enable_idempotence: bool | None = None
+    """None: the relay's producer is idempotent where the broker grants it (Apache Kafka, not Tansu)."""
     clock: Clock = utc_now
     run_migrations: bool = True
     registry: EventRegistry = CATALOGUE
@@ -81,7 +84,13 @@ class LogRuntime:
     async def start(self) -> None:
         if self.run_migrations:
             await upgrade_to_head(self.database, self.migrations_dir)
-        await ensure_topics(self.bootstrap_servers, self.topics.all(), partitions=self.partitions)
+        await ensure_topics(
+            self.bootstrap_servers,
+            self.topics.all(),
+            partitions=self.partitions,
+            replication_factor=self.replication_factor,
+            min_insync_replicas=self.min_insync_replicas,
+        )
         await self.appender.start()
         if self.produces and self.signing_key_file is not None:
             self.checkpointer = Checkpointer(
