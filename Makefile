@@ -1,10 +1,10 @@
 # aireg: two commands for a fresh machine with Python 3.11+ and make.
 #   make run   - the whole system on the embedded defaults (broker, three services, SQLite under ./var/)
-#   make test  - ruff, mypy and the whole test suite (real broker, SQLite and PostgreSQL)
+#   make test  - ruff, mypy and the whole test suite (Apache Kafka and Tansu, SQLite and PostgreSQL)
 
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test lint typecheck pytest deps uv system-deps postgres
+.PHONY: run test lint typecheck pytest deps uv system-deps postgres kafka
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -23,6 +23,12 @@ system-deps:
 postgres:
 	@bash scripts/postgres.sh
 
+# Apache Kafka for the tests: the pinned broker's jars, fetched from Maven Central with the machine's
+# Maven into ~/.cache/aireg (AIREG_KAFKA_CACHE) when missing, run on the machine's Java 17. Without them
+# it says why; the Apache Kafka tests then skip, or fail under AIREG_REQUIRE_KAFKA=1 (CI).
+kafka: deps
+	@$(UV) run python scripts/kafka.py
+
 run: deps
 	$(UV) run aireg up
 
@@ -33,7 +39,7 @@ lint: deps
 typecheck: deps
 	$(UV) run mypy .
 
-pytest: deps system-deps postgres
+pytest: deps system-deps postgres kafka
 	$(UV) run pytest
 
 test: lint typecheck pytest

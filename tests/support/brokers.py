@@ -29,8 +29,16 @@ def kafka_unavailable(reason: str) -> NoReturn:
     pytest.skip(f"Apache Kafka cannot run here: {reason}")
 
 
-async def partition_leaders(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    """(topic, partition) → the node id leading it now, as the cluster's metadata says."""
+@dataclass(frozen=True)
+class PartitionState:
+    leader: int
+    """The node id leading the partition (-1: none)."""
+    in_sync: frozenset[int]
+    """The node ids holding every acknowledged record of it."""
+
+
+async def partition_states(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], PartitionState]:
+    """(topic, partition) → who leads it and who is in sync, as the cluster's metadata says now."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
     try:
@@ -38,7 +46,9 @@ async def partition_leaders(bootstrap: str, topics: list[str]) -> dict[tuple[str
     finally:
         await admin.close()
     return {
-        (topic["topic"], partition["partition"]): partition["leader"]
+        (topic["topic"], partition["partition"]): PartitionState(
+            partition["leader"], frozenset(partition["isr"])
+        )
         for topic in described
         for partition in topic["partitions"]
     }

@@ -360,8 +360,7 @@ class KafkaCluster:
                     "kafka.tools.StorageTool",
                     "format",
                     "--ignore-formatted",
-                    "-t",
-                    cluster_id,
+                    f"--cluster-id={cluster_id}",  # an id may start with "-"
                     "-c",
                     str(node.directory / "server.properties"),
                 ],
@@ -370,9 +369,7 @@ class KafkaCluster:
                 timeout=120,
             )
             if result.returncode != 0:
-                raise KafkaUnavailable(
-                    f"formatting node {node.node_id} failed: {result.stdout}{result.stderr}"
-                )
+                raise RuntimeError(f"formatting node {node.node_id} failed: {result.stdout}{result.stderr}")
         layout.write_text(" ".join(f"{n.node_id}:{n.port}:{n.controller_port}" for n in nodes) + "\n")
         return cluster
 
@@ -426,7 +423,7 @@ class KafkaCluster:
         wanted = sum(1 for node in self.nodes if node.running)
         while time.monotonic() < deadline:
             if all(node.process is not None and not node.running for node in self.nodes):
-                raise KafkaUnavailable(f"Apache Kafka exited:\n{self.nodes[0].log_tail()}")
+                raise RuntimeError(f"Apache Kafka exited:\n{self.nodes[0].log_tail()}")
             listening = all(_accepts(node.port) for node in self.nodes if node.running)
             if listening and run_coroutine(_brokers_answering(self.bootstrap)) >= wanted:
                 return

@@ -1,4 +1,8 @@
-"""``aireg up``: the whole system on the embedded defaults, on one machine."""
+"""``aireg up``: the whole system on the embedded defaults, on one machine.
+
+The broker is the embedded Tansu (memory-only), or with ``AIREG_BROKER=kafka`` Apache Kafka run on the
+machine's Java (one KRaft node, its data kept under ``var/kafka/``), or, with ``KAFKA_BOOTSTRAP_SERVERS``
+set, a broker of your own."""
 
 from __future__ import annotations
 
@@ -17,17 +21,23 @@ from rich.console import Console
 from aireg_cli.keys import KeyRing, ensure_keys
 from aireg_cli.stack import (
     DEFAULT_PORTS,
+    KAFKA_VERSION,
     SERVICES,
+    KafkaCluster,
     ServiceSpec,
     Supervisor,
     free_port,
     port_is_free,
     service_env,
     start_broker,
+    start_kafka,
     stop_process,
 )
 from aireg_events.signing import load_private_key
 from aireg_http.auth import TokenRole, issue_token
+
+BROKERS = ("tansu", "kafka")
+"""What ``AIREG_BROKER`` may name: the embedded Tansu (the default) or Apache Kafka."""
 
 DEMO_IDENTITIES: list[tuple[str, TokenRole, str | None]] = [
     ("demo-portal", "portal", None),
@@ -98,7 +108,14 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
     (var_dir / "logs").mkdir(parents=True, exist_ok=True)
     keys = ensure_keys(var_dir / "keys")
     broker: subprocess.Popen[bytes] | None = None
+    kafka: KafkaCluster | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    broker_kind = os.environ.get("AIREG_BROKER", "tansu")
+    if broker_kind not in BROKERS:
+        console.print(
+            f"[red]aireg up failed:[/] AIREG_BROKER={broker_kind!r}: use one of {', '.join(BROKERS)}"
+        )
+        return 2
     started = time.monotonic()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -109,7 +126,14 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
 
     supervisor: Supervisor | None = None
     try:
-        if not bootstrap:
+        if not bootstrap and broker_kind == "kafka":
+            port = 9092 if port_is_free(9092) else free_port()
+            console.print(
+                f"starting Apache Kafka {KAFKA_VERSION} (KRaft, data in {var_dir / 'kafka'}) on 127.0.0.1:{port}"
+            )
+            kafka = start_kafka(var_dir / "kafka", port=port, say=console.print)
+            bootstrap = kafka.bootstrap
+        elif not bootstrap:
             port = 9092 if port_is_free(9092) else free_port()
             console.print(f"starting the embedded Kafka-protocol broker (Tansu) on 127.0.0.1:{port}")
             broker = start_broker(port, var_dir / "logs" / "broker.log")
@@ -165,6 +189,8 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
             supervisor.stop_all()
         if broker is not None:
             stop_process(broker)
+        if kafka is not None:
+            kafka.stop()
         console.print("stopped.")
 
 
