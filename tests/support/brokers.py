@@ -3,12 +3,15 @@ failover test) and the embedded Tansu; which one a test got, and who leads a top
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from dataclasses import dataclass
 from typing import NoReturn
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 BROKER_KINDS = ("kafka", "tansu")
 """Apache Kafka, and the embedded Tansu."""
@@ -37,14 +40,24 @@ class PartitionState:
     """The node ids holding every acknowledged record of it."""
 
 
-async def partition_states(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], PartitionState]:
-    """(topic, partition) → who leads it and who is in sync, as the cluster's metadata says now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
+async def partition_states(
+    bootstrap: str, topics: list[str], timeout: float = 30.0
+) -> dict[tuple[str, int], PartitionState]:
+    """(topic, partition) → who leads it and who is in sync, as the cluster's metadata says now (asked
+    again while a node that was just killed is still the one the client tries)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
+        try:
+            await admin.start()
+            described = await admin.describe_topics(topics)
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
     return {
         (topic["topic"], partition["partition"]): PartitionState(
             partition["leader"], frozenset(partition["isr"])

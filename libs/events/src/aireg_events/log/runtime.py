@@ -123,7 +123,8 @@ class LogRuntime:
                 apply_batch=self.subscription.apply_batch,
             )
             self.broker = KafkaBroker(
-                self.bootstrap_servers,
+                # A list: FastStream hands a string to aiokafka as one host, "a:9092,b:9092" included.
+                self.bootstrap_servers.split(","),
                 client_id=f"aireg-{self.service}",
                 allow_auto_create_topics=False,
                 log_level=logging.DEBUG,
