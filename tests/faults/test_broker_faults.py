@@ -3,7 +3,8 @@ go on (a metric counts them); and the broker frozen (SIGSTOP) for 15 seconds und
 intake keeps answering 201 the whole time (the log keeps the events), and everything is delivered once
 the broker is back.
 
-A broker of the module's own: freezing the session's broker would stall every other test."""
+Both on a broker of the module's own, Apache Kafka then Tansu: freezing the session's broker would stall
+every other test."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,11 +23,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from aireg_cli.keys import KeyRing
-from aireg_cli.stack import SERVICES, free_port, start_broker, stop_process
+from aireg_cli.stack import SERVICES, KafkaCluster, KafkaUnavailable, free_port, start_broker, stop_process
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id, utc_now
 from aireg_events.topics import Topics
 from tests.faults.delivery import count_deliveries
 from tests.faults.load import Figures, SubmissionLoad
+from tests.support.brokers import kafka_unavailable
 from tests.support.system import System, build_system, consultation_body
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
@@ -36,12 +39,36 @@ PAUSE_SECONDS = 15
 SECRET_EMAIL = "poisoned.sender@clinic-9.example.org"
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+@dataclass
+class OwnBroker:
+    """A broker of the module's own (Apache Kafka or Tansu) and the process that serves it."""
+
+    kind: str
+    bootstrap: str
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="module", params=["kafka", "tansu"])
+def own_broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OwnBroker]:
+    if request.param == "kafka":
+        try:
+            cluster = KafkaCluster.prepare(tmp_path_factory.mktemp("frozen-kafka"))
+        except KafkaUnavailable as reason:
+            kafka_unavailable(str(reason))
+        cluster.start()
+        assert cluster.nodes[0].process is not None
+        try:
+            yield OwnBroker("kafka", cluster.bootstrap, cluster.nodes[0].process)
+        finally:
+            os.kill(cluster.nodes[0].process.pid, signal.SIGCONT)
+            cluster.stop()
+        return
     port = free_port()
     process = start_broker(port)
     try:
-        yield f"127.0.0.1:{port}", process
+        yield OwnBroker("tansu", f"127.0.0.1:{port}", process)
     finally:
         os.kill(process.pid, signal.SIGCONT)
         stop_process(process)
@@ -49,14 +76,14 @@ def broker() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 @pytest.fixture(scope="module")
 def system(
-    broker: tuple[str, subprocess.Popen[bytes]],
+    own_broker: OwnBroker,
     keys: KeyRing,
     tokens: TokenFactory,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
     running = build_system(
         backend="sqlite",
-        bootstrap=broker[0],
+        bootstrap=own_broker.bootstrap,
         keys=keys,
         tokens=tokens,
         folder=tmp_path_factory.mktemp("broker-faults"),
@@ -121,9 +148,9 @@ async def dead_letters(bootstrap: str, topic: str, expected: int) -> list[tuple[
 
 
 async def test_poison_on_each_topic_goes_to_its_dlq_and_every_consumer_goes_on(
-    system: System, broker: tuple[str, subprocess.Popen[bytes]], artifacts_dir: Path
+    system: System, own_broker: OwnBroker, artifacts_dir: Path
 ) -> None:
-    bootstrap = broker[0]
+    bootstrap = own_broker.bootstrap
     topics = Topics(system.namespace)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
@@ -141,7 +168,9 @@ async def test_poison_on_each_topic_goes_to_its_dlq_and_every_consumer_goes_on(
     load.start()
     await load.wait_accepted(3)
     await load.stop()
-    figures, problems = await count_deliveries(system, load, "poison messages on both topics", timeout=90)
+    figures, problems = await count_deliveries(
+        system, load, f"poison messages on both topics ({own_broker.kind})", timeout=90
+    )
 
     kinds = set(poison("submission"))
     groups = {name: f"{system.namespace}aireg-{name}" for name in SERVICES}
@@ -174,9 +203,9 @@ async def open_consultation(system: System) -> str:
 
 @pytest.mark.timeout(600)
 async def test_a_frozen_broker_stops_no_intake_and_loses_nothing(
-    system: System, broker: tuple[str, subprocess.Popen[bytes]], artifacts_dir: Path
+    system: System, own_broker: OwnBroker, artifacts_dir: Path
 ) -> None:
-    process = broker[1]
+    process = own_broker.process
     consultation_id = await open_consultation(system)
     load = SubmissionLoad(system, consultation_id, label="frozen-broker", rate=3.0, max_count=200)
     load.start()
@@ -206,7 +235,9 @@ async def test_a_frozen_broker_stops_no_intake_and_loses_nothing(
 
     await eventually(relayed, until=bool, timeout=90)
     figures: Figures
-    figures, problems = await count_deliveries(system, load, f"broker frozen {PAUSE_SECONDS}s under load")
+    figures, problems = await count_deliveries(
+        system, load, f"broker frozen {PAUSE_SECONDS}s under load ({own_broker.kind})"
+    )
     figures.extra["accepted_while_frozen"] = accepted_during
     figures.report(artifacts_dir)
     assert problems == []

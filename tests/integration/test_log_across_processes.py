@@ -1,6 +1,6 @@
 """The foundation, as a user meets it: a decision appended by one service process is applied exactly once
-by another, through the real broker, on SQLite and on PostgreSQL, also after a relay crash; a poison
-message goes to the DLQ and the consumer goes on."""
+by another, through the real broker (Apache Kafka and Tansu), on SQLite and on PostgreSQL, also after a
+relay crash; a poison message goes to the DLQ and the consumer goes on."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.support.services import ServiceProcess, service_process
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
 
-pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e, pytest.mark.brokers("kafka", "tansu")]
 
 
 @pytest.fixture
