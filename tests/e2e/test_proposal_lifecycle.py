@@ -1,7 +1,7 @@
 """A proposal's whole life across real processes: portals submit over HTTP to the submission service,
 the analysis service triages what reaches it over the broker (one campaign for 30 copies of a form letter
 among 200 distinct proposals), staff review, assess, package and forward, and the submitter's status on
-the submission service follows every step. On SQLite and on PostgreSQL, on Apache Kafka and on Tansu."""
+the submission service follows every step. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from tests.support.services import ServiceProcess, service_process
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
 
-pytestmark = [pytest.mark.kafka, pytest.mark.e2e, pytest.mark.brokers("kafka", "tansu")]
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
 
 @pytest.fixture
