@@ -21,6 +21,7 @@ from aireg_events.canonical import (
     NotCanonicalizable,
     canonical_json,
     canonical_json_of_decoded,
+    ecmascript_number,
     is_canonical,
     loads,
 )
@@ -73,6 +74,17 @@ def test_numbers_are_written_as_rfc_8785_appendix_b_says(hex_bits: str, expected
 def test_nan_and_infinities_have_no_canonical_form(hex_bits: str) -> None:
     with pytest.raises(NotCanonicalizable):
         canonical_json({"x": double(hex_bits)})
+
+
+@pytest.mark.parametrize(("hex_bits", "expected"), APPENDIX_B)
+def test_ecmascript_number_writes_appendix_b(hex_bits: str, expected: str) -> None:
+    assert ecmascript_number(double(hex_bits)) == expected
+
+
+@settings(max_examples=5000, deadline=None)
+@given(number=st.floats(allow_nan=False, allow_infinity=False))
+def test_ecmascript_number_equals_the_reference_for_any_double(number: float) -> None:
+    assert ecmascript_number(number).encode() == rfc8785.dumps(number)
 
 
 def test_the_rfc_8785_section_3_2_2_example() -> None:

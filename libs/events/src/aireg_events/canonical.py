@@ -13,10 +13,11 @@ a float that large is integral, written as an integer that would then be refused
 :class:`NotCanonicalizable`. Floats stay floats: ``0.85`` is written ``0.85``, ``1.0`` is written ``1``
 and reads back as the integer 1, whose form is the same.
 
-Speed: orjson with sorted keys writes exactly the JCS form of a value that holds no float, no integer of
-16 digits or more and no character beyond U+FFFF (where UTF-16 order and code-point order part). The
-encoder writes with orjson, looks for those three in its output (one regular expression over the bytes)
-and hands only such values to the reference implementation (the ``rfc8785`` package).
+Speed: orjson with sorted keys and its 53-bit integer limit writes exactly the JCS form of a value that
+holds no float and no character beyond U+FFFF (where UTF-16 order and code-point order part). So the
+encoder writes with orjson; a value with floats is written again with each float in ECMAScript's form
+(:func:`ecmascript_number`, as orjson fragments); bytes with a character beyond U+FFFF go to the
+reference implementation (the ``rfc8785`` package).
 ``libs/events/tests/test_jcs.py`` proves the two equal on RFC 8785's own examples and on arbitrary values.
 """
 
@@ -36,16 +37,10 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_EXACT_INTEGER = 2**53 - 1
 """The largest integer a JCS number (an IEEE double) holds exactly; events hold none beyond ±this."""
 
-_WHERE_ORJSON_IS_NOT_JCS = re.compile(
-    # a number token with a fraction or an exponent (a float), in orjson's compact output only ever
-    # at the start or right after a member's colon, an array's bracket or a comma; inside strings a
-    # quote is escaped, so a match there is only a needless trip to the reference, never a miss
-    rb'(?:^|":|[\[,])-?[0-9]+[.eE]'
-    # an integer of 16 digits or more: 2**53 has 16
-    rb'|(?:^|":|[\[,])-?[0-9]{16}'
-    # the lead byte of a 4-byte UTF-8 sequence: a character beyond U+FFFF, whose UTF-16 order may differ
-    rb"|[\xf0-\xf4]"
-)
+_WRITE = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER  # strict: an integer beyond ±(2**53 - 1) raises
+_BEYOND_U_FFFF = re.compile(rb"[\xf0-\xf4]")
+"""The lead byte of a 4-byte UTF-8 sequence: a character beyond U+FFFF, where the UTF-16 order of member
+names (JCS's) and their code-point order (orjson's) may part."""
 
 
 class NotCanonicalizable(ValueError):
@@ -77,43 +72,90 @@ def _default(value: Any) -> Any:
     raise NotCanonicalizable(f"no canonical JSON form for {type(value).__name__}")
 
 
-def _check_floats(value: Any) -> None:
-    # orjson writes NaN and infinities as null: refuse them before they are written at all
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise NotCanonicalizable("non-finite float")
-        if abs(value) > MAX_EXACT_INTEGER:
-            raise NotCanonicalizable(f"{value!r} is beyond ±(2**53 - 1), where JCS numbers are exact")
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_floats(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _check_floats(item)
+def _holds_float(value: Any, *, producing: bool = False) -> bool:
+    """Whether ``value`` holds a float that orjson writes otherwise than ECMAScript (``1.0``, ``1e+16``;
+    ``0.85`` both write alike); ``producing``: also refuse what a producer may not write (orjson would
+    write NaN and infinities as null, and a float beyond ±(2**53 - 1) is an integer JCS refuses)."""
+    kind = type(value)
+    if kind is float or isinstance(value, float):
+        if producing and not (math.isfinite(value) and abs(value) <= MAX_EXACT_INTEGER):
+            raise NotCanonicalizable(f"{value!r}: an event's numbers are finite and within ±(2**53 - 1)")
+        return orjson.dumps(value) != ecmascript_number(value).encode()
+    found = False
+    items = value.values() if kind is dict or isinstance(value, dict) else value
+    if items is value and not (kind is list or isinstance(value, (list, tuple))):
+        return False
+    for item in items:
+        if type(item) in _SCALARS:
+            continue
+        found = _holds_float(item, producing=producing) or found
+        if found and not producing:
+            return True
+    return found
 
 
-def _jcs(written: bytes) -> bytes:
-    """The JCS form of what orjson ``written`` (sorted keys, or not) holds."""
-    if _WHERE_ORJSON_IS_NOT_JCS.search(written) is None:
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def ecmascript_number(number: float) -> str:
+    """``number`` as ECMAScript's Number::toString writes it (RFC 8785, 3.2.2.3): the shortest digits
+    that read back as the same double (Python's ``repr`` finds the same), laid out as ECMAScript does."""
+    if number == 0:
+        return "0"
+    if number < 0:
+        return "-" + ecmascript_number(-number)
+    mantissa, _, exponent = repr(number).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + int(exponent or 0)  # number = 0.<digits> x 10**point
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    count = len(digits)
+    if count <= point <= 21:
+        return digits + "0" * (point - count)
+    if 0 < point <= 21:
+        return digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return "0." + "0" * -point + digits
+    power = point - 1
+    sign = "+" if power > 0 else "-"
+    head = digits if count == 1 else digits[0] + "." + digits[1:]
+    return f"{head}e{sign}{abs(power)}"
+
+
+def _numbers_as_fragments(value: Any) -> Any:
+    """``value`` (as decoded from JSON) with every float replaced by its ECMAScript form, for orjson."""
+    kind = type(value)
+    if kind is float:
+        return orjson.Fragment(ecmascript_number(value))
+    if kind is dict:
+        return {key: _numbers_as_fragments(item) for key, item in value.items()}
+    if kind is list:
+        return [_numbers_as_fragments(item) for item in value]
+    return value
+
+
+def _jcs(written: bytes, holds_float: bool) -> bytes:
+    """The JCS form of what orjson ``written`` (with ``_WRITE``)."""
+    if not written.isascii() and _BEYOND_U_FFFF.search(written) is not None:
+        try:
+            return rfc8785.dumps(orjson.loads(written))
+        except rfc8785.CanonicalizationError as error:
+            raise NotCanonicalizable(str(error)) from error
+    if not holds_float:
         return written
-    try:
-        return rfc8785.dumps(orjson.loads(written))
-    except rfc8785.CanonicalizationError as error:
-        raise NotCanonicalizable(str(error)) from error
+    return orjson.dumps(_numbers_as_fragments(orjson.loads(written)), option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_json(value: Any) -> bytes:
     """Encode ``value`` as RFC 8785 canonical JSON bytes (datetimes as the contract's timestamps)."""
-    _check_floats(value)
+    holds_float = _holds_float(value, producing=True)
     try:
-        written = orjson.dumps(
-            value,
-            default=_default,
-            option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME,
-        )
+        written = orjson.dumps(value, default=_default, option=_WRITE | orjson.OPT_PASSTHROUGH_DATETIME)
     except orjson.JSONEncodeError as error:
         raise NotCanonicalizable(str(error)) from error
-    return _jcs(written)
+    return _jcs(written, holds_float)
 
 
 def canonical_json_of_decoded(value: Any) -> bytes:
@@ -121,23 +163,31 @@ def canonical_json_of_decoded(value: Any) -> bytes:
     without the checks of what a producer may write: what any JCS verifier computes for a record, on the
     fast path readers of whole logs need."""
     try:
-        return _jcs(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+        written = orjson.dumps(value, option=_WRITE)
     except orjson.JSONEncodeError as error:
-        raise NotCanonicalizable(str(error)) from error
+        try:  # an integer beyond ±(2**53 - 1): the reference says whether JCS has a form for it
+            return rfc8785.dumps(value)
+        except rfc8785.CanonicalizationError as refused:
+            raise NotCanonicalizable(str(refused)) from error
+    return _jcs(written, _holds_float(value))
 
 
 def is_canonical(raw: bytes, decoded: Any) -> bool:
     """Whether ``raw`` is exactly the canonical form of ``decoded``, its own decoding: then a reader may
-    hash ``raw`` as it is, and agrees with any verifier that canonicalizes first. Costs one orjson write
-    and one scan of the bytes, unless ``raw`` holds floats, long integers or characters beyond U+FFFF."""
-    if _WHERE_ORJSON_IS_NOT_JCS.search(raw) is None:
-        # compact orjson output is matched only by bytes without whitespace, so if equal, the scan above
-        # saw every number token of ``raw`` where orjson puts them: no float, no long integer
-        return orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS) == raw
+    hash ``raw`` as it is, and agrees with any verifier that canonicalizes first. Costs one orjson write,
+    one look at whether the value holds a float, and more only when it does or when ``raw`` holds a
+    character beyond U+FFFF."""
     try:
-        return canonical_json_of_decoded(decoded) == raw
-    except NotCanonicalizable:
-        return False
+        written = orjson.dumps(decoded, option=_WRITE)
+    except orjson.JSONEncodeError:
+        return False  # an integer JCS refuses
+    if written != raw:
+        # not orjson's form: canonical only if ECMAScript's floats or UTF-16 order make it differ
+        differs_for_jcs = not raw.isascii() or _holds_float(decoded)
+        return differs_for_jcs and canonical_json_of_decoded(decoded) == raw
+    if _holds_float(decoded):
+        return False  # orjson's form, and a float ECMAScript writes otherwise
+    return raw.isascii() or _BEYOND_U_FFFF.search(raw) is None or canonical_json_of_decoded(decoded) == raw
 
 
 def loads(data: bytes | str) -> Any:
