@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -72,11 +73,10 @@ async def export_bundle(
     sizes = dict.fromkeys(PRODUCER_TOPICS, 0)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as bundle:
-        writers = {
-            producer: bundle.open(_records_part(producer), "w", force_zip64=True)
-            for producer in PRODUCER_TOPICS
-        }
+    with tempfile.TemporaryDirectory(dir=out.parent) as spool:
+        # the records go to one file per producer first: a zip takes one writer at a time
+        spooled = {producer: Path(spool) / f"{producer}.jsonl" for producer in PRODUCER_TOPICS}
+        writers = {producer: path.open("wb") for producer, path in spooled.items()}
         try:
             async for records in read_topic_batches(
                 bootstrap_servers, list(topic_producer), progress=progress
@@ -90,44 +90,61 @@ async def export_bundle(
         finally:
             for writer in writers.values():
                 writer.close()
-        parts: list[dict[str, Any]] = [
-            {
-                "path": _records_part(producer),
-                "kind": "records",
-                "producer": producer,
-                "topic": topics.of(producer),
-                "records": counts[producer],
-                "bytes": sizes[producer],
-                "sha256": digests[producer].hexdigest(),
-            }
-            for producer in PRODUCER_TOPICS
-        ]
-        key_names: list[str] = []
-        for producer, paths in public_keys.items():
-            for path in paths:
-                data = path.read_bytes()
-                name = f"keys/{path.name}"
-                bundle.writestr(name, data)
-                key_names.append(name)
-                parts.append(
-                    {
-                        "path": name,
-                        "kind": "public_key",
-                        "producer": producer,
-                        "bytes": len(data),
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                    }
-                )
-        manifest = {
-            "format": BUNDLE_FORMAT,
-            "created_at": format_timestamp(utc_now()),
-            "canonical_json": "RFC 8785",
-            "topics": {producer: topics.of(producer) for producer in PRODUCER_TOPICS},
-            "parts": parts,
-        }
-        bundle.writestr(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as bundle:
+            for producer, path in spooled.items():
+                bundle.write(path, _records_part(producer))
+            summary = _finish(bundle, topics, public_keys, counts, sizes, digests)
     partial.replace(out)
-    return BundleSummary(out, counts, key_names, parts)
+    summary.path = out
+    return summary
+
+
+def _finish(
+    bundle: zipfile.ZipFile,
+    topics: Topics,
+    public_keys: dict[str, list[Path]],
+    counts: dict[str, int],
+    sizes: dict[str, int],
+    digests: dict[str, Any],
+) -> BundleSummary:
+    """The keys and the manifest, once the records are in."""
+    parts: list[dict[str, Any]] = [
+        {
+            "path": _records_part(producer),
+            "kind": "records",
+            "producer": producer,
+            "topic": topics.of(producer),
+            "records": counts[producer],
+            "bytes": sizes[producer],
+            "sha256": digests[producer].hexdigest(),
+        }
+        for producer in PRODUCER_TOPICS
+    ]
+    key_names: list[str] = []
+    for producer, paths in public_keys.items():
+        for path in paths:
+            data = path.read_bytes()
+            name = f"keys/{path.name}"
+            bundle.writestr(name, data)
+            key_names.append(name)
+            parts.append(
+                {
+                    "path": name,
+                    "kind": "public_key",
+                    "producer": producer,
+                    "bytes": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "created_at": format_timestamp(utc_now()),
+        "canonical_json": "RFC 8785",
+        "topics": {producer: topics.of(producer) for producer in PRODUCER_TOPICS},
+        "parts": parts,
+    }
+    bundle.writestr(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return BundleSummary(Path(), counts, key_names, parts)
 
 
 @dataclass
