@@ -291,6 +291,10 @@ def test_the_real_log_has_both_producers_a_campaign_an_exact_duplicate_and_check
     assert sum(1 for payload in triaged if payload["campaign_id"]) >= 3
     assert any(payload["exact_duplicate_of"] or payload["exact_duplicates"] for payload in triaged)
     assert any(similar["similarity"] for payload in triaged for similar in payload["similar"])
+    # the exact duplicate is similar to its original by 1.0, a float JCS writes as 1 (orjson wrote 1.0)
+    assert any(
+        b'"similarity":1}' in value or b'"similarity":1,' in value for value in real_log.records["analysis"]
+    )
     for producer in ("submission", "analysis"):
         assert any(item["event_type"] == "ChainCheckpoint" for item in envelopes[producer])
 

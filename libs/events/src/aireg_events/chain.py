@@ -71,12 +71,15 @@ class ChainLink:
         """From a record's bytes and their decoding. Bytes that are the canonical form of what they
         decode to (checked: :func:`is_canonical`), minus their one ``hash`` member, are exactly what the
         hash covers, so they are hashed as they are (a relay publishes nothing else); any other bytes
-        are canonicalized first, as any JCS verifier does, so both always agree."""
+        are canonicalized first, as any JCS verifier does, so both always agree. The member removed is
+        the first one with the claimed hash: in canonical bytes one inside ``actor`` (the only member
+        sorted before ``hash`` that could be an object) would leave the top-level one in the bytes hashed,
+        which then cannot hash to the very value they contain."""
         claimed = content["hash"]
         if not isinstance(claimed, str):
             raise TypeError("hash is not a string")
         member = b'"hash":"' + claimed.encode() + b'",'
-        if raw.count(member) == 1 and is_canonical(raw, content):
+        if is_canonical(raw, content):
             recomputed = hashlib.sha256(raw.replace(member, b"", 1)).hexdigest()
         else:
             recomputed = content_hash(content, decoded=True)
