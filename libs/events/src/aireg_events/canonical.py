@@ -97,10 +97,11 @@ def _holds_float(value: Any, *, producing: bool = False) -> bool:
 _SCALARS = frozenset({str, int, bool, type(None)})
 
 
-def _float_written_otherwise_in(decoded: dict[str, Any] | list[Any]) -> bool:
+def _float_written_otherwise_in(decoded: Any) -> bool:
     """:func:`_holds_float` for a container just decoded by orjson (exact types: no ``isinstance``), on
     the path a reader of a million records takes."""
-    for item in decoded.values() if type(decoded) is dict else decoded:
+    items: Any = decoded.values() if type(decoded) is dict else decoded
+    for item in items:
         kind = type(item)
         if kind is float:
             if orjson.dumps(item) != ecmascript_number(item).encode():
