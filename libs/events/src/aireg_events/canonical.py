@@ -172,17 +172,22 @@ def canonical_json(value: Any) -> bytes:
     return _jcs(written, holds_float)
 
 
-def canonical_json_of_decoded(value: Any) -> bytes:
-    """Canonical JSON (JCS) of a value decoded from JSON (no datetime, no NaN: JSON cannot hold them),
-    without the checks of what a producer may write: what any JCS verifier computes for a record, on the
-    fast path readers of whole logs need."""
+def canonical_json_of_decoded(value: Any, *, strict: bool = False) -> bytes:
+    """Canonical JSON (JCS) of a value decoded from JSON or read from a table (no datetime, no NaN),
+    without the checks of what a producer may write, on the fast path readers of whole logs need.
+
+    ``strict``: refuse an integer beyond ±(2**53 - 1), as JCS does: every hash of an event is computed so.
+    Otherwise such an integer, which no event holds but a state digest's table may (64-bit hashes), is
+    written in full as orjson writes it, in a value written as orjson writes it."""
     try:
         written = orjson.dumps(value, option=_WRITE)
     except orjson.JSONEncodeError as error:
-        try:  # an integer beyond ±(2**53 - 1): the reference says whether JCS has a form for it
-            return rfc8785.dumps(value)
-        except rfc8785.CanonicalizationError as refused:
-            raise NotCanonicalizable(str(refused)) from error
+        if strict:
+            raise NotCanonicalizable(f"no JCS form: {error}") from error
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError as beyond:
+            raise NotCanonicalizable(str(beyond)) from beyond
     return _jcs(written, _holds_float(value))
 
 
@@ -198,10 +203,14 @@ def is_canonical(raw: bytes, decoded: Any) -> bool:
     if written != raw:
         # not orjson's form: canonical only if ECMAScript's floats or UTF-16 order make it differ
         differs_for_jcs = not raw.isascii() or _holds_float(decoded)
-        return differs_for_jcs and canonical_json_of_decoded(decoded) == raw
+        return differs_for_jcs and canonical_json_of_decoded(decoded, strict=True) == raw
     if _float_written_otherwise_in(decoded if type(decoded) in (dict, list) else [decoded]):
         return False  # orjson's form, and a float ECMAScript writes otherwise
-    return raw.isascii() or _BEYOND_U_FFFF.search(raw) is None or canonical_json_of_decoded(decoded) == raw
+    return (
+        raw.isascii()
+        or _BEYOND_U_FFFF.search(raw) is None
+        or canonical_json_of_decoded(decoded, strict=True) == raw
+    )
 
 
 def loads(data: bytes | str) -> Any:

@@ -43,7 +43,7 @@ def content_hash(content: dict[str, Any], *, decoded: bool = False) -> str:
     """
     if "hash" in content:
         content = {key: value for key, value in content.items() if key != "hash"}
-    encoded = canonical_json_of_decoded(content) if decoded else canonical_json(content)
+    encoded = canonical_json_of_decoded(content, strict=True) if decoded else canonical_json(content)
     return hashlib.sha256(encoded).hexdigest()
 
 
