@@ -72,25 +72,25 @@ def _default(value: Any) -> Any:
     raise NotCanonicalizable(f"no canonical JSON form for {type(value).__name__}")
 
 
-def _holds_float(value: Any, *, producing: bool = False) -> bool:
-    """Whether ``value`` holds a float that orjson writes otherwise than ECMAScript (``1.0``, ``1e+16``;
-    ``0.85`` both write alike); ``producing``: also refuse what a producer may not write (orjson would
-    write NaN and infinities as null, and a float beyond ±(2**53 - 1) is an integer JCS refuses)."""
-    kind = type(value)
-    if kind is float or isinstance(value, float):
-        if producing and not (math.isfinite(value) and abs(value) <= MAX_EXACT_INTEGER):
+def _holds_float(value: Any) -> bool:
+    """Whether a value a producer writes holds a float that orjson writes otherwise than ECMAScript
+    (``1.0``, ``1e+16``; ``0.85`` both write alike); refuses, on the way, every float a producer may not
+    write (orjson would write NaN and infinities as null, and a float beyond ±(2**53 - 1) is an integer JCS
+    refuses). Values decoded from JSON take :func:`_float_written_otherwise_in`."""
+    if isinstance(value, float):
+        if not (math.isfinite(value) and abs(value) <= MAX_EXACT_INTEGER):
             raise NotCanonicalizable(f"{value!r}: an event's numbers are finite and within ±(2**53 - 1)")
         return orjson.dumps(value) != ecmascript_number(value).encode()
-    found = False
-    items = value.values() if kind is dict or isinstance(value, dict) else value
-    if items is value and not (kind is list or isinstance(value, (list, tuple))):
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
         return False
+    found = False
     for item in items:
-        if type(item) in _SCALARS:
-            continue
-        found = _holds_float(item, producing=producing) or found
-        if found and not producing:
-            return True
+        if type(item) not in _SCALARS:
+            found = _holds_float(item) or found  # every item: each float is checked
     return found
 
 
@@ -151,7 +151,8 @@ def _numbers_as_fragments(value: Any) -> Any:
 
 
 def _jcs(written: bytes, holds_float: bool) -> bytes:
-    """The JCS form of what orjson ``written`` (with ``_WRITE``)."""
+    """The JCS form of the bytes orjson ``written`` with ``_WRITE``; ``holds_float``: the value holds a
+    float that orjson writes otherwise than ECMAScript."""
     if not written.isascii() and _BEYOND_U_FFFF.search(written) is not None:
         try:
             return rfc8785.dumps(orjson.loads(written))
@@ -164,7 +165,7 @@ def _jcs(written: bytes, holds_float: bool) -> bytes:
 
 def canonical_json(value: Any) -> bytes:
     """Encode ``value`` as RFC 8785 canonical JSON bytes (datetimes as the contract's timestamps)."""
-    holds_float = _holds_float(value, producing=True)
+    holds_float = _holds_float(value)
     try:
         written = orjson.dumps(value, default=_default, option=_WRITE | orjson.OPT_PASSTHROUGH_DATETIME)
     except orjson.JSONEncodeError as error:
@@ -188,7 +189,7 @@ def canonical_json_of_decoded(value: Any, *, strict: bool = False) -> bytes:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError as beyond:
             raise NotCanonicalizable(str(beyond)) from beyond
-    return _jcs(written, _holds_float(value))
+    return _jcs(written, _float_written_otherwise_in([value]))
 
 
 def is_canonical(raw: bytes, decoded: Any) -> bool:
@@ -202,9 +203,9 @@ def is_canonical(raw: bytes, decoded: Any) -> bool:
         return False  # an integer JCS refuses
     if written != raw:
         # not orjson's form: canonical only if ECMAScript's floats or UTF-16 order make it differ
-        differs_for_jcs = not raw.isascii() or _holds_float(decoded)
+        differs_for_jcs = not raw.isascii() or _float_written_otherwise_in([decoded])
         return differs_for_jcs and canonical_json_of_decoded(decoded, strict=True) == raw
-    if _float_written_otherwise_in(decoded if type(decoded) in (dict, list) else [decoded]):
+    if _float_written_otherwise_in([decoded]):
         return False  # orjson's form, and a float ECMAScript writes otherwise
     return (
         raw.isascii()
