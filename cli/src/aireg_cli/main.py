@@ -42,6 +42,21 @@ def up(
     ports: Annotated[str | None, typer.Option(help="submission,analysis,reporting ports")] = None,
 ) -> None:
     """Run the whole system on the embedded defaults (broker, three services, SQLite under ./var/)."""
+    from aireg_cli.audit.old_logs import old_format_logs
+
+    old = old_format_logs(var_dir)
+    if old:
+        for log in old:
+            positions = ", ".join(str(position) for position in log.positions)
+            err.print(
+                f"{log.database}: events hashed under the canonical JSON before RFC 8785 (format 1), "
+                f"at positions {positions}..."
+            )
+        err.print(
+            f"{var_dir} was written by a version before 2026-12, whose logs this one refuses (README, "
+            f"Audit). There is no production data of that format: move {var_dir} aside and run again."
+        )
+        raise typer.Exit(2)
     raise typer.Exit(run_up(var_dir, parse_ports(ports), console))
 
 

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aireg_events.canonical import NotCanonicalizable, canonical_json, loads
+from aireg_events.canonical import MAX_EXACT_INTEGER, NotCanonicalizable, canonical_json, loads
 from aireg_events.chain import verify_chain
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
 
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(min_value=-(2**53), max_value=2**53),
-    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-MAX_EXACT_INTEGER, max_value=MAX_EXACT_INTEGER),
+    st.floats(min_value=-MAX_EXACT_INTEGER, max_value=MAX_EXACT_INTEGER),
     st.text(max_size=30),
 )
 json_values = st.recursive(

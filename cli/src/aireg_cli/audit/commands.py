@@ -1,4 +1,4 @@
-"""``aireg audit ...``: the auditor's commands (verify, history, receipt)."""
+"""``aireg audit ...``: the auditor's commands (verify, export, history, receipt)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,19 @@ from typing import Annotated
 
 import httpx
 import typer
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from aireg_cli.audit.bundle import BundleError, BundleSummary, export_bundle, open_bundle
 from aireg_cli.audit.history import HistoryEntry, proposal_history
 from aireg_cli.audit.receipts import check_receipt, load_receipt
-from aireg_cli.audit.verify import AuditReport, http_feed_fetcher, verify
+from aireg_cli.audit.verify import AuditReport, http_feed_fetcher, verify, verify_bundle
 from aireg_cli.keys import KeyRing
 from aireg_cli.options import Bootstrap, KeysDir, Namespace
 from aireg_events.canonical import format_timestamp, parse_timestamp
-from aireg_events.signing import key_id, load_private_key, load_public_key
+from aireg_events.signing import Ed25519PublicKey, key_id, load_private_key, load_public_key
 from aireg_events.topics import PRODUCER_TOPICS, Topics
 from aireg_http.auth import issue_token
 
@@ -54,11 +56,40 @@ def _tracker(progress: Progress, label: str) -> Callable[[int, int], None]:
     return update
 
 
+def _public_keys(keys_dir: Path) -> dict[str, list[Ed25519PublicKey]]:
+    ring = KeyRing(keys_dir)
+    return {
+        producer: [load_public_key(path) for path in ring.signing_publics(producer)]
+        for producer in PRODUCER_TOPICS
+    }
+
+
+def _bundle_keys(pems: dict[str, list[bytes]]) -> dict[str, list[Ed25519PublicKey]]:
+    keys: dict[str, list[Ed25519PublicKey]] = {}
+    for producer, items in pems.items():
+        for pem in items:
+            key = load_pem_public_key(pem)
+            if isinstance(key, Ed25519PublicKey):
+                keys.setdefault(producer, []).append(key)
+    return keys
+
+
 @audit.command("verify")
 def verify_command(
     bootstrap: Bootstrap,
     namespace: Namespace = "",
-    keys_dir: KeysDir = Path("var/keys"),
+    keys_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--keys",
+            envvar="AIREG_KEYS_DIR",
+            help="folder of the producers' public keys (default var/keys; with --bundle, the bundle's own)",
+        ),
+    ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(help="verify this offline bundle (`aireg audit export`): no broker, no service"),
+    ] = None,
     submission_url: Annotated[
         str, typer.Option(help="the submission service, for its feed")
     ] = "http://127.0.0.1:8001",
@@ -72,13 +103,50 @@ def verify_command(
     feeds: Annotated[bool, typer.Option(help="compare each service's feed with its topic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable report")] = False,
 ) -> None:
-    """Replay both topics from offset 0 and verify chains, positions, stream versions, causation,
-    checkpoints and feeds; exit 0 only if all holds."""
+    """Replay both topics from offset 0 (or read a bundle) and verify chains, positions, stream versions,
+    causation, checkpoints and feeds; exit 0 only if all holds."""
+    if bundle is not None:
+        report = _verify_bundle_file(bundle, keys_dir)
+    else:
+        report = _verify_topics(
+            bootstrap,
+            namespace,
+            keys_dir or Path("var/keys"),
+            submission_url,
+            analysis_url,
+            token,
+            feeds,
+            as_json,
+        )
+    _print_report(report, as_json)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _verify_bundle_file(path: Path, keys_dir: Path | None) -> AuditReport:
+    try:
+        opened = open_bundle(path)
+    except BundleError as error:
+        err.print(str(error))
+        raise typer.Exit(2) from error
+    try:
+        public_keys = _public_keys(keys_dir) if keys_dir else _bundle_keys(opened.public_keys())
+        return asyncio.run(verify_bundle(opened, public_keys))
+    finally:
+        opened.close()
+
+
+def _verify_topics(
+    bootstrap: str,
+    namespace: str,
+    keys_dir: Path,
+    submission_url: str,
+    analysis_url: str,
+    token: str | None,
+    feeds: bool,
+    as_json: bool,
+) -> AuditReport:
     ring = KeyRing(keys_dir)
-    public_keys = {
-        producer: [load_public_key(path) for path in ring.signing_publics(producer)]
-        for producer in PRODUCER_TOPICS
-    }
+    public_keys = _public_keys(keys_dir)
     if feeds and token is None:
         if not ring.token_private.exists():
             err.print("give --token (an auditor token) or --no-feeds; no token key to issue one from")
@@ -99,11 +167,14 @@ def verify_command(
                     bootstrap, Topics(namespace), public_keys, feed=fetch, progress=_tracker(progress, "read")
                 )
 
-    report = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def _print_report(report: AuditReport, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
-        table = Table(title=f"audit of {report.records} records in {report.seconds:.1f}s")
+        table = Table(title=f"audit of {report.records} records ({report.source}) in {report.seconds:.1f}s")
         for column in ("producer", "topic", "records", "events", "head", "head hash", "checkpoints", "feed"):
             table.add_column(column)
         for summary in report.producers.values():
@@ -118,6 +189,8 @@ def verify_command(
                 "-" if summary.feed_events is None else str(summary.feed_events),
             )
         console.print(table)
+        for producer, ids in report.key_ids.items():
+            console.print(f"{producer} checkpoints checked against key ids: {', '.join(ids) or 'none'}")
         if report.ok:
             console.print("[green]all holds[/]: every chain, position, stream version, checkpoint and feed")
         else:
@@ -126,7 +199,38 @@ def verify_command(
                 console.print(
                     f"  {fault.producer} position {fault.log_position}: [bold]{fault.kind}[/] - {fault.detail}"
                 )
-    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="the bundle file to write (a zip)")],
+    bootstrap: Bootstrap,
+    namespace: Namespace = "",
+    keys_dir: KeysDir = Path("var/keys"),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Write an offline audit bundle: both topics' records as received, the producers' public keys, and
+    a manifest with the SHA-256 of each part (`aireg audit verify --bundle FILE` reads it)."""
+    ring = KeyRing(keys_dir)
+    publics = {producer: ring.signing_publics(producer) for producer in PRODUCER_TOPICS}
+    if not any(publics.values()):
+        err.print(f"no producer public key in {keys_dir} (submission.pub, analysis.pub)")
+        raise typer.Exit(2)
+
+    async def run() -> BundleSummary:
+        with _progress("exporting", as_json) as progress:
+            return await export_bundle(
+                bootstrap, Topics(namespace), publics, out, progress=_tracker(progress, "read")
+            )
+
+    summary = asyncio.run(run())
+    if as_json:
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    else:
+        for producer, count in summary.records.items():
+            console.print(f"{producer}: {count} records")
+        console.print(f"keys: {', '.join(summary.keys)}")
+        console.print(f"wrote {summary.path}")
 
 
 @audit.command("history")

@@ -1,10 +1,11 @@
 """``aireg audit verify``: every producer's chain, positions, stream versions, causation, signed
-checkpoints, and the services' feeds against their topics. Every fault names producer and position."""
+checkpoints, and the services' feeds against their topics. Every fault names producer and position.
+The records come from the broker or from an offline bundle (``bundle.py``); the checks are the same."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,13 +14,17 @@ import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from aireg_cli.audit.bundle import OpenBundle
 from aireg_events.canonical import parse_timestamp
 from aireg_events.catalogue.checkpoint import ChainCheckpoint
 from aireg_events.chain import ChainFault, ChainLink, verify_chain
 from aireg_events.log.checkpoints import checkpoint_signature_is_valid
 from aireg_events.signing import key_id
-from aireg_events.topic_reader import Progress, collector_paused, read_topic_batches
+from aireg_events.topic_reader import Progress, TopicRecord, collector_paused, read_topic_batches
 from aireg_events.topics import PRODUCER_TOPICS, Topics
+
+RecordBatches = AsyncIterator[Sequence[TopicRecord]]
+"""Records of one partition each, in offset order (the broker's batches, or a bundle's)."""
 
 FeedFetcher = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 """``fetch(producer, after)`` → the next page of the producer's feed (empty when done)."""
@@ -44,6 +49,8 @@ class AuditReport:
     faults: list[ChainFault] = field(default_factory=list)
     records: int = 0
     seconds: float = 0.0
+    source: str = "broker"
+    key_ids: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -54,6 +61,8 @@ class AuditReport:
             "ok": self.ok,
             "records": self.records,
             "seconds": round(self.seconds, 3),
+            "source": self.source,
+            "key_ids": self.key_ids,
             "producers": {name: vars(summary) for name, summary in self.producers.items()},
             "faults": [vars(fault) for fault in self.faults],
         }
@@ -88,31 +97,46 @@ async def verify(
     relay_grace: timedelta = timedelta(seconds=30),
     progress: Progress | None = None,
 ) -> AuditReport:
+    topic_of = {producer: topics.of(producer) for producer in PRODUCER_TOPICS}
     with collector_paused():
-        return await _verify(bootstrap_servers, topics, public_keys, feed, relay_grace, progress)
+        batches = read_topic_batches(bootstrap_servers, list(topic_of.values()), progress=progress)
+        return await verify_records(batches, topic_of, public_keys, feed=feed, relay_grace=relay_grace)
 
 
-async def _verify(
-    bootstrap_servers: str,
-    topics: Topics,
+async def verify_bundle(bundle: OpenBundle, public_keys: dict[str, list[Ed25519PublicKey]]) -> AuditReport:
+    """Verify an offline bundle's records (no broker, no service, so no feeds); a part that does not
+    match the manifest is a fault as well."""
+    topic_of = {str(producer): str(topic) for producer, topic in bundle.manifest["topics"].items()}
+    with collector_paused():
+        report = await verify_records(bundle.record_batches(), topic_of, public_keys, source="bundle")
+    report.faults[:0] = [ChainFault("bundle", 0, "bundle_mismatch", problem) for problem in bundle.mismatches]
+    return report
+
+
+async def verify_records(
+    batches: RecordBatches,
+    topic_of: dict[str, str],
     public_keys: dict[str, list[Ed25519PublicKey]],
-    feed: FeedFetcher | None,
-    relay_grace: timedelta,
-    progress: Progress | None,
+    *,
+    feed: FeedFetcher | None = None,
+    relay_grace: timedelta = timedelta(seconds=30),
+    source: str = "broker",
 ) -> AuditReport:
+    """Verify the records of ``batches``; ``topic_of`` names each producer's topic."""
     started = time.monotonic()
-    summaries = {producer: ProducerSummary(producer, topics.of(producer)) for producer in PRODUCER_TOPICS}
-    report = AuditReport(summaries)
-    collected = {producer: _Collected() for producer in PRODUCER_TOPICS}
-    topic_producer = {topics.of(producer): producer for producer in PRODUCER_TOPICS}
+    summaries = {producer: ProducerSummary(producer, topic) for producer, topic in topic_of.items()}
+    report = AuditReport(summaries, source=source)
+    report.key_ids = {producer: [key_id(key) for key in keys] for producer, keys in public_keys.items()}
+    collected = {producer: _Collected() for producer in topic_of}
+    topic_producer = {topic: producer for producer, topic in topic_of.items()}
     partition_max: dict[tuple[str, int], int] = {}
-    first_seen: dict[str, dict[int, str]] = {producer: {} for producer in PRODUCER_TOPICS}
+    first_seen: dict[str, dict[int, str]] = {producer: {} for producer in topic_of}
     reorder_faults: list[ChainFault] = []
     checkpoint_type = ChainCheckpoint.event_type
     loads, link_of = orjson.loads, ChainLink.from_record
     # A batch holds records of one partition: what is per partition is looked up once per batch (a
     # million records go through this loop; ``bench/replay.py``).
-    async for records in read_topic_batches(bootstrap_servers, list(topic_producer), progress=progress):
+    async for records in batches:
         topic, partition = records[0].topic, records[0].partition
         producer = topic_producer[topic]
         report.records += len(records)

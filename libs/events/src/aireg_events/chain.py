@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from aireg_events.envelope import GENESIS_HASH, Envelope, content_hash
+from aireg_events.canonical import is_canonical
+from aireg_events.envelope import GENESIS_HASH, Envelope, content_hash, hashed_under_format_1
 
 FaultKind = Literal[
     "tampered",  # the event's content does not match its hash
+    "old_format",  # hashed under the canonical form before RFC 8785 (format 1): an old log, refused
     "broken_link",  # prev_hash is not the hash of the event before
     "missing",  # a log position is absent
     "duplicated",  # a log position appears twice with other content
@@ -27,6 +29,7 @@ FaultKind = Literal[
     "forged_checkpoint",  # a checkpoint whose signature or head does not hold
     "feed_mismatch",  # the service's feed and its topic disagree
     "feed_unreachable",  # the service's feed could not be read
+    "bundle_mismatch",  # a part of an offline bundle does not match its manifest
 ]
 
 
@@ -52,6 +55,8 @@ class ChainLink:
     hash: str
     content_hash: str
     """The hash recomputed from the content: equal to ``hash`` unless the event was altered."""
+    old_format: bool = False
+    """Its ``hash`` holds under the canonical form before RFC 8785 only (set where the hash fails)."""
 
     @property
     def hash_is_valid(self) -> bool:
@@ -63,16 +68,46 @@ class ChainLink:
 
     @classmethod
     def from_record(cls, raw: bytes, content: dict[str, Any]) -> ChainLink:
-        """From a record's bytes and their decoding, hashing the bytes themselves: the canonical bytes
-        minus the ``hash`` member are exactly what the hash covers. Bytes that are not canonical (not what
-        a relay publishes) fail the hash, as they should."""
-        claimed = str(content["hash"])
+        """From a record's bytes and their decoding. Bytes that are the canonical form of what they
+        decode to (checked: :func:`is_canonical`), minus their one ``hash`` member, are exactly what the
+        hash covers, so they are hashed as they are (a relay publishes nothing else); any other bytes
+        are canonicalized first, as any JCS verifier does, so both always agree. The member removed is
+        the first one with the claimed hash: in canonical bytes one inside ``actor`` (the only member
+        sorted before ``hash`` that could be an object) would leave the top-level one in the bytes hashed,
+        which then cannot hash to the very value they contain."""
+        claimed = content["hash"]
+        if not isinstance(claimed, str):
+            raise TypeError("hash is not a string")
         member = b'"hash":"' + claimed.encode() + b'",'
-        covered = raw.replace(member, b"", 1) if member in raw else raw
-        return cls._of(content, hashlib.sha256(covered).hexdigest())
+        if is_canonical(raw, content):
+            recomputed = hashlib.sha256(raw.replace(member, b"", 1)).hexdigest()
+        else:
+            recomputed = content_hash(content, decoded=True)
+        return cls._of(content, recomputed)
 
     @classmethod
     def _of(cls, content: dict[str, Any], recomputed: str) -> ChainLink:
+        claimed = str(content["hash"])
+        return cls(
+            producer=str(content["producer"]),
+            log_position=int(content["log_position"]),
+            event_id=str(content["event_id"]),
+            event_type=str(content["event_type"]),
+            stream_id=str(content["stream_id"]),
+            stream_version=int(content["stream_version"]),
+            occurred_at=str(content["occurred_at"]),
+            causation_id=content.get("causation_id"),
+            prev_hash=str(content["prev_hash"]),
+            hash=claimed,
+            content_hash=recomputed,
+            old_format=recomputed != claimed and hashed_under_format_1(content),
+        )
+
+    @classmethod
+    def from_content(cls, content: dict[str, Any], *, decoded: bool = False) -> ChainLink:
+        """From an envelope's fields (raises KeyError/TypeError/ValueError if it is not one);
+        ``decoded=True`` when they were just decoded from JSON (the fast path)."""
+        recomputed = content_hash(content, decoded=decoded)
         return cls(
             producer=str(content["producer"]),
             log_position=int(content["log_position"]),
@@ -85,24 +120,7 @@ class ChainLink:
             prev_hash=str(content["prev_hash"]),
             hash=str(content["hash"]),
             content_hash=recomputed,
-        )
-
-    @classmethod
-    def from_content(cls, content: dict[str, Any], *, decoded: bool = False) -> ChainLink:
-        """From an envelope's fields (raises KeyError/TypeError/ValueError if it is not one);
-        ``decoded=True`` when they were just decoded from JSON (the fast path)."""
-        return cls(
-            producer=str(content["producer"]),
-            log_position=int(content["log_position"]),
-            event_id=str(content["event_id"]),
-            event_type=str(content["event_type"]),
-            stream_id=str(content["stream_id"]),
-            stream_version=int(content["stream_version"]),
-            occurred_at=str(content["occurred_at"]),
-            causation_id=content.get("causation_id"),
-            prev_hash=str(content["prev_hash"]),
-            hash=str(content["hash"]),
-            content_hash=content_hash(content, decoded=decoded),
+            old_format=recomputed != content["hash"] and decoded and hashed_under_format_1(content),
         )
 
 
@@ -135,7 +153,17 @@ def verify_chain(producer: str, links: Iterable[ChainLink | Envelope]) -> ChainR
         if link.producer != producer:
             faults.append(ChainFault(producer, position, "wrong_producer", f"event of {link.producer}"))
             continue
-        if not link.hash_is_valid:
+        if link.old_format:
+            faults.append(
+                ChainFault(
+                    producer,
+                    position,
+                    "old_format",
+                    f"event {link.event_id} is hashed under the canonical form before RFC 8785 (format 1):"
+                    " a log written before 2026-12, which this version refuses (README, Audit)",
+                )
+            )
+        elif not link.hash_is_valid:
             faults.append(ChainFault(producer, position, "tampered", f"event {link.event_id} fails its hash"))
         known = by_position.get(position)
         if known is not None:

@@ -1,7 +1,11 @@
 """The envelope every event travels in, and the SHA-256 hash that chains a producer's events together.
 
-``hash`` = SHA-256 over the canonical JSON of every other envelope field, ``prev_hash`` included, so each
-event commits to the whole history of its producer before it (DESIGN.md, "The event log").
+``hash`` = SHA-256 over the canonical JSON (RFC 8785) of every other envelope field, ``prev_hash`` included,
+so each event commits to the whole history of its producer before it (DESIGN.md, "The event log").
+
+Logs written before canonical JSON became RFC 8785 (format 1: orjson's output, which writes ``1.0`` where
+JCS writes ``1``) are refused, never verified under the old rule: :func:`hashed_under_format_1` only
+names such an event in the refusal (README, "Audit").
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 import uuid_utils
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -38,8 +43,20 @@ def content_hash(content: dict[str, Any], *, decoded: bool = False) -> str:
     """
     if "hash" in content:
         content = {key: value for key, value in content.items() if key != "hash"}
-    encoded = canonical_json_of_decoded(content) if decoded else canonical_json(content)
+    encoded = canonical_json_of_decoded(content, strict=True) if decoded else canonical_json(content)
     return hashlib.sha256(encoded).hexdigest()
+
+
+def hashed_under_format_1(content: dict[str, Any]) -> bool:
+    """Whether an envelope's ``hash`` holds under the rule before RFC 8785 (orjson's output with sorted
+    keys) and not under RFC 8785: an event of an old log, to be named as such when it is refused."""
+    claimed = content.get("hash")
+    rest = {key: value for key, value in content.items() if key != "hash"}
+    try:
+        old = hashlib.sha256(orjson.dumps(rest, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return claimed == old and content_hash(rest, decoded=True) != claimed
+    except (TypeError, ValueError):
+        return False
 
 
 class Actor(BaseModel):
