@@ -118,6 +118,9 @@ class Consultation:
     consultation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     seed: int = 7
     review_share: float = 0.4
+    campaign_id: str | None = None
+    """Every proposal a copy of one form letter: triage puts each in this campaign (the second groups
+    the first with it), as analysis does for a mass campaign."""
 
     def __post_init__(self) -> None:
         clock = [time.time() - 86_400]
@@ -126,6 +129,7 @@ class Consultation:
         }
         self.rng = random.Random(self.seed)
         self.proposals = 0
+        self.first_letter: str | None = None
 
     def opened(self) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -182,6 +186,14 @@ class Consultation:
             "merged_campaigns": [],
             "exact_duplicates": [],
         }
+        if self.campaign_id is not None:
+            if self.first_letter is None:
+                self.first_letter = proposal_id
+            else:
+                triage["campaign_id"] = self.campaign_id
+                triage["campaign_representative"] = self.first_letter
+                if self.proposals == 2:
+                    triage["grouped_with"] = [self.first_letter]
         events = [
             self._sealed(
                 "analysis", "ProposalTriaged", proposal_id, triage, causation_id=submitted["event_id"]
