@@ -100,11 +100,11 @@ def test_statuses_follow_the_events_of_both_producers(scenario: Scenario) -> Non
         "p4": "forwarded_to_government",
         "p5": "under_review",
         "p6": "under_review",
-        "p7": "rejected_as_duplicate",
+        "p7": "under_review",
         "p8": "under_review",
         "p9": "submitted",
-        "p10": "assessed",
-    }
+        "p10": "rejected_as_duplicate",
+    }, "triage only flags p7 as a duplicate; the lead merged p10 into p1"
 
 
 def test_the_statistics_of_the_call_count_what_was_sent(scenario: Scenario) -> None:

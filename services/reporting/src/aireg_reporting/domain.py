@@ -30,6 +30,7 @@ from aireg_events.catalogue.analysis import (
     ReviewerAssigned,
     ReviewSubmitted,
 )
+from aireg_events.catalogue.common import Outcome
 from aireg_events.catalogue.submission import (
     ConsultationOpened,
     PortalResumed,
@@ -40,6 +41,7 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import Envelope
+from aireg_events.submitter_status import submitter_status
 from aireg_reporting.campaigns import CampaignBook, GroupFacts, fold_decision, hold_elections_in_memory
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -225,17 +227,14 @@ class ProposalState:
 
     @property
     def status(self) -> str:
-        if self.withdrawn_at is not None:
-            return "withdrawn"
-        if self.forwarded_at is not None:
-            return "forwarded_to_government"
-        if self.assessment_is_current:
-            return "assessed"
-        if self.exact_duplicate_of is not None:
-            return "rejected_as_duplicate"
-        if self.triaged_at is not None or self.reviewers or self.reviews:
-            return "under_review"
-        return "submitted"
+        """What its submitter sees (:func:`aireg_events.submitter_status.submitter_status`)."""
+        return submitter_status(
+            withdrawn=self.withdrawn_at is not None,
+            forwarded=self.forwarded_at is not None,
+            assessed=self.assessment_is_current,
+            merged=self.outcome == Outcome.merged.value,
+            in_review=self.triaged_at is not None or bool(self.reviewers) or bool(self.reviews),
+        )
 
     @property
     def assessment_is_current(self) -> bool:
