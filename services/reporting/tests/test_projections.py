@@ -14,8 +14,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue.submission import ConsultationOpened
+from aireg_events.log.consumer import Delivery
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.tables import inbox
 from aireg_reporting import domain
 from aireg_reporting.api import statistics_of_consultations
 from aireg_reporting.campaigns import (
@@ -28,7 +30,7 @@ from aireg_reporting.campaigns import (
 )
 from aireg_reporting.domain import Received
 from aireg_reporting.projections import project, project_all
-from aireg_reporting.rebuild import MIGRATIONS, state_digest
+from aireg_reporting.rebuild import MIGRATIONS, TopicsLoad, state_digest
 from aireg_reporting.statistics import Statistics, campaigns_of, figures, tally
 from aireg_reporting.store import PROJECTION_TABLES, CampaignRow, PlacementRow, ProposalRow
 from services.reporting.tests.chains import Call, content
@@ -191,19 +193,27 @@ async def test_a_campaign_member_counts_once_whatever_campaign_absorbed_its_own(
         assert {(row.campaign_id, row.members) for row in survivors if row.members} == {("Z", 5)}
 
 
-async def test_events_applied_together_leave_the_state_they_leave_one_by_one(database: Database) -> None:
-    """The consumer's batches: random runs of events applied at once (one transaction each) give the
-    rows, the grouping and the digest that the same events applied one by one give."""
+async def test_events_applied_one_by_one_in_batches_and_by_the_rebuild_leave_the_same_state(
+    database: Database,
+) -> None:
+    """The consumer's batches and the rebuild's loader: random runs of events applied at once (one
+    transaction each), and the whole stream read as the rebuild reads the topics, give the rows and the
+    digest that the same events applied one by one give."""
     call, campaigns = tell_the_call(NOW), tell_the_campaigns(NOW)
     told = [call.call, campaigns.call, *(tell_random_grouping(seed, NOW).call for seed in range(12))]
     items = events_of(*told)
     random.Random(7).shuffle(items)
     await apply_all(database, items)
     one_by_one = (await stored_proposals(database), await state_digest(database))
-    for seed in range(3):
+
+    async def drop() -> None:
         async with AsyncSession(database.writer) as session, session.begin():
             for table in PROJECTION_TABLES:
                 await session.execute(delete(table))
+            await session.execute(delete(inbox))
+
+    for seed in range(3):
+        await drop()
         rng, start = random.Random(seed), 0
         while start < len(items):
             end = start + rng.randint(1, 60)
@@ -211,6 +221,18 @@ async def test_events_applied_together_leave_the_state_they_leave_one_by_one(dat
                 await project_all(session, items[start:end], received_at=NOW)
             start = end
         assert (await stored_proposals(database), await state_digest(database)) == one_by_one, f"seed {seed}"
+
+    await drop()
+    read = list(items)
+    random.Random(11).shuffle(read)  # the topics' partitions, read one after the other
+    async with AsyncSession(database.writer) as session, session.begin():
+        load = TopicsLoad(session)
+        load.BATCH = 50
+        for offset, item in enumerate(read):
+            topic = "analysis" if item.envelope.producer == "analysis" else "submission"
+            await load.add(topic, 0, offset, Delivery(item.envelope, item.event, topic, 0, offset))
+        await load.fold()
+    assert (await stored_proposals(database), await state_digest(database)) == one_by_one, "rebuild"
 
 
 async def stored_statistics(database: Database, consultation_id: str) -> Statistics:

@@ -121,7 +121,9 @@ class CampaignBook:
         """Its surviving campaign if it is in one of two members or more (and not withdrawn)."""
         if placement.campaign_id is None or placement.withdrawn:
             return None
-        survivor = self.campaigns[self.find(placement.consultation_id, placement.campaign_id)]
+        consultation_id = placement.consultation_id
+        named = self.campaigns[(consultation_id, placement.campaign_id)]  # held with its placement
+        survivor = self.campaigns[(consultation_id, named.parent)]
         return survivor if survivor.is_active else None
 
     def find(self, consultation_id: str, campaign_id: str) -> CampaignKey:
@@ -134,6 +136,8 @@ class CampaignBook:
     def place(self, consultation_id: str, proposal_id: str, campaign_id: str | None, at: int) -> None:
         """Analysis's decision at log position ``at`` puts the proposal in ``campaign_id`` (None: none)."""
         placement = self._placement(consultation_id, proposal_id)
+        if campaign_id is not None:
+            self._campaign(consultation_id, campaign_id)  # named, whether or not a later decision stands
         if at < placement.placed_at or (at == placement.placed_at and campaign_id == placement.campaign_id):
             return  # an older decision delivered late: the later one stands
         if not placement.withdrawn and placement.campaign_id is not None:

@@ -66,7 +66,7 @@ async def rebuild_from_topics(settings: Settings, progress: Progress | None = No
         skipped = 0
         async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
             await _drop_projections(session)
-            load = _BulkLoad(session)
+            load = TopicsLoad(session)
             records = read_topics(
                 settings.kafka_bootstrap_servers,
                 [settings.topics.submission, settings.topics.analysis],
@@ -91,7 +91,7 @@ async def rebuild_from_topics(settings: Settings, progress: Progress | None = No
         await database.dispose()
 
 
-class _BulkLoad:
+class TopicsLoad:
     """The rebuild's writer: the events in the order read, through the live projector
     (:func:`~aireg_reporting.projections.project_all`) a few thousand at a time, with their inbox rows."""
 
