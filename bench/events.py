@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import random
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aireg_events.canonical import canonical_json_of_decoded, format_timestamp
-from aireg_events.envelope import GENESIS_HASH, content_hash
+from aireg_events.envelope import GENESIS_HASH, content_hash, new_event_id
 from aireg_events.log.checkpoints import checkpoint_message
 from aireg_events.signing import generate_private_key, key_id, sign
 from aireg_events.topics import Topics
@@ -69,7 +68,7 @@ class ChainWriter:
         self.position += 1
         self.clock[0] += 0.001
         self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
-        event_id = str(uuid.uuid4())
+        event_id = new_event_id()
         envelope: dict[str, Any] = {
             "event_id": event_id,
             "event_type": event_type,
@@ -115,7 +114,7 @@ class Consultation:
     keys: dict[str, Ed25519PrivateKey] = field(
         default_factory=lambda: {producer: generate_private_key() for producer in ("submission", "analysis")}
     )
-    consultation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    consultation_id: str = field(default_factory=lambda: new_event_id())
     seed: int = 7
     review_share: float = 0.4
     campaign_id: str | None = None
@@ -151,7 +150,7 @@ class Consultation:
         """The next proposal's ``ProposalSubmitted``."""
         self.proposals += 1
         index = self.proposals
-        proposal_id = str(uuid.uuid4())
+        proposal_id = new_event_id()
         content = proposal_body(self.rng, index)
         writer = self.writers["submission"]
         payload = {
@@ -212,7 +211,7 @@ class Consultation:
                     {**base, "reviewer": reviewer, "organization": organization},
                 )
             )
-            reviews.append((reviewer, organization, str(uuid.uuid4())))
+            reviews.append((reviewer, organization, new_event_id()))
         for reviewer, organization, review_id in reviews:
             scores = {
                 name: self.rng.randint(1, 5)
