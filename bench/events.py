@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import random
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aireg_events.canonical import canonical_json_of_decoded, format_timestamp
-from aireg_events.envelope import GENESIS_HASH, content_hash
+from aireg_events.envelope import GENESIS_HASH, content_hash, new_event_id
 from aireg_events.log.checkpoints import checkpoint_message
 from aireg_events.signing import generate_private_key, key_id, sign
 from aireg_events.topics import Topics
@@ -69,7 +68,7 @@ class ChainWriter:
         self.position += 1
         self.clock[0] += 0.001
         self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
-        event_id = str(uuid.uuid4())
+        event_id = new_event_id()
         envelope: dict[str, Any] = {
             "event_id": event_id,
             "event_type": event_type,
@@ -115,9 +114,12 @@ class Consultation:
     keys: dict[str, Ed25519PrivateKey] = field(
         default_factory=lambda: {producer: generate_private_key() for producer in ("submission", "analysis")}
     )
-    consultation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    consultation_id: str = field(default_factory=lambda: new_event_id())
     seed: int = 7
     review_share: float = 0.4
+    campaign_id: str | None = None
+    """Every proposal a copy of one form letter: triage puts each in this campaign (the second groups
+    the first with it), as analysis does for a mass campaign."""
 
     def __post_init__(self) -> None:
         clock = [time.time() - 86_400]
@@ -126,6 +128,7 @@ class Consultation:
         }
         self.rng = random.Random(self.seed)
         self.proposals = 0
+        self.first_letter: str | None = None
 
     def opened(self) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -147,7 +150,7 @@ class Consultation:
         """The next proposal's ``ProposalSubmitted``."""
         self.proposals += 1
         index = self.proposals
-        proposal_id = str(uuid.uuid4())
+        proposal_id = new_event_id()
         content = proposal_body(self.rng, index)
         writer = self.writers["submission"]
         payload = {
@@ -182,6 +185,14 @@ class Consultation:
             "merged_campaigns": [],
             "exact_duplicates": [],
         }
+        if self.campaign_id is not None:
+            if self.first_letter is None:
+                self.first_letter = proposal_id
+            else:
+                triage["campaign_id"] = self.campaign_id
+                triage["campaign_representative"] = self.first_letter
+                if self.proposals == 2:
+                    triage["grouped_with"] = [self.first_letter]
         events = [
             self._sealed(
                 "analysis", "ProposalTriaged", proposal_id, triage, causation_id=submitted["event_id"]
@@ -200,7 +211,7 @@ class Consultation:
                     {**base, "reviewer": reviewer, "organization": organization},
                 )
             )
-            reviews.append((reviewer, organization, str(uuid.uuid4())))
+            reviews.append((reviewer, organization, new_event_id()))
         for reviewer, organization, review_id in reviews:
             scores = {
                 name: self.rng.randint(1, 5)

@@ -18,13 +18,17 @@ forwarding is due in ten days).
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aireg_events.catalogue.analysis import ProposalReleasedFromCampaign
+from aireg_events.catalogue.analysis import ProposalReleasedFromCampaign, ProposalTriaged
 from aireg_events.catalogue.common import Organization, Outcome, Recommendation
-from aireg_events.catalogue.submission import ProposalContent
+from aireg_events.catalogue.submission import ProposalContent, ProposalSubmitted, ProposalWithdrawn
+from aireg_reporting.campaigns import GroupFacts
+from aireg_reporting.domain import Received
 from services.reporting.tests.chains import LEAD, Call, content, days
 
 
@@ -282,8 +286,9 @@ def tell_the_campaigns(now: datetime) -> Campaigns:
 def tell_random_grouping(seed: int, now: datetime) -> Campaigns:
     """A consultation of a few proposals (one form letter, received in a random order) where triage,
     releases and withdrawals follow one another at random: campaigns formed, joined, merged, left and
-    dissolved, exact duplicates named and taken back, proposals withdrawn, in any combination the
-    events can express (more than the analysis service would decide)."""
+    dissolved, exact duplicates named and taken back, proposals withdrawn. As analysis decides them: a
+    triage names only campaigns that exist (two members or more, not merged away) or a new one, groups
+    only proposals in no campaign, and a release takes a proposal out of the campaign it is in."""
     rng = random.Random(seed)
     call = Call()
     consultation_id = call.open_consultation(
@@ -298,39 +303,138 @@ def tell_random_grouping(seed: int, now: datetime) -> Campaigns:
     for index in range(1, rng.randint(3, 8) + 1):
         received = now - days(9) + timedelta(minutes=rng.randint(0, 600))
         ids[f"q{index}"] = call.submit(consultation_id, letter, at=received)
-    proposals, campaigns = list(ids.values()), ["A", "B", "C"]
+    proposals = list(ids.values())
+    campaign_of: dict[str, str] = {}  # as analysis sees it (a withdrawal may reach it any time later)
+    fresh = iter(f"C{number}" for number in range(1, 100))
     withdrawn: set[str] = set()
     at = now - days(8)
+
+    def live() -> list[str]:
+        sizes = Counter(campaign_of.values())
+        return sorted(campaign for campaign, size in sizes.items() if size >= 2)
+
+    def dissolve() -> None:
+        for proposal_id in [key for key, campaign in campaign_of.items() if campaign not in live()]:
+            del campaign_of[proposal_id]
+
     for _ in range(rng.randint(3, 16)):
         at += timedelta(minutes=1)
         proposal_id = rng.choice(proposals)
         others = [other for other in proposals if other != proposal_id]
         roll = rng.random()
         if roll < 0.65:
-            campaign = rng.choice([None, None, *campaigns])
+            campaigns = live()
+            campaign = rng.choice([None, None, *campaigns, next(fresh)])
+            merged = (
+                rng.sample(
+                    [c for c in campaigns if c != campaign],
+                    min(rng.randint(0, 1), len(campaigns) - (campaign in campaigns)),
+                )
+                if campaign
+                else []
+            )
+            free = [other for other in others if other not in campaign_of]
+            grouped = rng.sample(free, min(len(free), rng.randint(0, 2))) if campaign else []
             call.triage(
                 proposal_id,
                 at=at,
                 campaign=campaign,
-                grouped_with=rng.sample(others, rng.randint(0, 2)) if campaign else [],
-                merged_campaigns=rng.sample([c for c in campaigns if c != campaign], rng.randint(0, 1))
-                if campaign
-                else [],
+                grouped_with=grouped,
+                merged_campaigns=merged,
                 duplicate_of=rng.choice(others) if rng.random() < 0.2 else None,
                 exact_duplicates=rng.sample(others, 1) if rng.random() < 0.2 else [],
             )
+            campaign_of.pop(proposal_id, None)
+            if campaign is not None:
+                for member, named in list(campaign_of.items()):
+                    if named in merged:
+                        campaign_of[member] = campaign
+                for member in [proposal_id, *grouped]:
+                    campaign_of[member] = campaign
+            dissolve()
         elif roll < 0.85:
-            call.analysis.append(
-                ProposalReleasedFromCampaign(
-                    proposal_id=proposal_id,
-                    consultation_id=consultation_id,
-                    campaign_id=rng.choice(campaigns),
-                    reason="a different ask",
-                ),
-                at=at,
-                actor=LEAD,
-            )
+            if proposal_id in campaign_of:
+                call.analysis.append(
+                    ProposalReleasedFromCampaign(
+                        proposal_id=proposal_id,
+                        consultation_id=consultation_id,
+                        campaign_id=campaign_of.pop(proposal_id),
+                        reason="a different ask",
+                    ),
+                    at=at,
+                    actor=LEAD,
+                )
+                dissolve()
         elif proposal_id not in withdrawn:
             withdrawn.add(proposal_id)
             call.withdraw(proposal_id, at=at)
     return Campaigns(call, consultation_id, ids)
+
+
+def replayed_literally(items: Iterable[Received]) -> dict[str, GroupFacts]:
+    """Campaigns and exact duplicates as analysis's log states them, replayed step by step over every
+    proposal (slow, plain; the reference the campaign book is held to): in log order, a triage takes its
+    proposal out of a campaign it does not name, moves the members of the merged campaigns, places its
+    proposal and ``grouped_with``; a release takes its proposal out; a campaign of one is none after
+    each step; withdrawn proposals leave at the end (a withdrawal is not in analysis's log); the
+    representative is the member received first (one whose submission has not arrived: last)."""
+    items = list(items)
+    campaign_of: dict[str, str] = {}
+    duplicate_of: dict[str, str] = {}
+    received_at: dict[str, datetime] = {}
+    withdrawn: set[str] = set()
+
+    def dissolve_singletons() -> None:
+        sizes = Counter(campaign_of.values())
+        for proposal_id, campaign in list(campaign_of.items()):
+            if sizes[campaign] < 2:
+                del campaign_of[proposal_id]
+
+    for item in items:
+        if isinstance(item.event, ProposalSubmitted):
+            received_at[item.event.proposal_id] = item.event.received_at
+        elif isinstance(item.event, ProposalWithdrawn):
+            withdrawn.add(item.event.proposal_id)
+    analysis = [
+        item for item in items if isinstance(item.event, (ProposalTriaged, ProposalReleasedFromCampaign))
+    ]
+    for item in sorted(analysis, key=lambda item: item.envelope.log_position):
+        event = item.event
+        subject = event.proposal_id
+        if isinstance(event, ProposalReleasedFromCampaign):
+            campaign_of.pop(subject, None)
+        elif isinstance(event, ProposalTriaged):
+            if event.exact_duplicate_of is not None:
+                duplicate_of[subject] = event.exact_duplicate_of
+            else:
+                duplicate_of.pop(subject, None)
+            for duplicate in event.exact_duplicates:
+                duplicate_of[duplicate] = subject
+            current = campaign_of.get(subject)
+            if current is not None and current not in (event.campaign_id, *event.merged_campaigns):
+                del campaign_of[subject]
+            if event.campaign_id is not None:
+                for proposal_id, campaign in list(campaign_of.items()):
+                    if campaign in event.merged_campaigns:
+                        campaign_of[proposal_id] = event.campaign_id
+                campaign_of[subject] = event.campaign_id
+                for proposal_id in event.grouped_with:
+                    campaign_of[proposal_id] = event.campaign_id
+        dissolve_singletons()
+    for proposal_id in withdrawn:
+        campaign_of.pop(proposal_id, None)
+    dissolve_singletons()
+    last = datetime.max.replace(tzinfo=UTC)
+    members: dict[str, list[tuple[datetime, str]]] = {}
+    for proposal_id, campaign in campaign_of.items():
+        members.setdefault(campaign, []).append((received_at.get(proposal_id, last), proposal_id))
+    representative = {campaign: min(entries)[1] for campaign, entries in members.items()}
+    named = set(campaign_of) | set(duplicate_of) | set(received_at)
+    return {
+        proposal_id: GroupFacts(
+            campaign_of.get(proposal_id),
+            representative.get(campaign_of.get(proposal_id, "")),
+            duplicate_of.get(proposal_id),
+        )
+        for proposal_id in sorted(named)
+    }

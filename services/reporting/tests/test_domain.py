@@ -8,26 +8,29 @@ import io
 import random
 import shutil
 import subprocess
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from aireg_events.canonical import canonical_json
 from aireg_reporting import domain
+from aireg_reporting.campaigns import GroupFacts
 from aireg_reporting.document.content import PackageNotFound, build_document, content_sha256
 from aireg_reporting.document.html import render_html
 from aireg_reporting.document.markdown import render_markdown
 from aireg_reporting.document.pdf import render_pdf, unicode_font
 from aireg_reporting.document.table import render_csv
 from aireg_reporting.domain import Received
-from aireg_reporting.statistics import tally
+from aireg_reporting.statistics import campaigns_of, tally
 from aireg_reporting.store import ConsultationRow, ProposalRow
 from services.reporting.tests.chains import content
-from services.reporting.tests.scenario import Scenario, tell_the_call
+from services.reporting.tests.scenario import (
+    Scenario,
+    replayed_literally,
+    tell_random_grouping,
+    tell_the_call,
+)
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -97,15 +100,16 @@ def test_statuses_follow_the_events_of_both_producers(scenario: Scenario) -> Non
         "p4": "forwarded_to_government",
         "p5": "under_review",
         "p6": "under_review",
-        "p7": "rejected_as_duplicate",
+        "p7": "under_review",
         "p8": "under_review",
         "p9": "submitted",
-        "p10": "assessed",
-    }
+        "p10": "rejected_as_duplicate",
+    }, "triage only flags p7 as a duplicate; the lead merged p10 into p1"
 
 
 def test_the_statistics_of_the_call_count_what_was_sent(scenario: Scenario) -> None:
-    rows = [ProposalRow(**state.columns()) for state in domain.fold_consultation(received(scenario)).values()]
+    states = domain.fold_consultation(received(scenario)).values()
+    rows = [ProposalRow(**state.columns()) for state in states]
     deadlines = {
         scenario.consultation_id: ConsultationRow(
             consultation_id=scenario.consultation_id,
@@ -116,7 +120,9 @@ def test_the_statistics_of_the_call_count_what_was_sent(scenario: Scenario) -> N
             forwarding_due_at=NOW + timedelta(days=10),
         )
     }
-    stats = tally(rows, [], deadlines, now=NOW, consultation_id=scenario.consultation_id)
+    stats = tally(
+        rows, [], deadlines, now=NOW, consultation_id=scenario.consultation_id, campaigns=campaigns_of(states)
+    )
     assert stats.proposals == 10 and stats.late_submissions == 1
     assert stats.by_direction["data"] == 3, "p1, p7 and p10 (amended to add adoption)"
     assert stats.by_direction["adoption"] == 1, "p3 is withdrawn; p10 added it"
@@ -212,136 +218,21 @@ def test_the_pdf_shows_names_in_any_script(scenario: Scenario, tmp_path: Path) -
     assert "Ассоциация разработчиков" in text and "Предложения правительству" in text
 
 
-def link(
-    position: int,
-    proposal: str,
-    *,
-    released: bool,
-    campaign_id: str | None = None,
-    merged_campaigns: tuple[str, ...] = (),
-    grouped_with: tuple[str, ...] = (),
-    exact_duplicate_of: str | None = None,
-    exact_duplicates: tuple[str, ...] = (),
-) -> domain.TriageLink:
-    return domain.TriageLink(
-        log_position=position,
-        event_id=f"e{position}",
-        proposal_id=proposal,
-        released=released,
-        campaign_id=campaign_id,
-        merged_campaigns=merged_campaigns,
-        grouped_with=grouped_with,
-        exact_duplicate_of=exact_duplicate_of,
-        exact_duplicates=exact_duplicates,
-    )
-
-
 def test_campaigns_and_duplicates_follow_the_analysis_log_whatever_order_triage_arrives_in() -> None:
-    received_at = {name: NOW + timedelta(minutes=index) for index, name in enumerate("abcdefgh")}
-    links = [
-        link(1, "b", released=False, campaign_id="C1", grouped_with=("a",)),
-        link(2, "d", released=False, campaign_id="C2", grouped_with=("c",)),
-        link(3, "e", released=False, campaign_id="C1", merged_campaigns=("C2",)),
-        link(4, "f", released=False, exact_duplicates=("g",)),
-        link(5, "g", released=False, exact_duplicate_of="h"),
-        link(6, "c", released=True),
-    ]
-    expected = domain.Grouping(
-        campaign_of={"a": "C1", "b": "C1", "d": "C1", "e": "C1"},
-        representatives={"C1": "a"},
-        duplicate_of={"g": "h"},
-    )
-    for seed in range(10):
-        shuffled = list(links)
-        random.Random(seed).shuffle(shuffled)
-        assert domain.group(shuffled, received_at=received_at, withdrawn=set()) == expected
-    withdrawn = domain.group(links, received_at=received_at, withdrawn={"a"})
-    assert withdrawn.representatives == {"C1": "b"}, "the first received of those still in it"
-    two = domain.group(links[:2], received_at=received_at, withdrawn={"a"})
-    assert two.campaign_of == {"c": "C2", "d": "C2"}, "a campaign of one is no campaign"
-
-
-def replayed_literally(
-    links: list[domain.TriageLink], received_at: dict[str, datetime], withdrawn: set[str]
-) -> domain.Grouping:
-    """The replay as the analysis service states it, step by step over every proposal (slow, plain):
-    what :func:`domain.group` must give, however it gets there."""
-    campaign_of: dict[str, str] = {}
-    duplicate_of: dict[str, str] = {}
-
-    def dissolve_singletons() -> None:
-        sizes = Counter(campaign_of.values())
-        for proposal_id, campaign in list(campaign_of.items()):
-            if sizes[campaign] < 2:
-                del campaign_of[proposal_id]
-
-    for link in sorted(links, key=lambda link: (link.log_position, link.event_id)):
-        subject = link.proposal_id
-        if link.released:
-            campaign_of.pop(subject, None)
-        else:
-            if link.exact_duplicate_of is not None:
-                duplicate_of[subject] = link.exact_duplicate_of
-            else:
-                duplicate_of.pop(subject, None)
-            for duplicate in link.exact_duplicates:
-                duplicate_of[duplicate] = subject
-            current = campaign_of.get(subject)
-            if current is not None and current not in (link.campaign_id, *link.merged_campaigns):
-                del campaign_of[subject]
-            if link.campaign_id is not None:
-                for proposal_id, campaign in list(campaign_of.items()):
-                    if campaign in link.merged_campaigns:
-                        campaign_of[proposal_id] = link.campaign_id
-                campaign_of[subject] = link.campaign_id
-                for proposal_id in link.grouped_with:
-                    campaign_of[proposal_id] = link.campaign_id
-        dissolve_singletons()
-    for proposal_id in withdrawn:
-        campaign_of.pop(proposal_id, None)
-    dissolve_singletons()
-    members: dict[str, list[tuple[datetime, str]]] = {}
-    for proposal_id, campaign in campaign_of.items():
-        members.setdefault(campaign, []).append((received_at[proposal_id], proposal_id))
-    return domain.Grouping(
-        campaign_of, {campaign: min(entries)[1] for campaign, entries in members.items()}, duplicate_of
-    )
-
-
-_PROPOSALS = st.sampled_from("abcdefg")
-_CAMPAIGNS = st.sampled_from(["C1", "C2", "C3"])
-
-
-@st.composite
-def _links(draw: st.DrawFn) -> list[domain.TriageLink]:
-    links = []
-    for position in range(1, draw(st.integers(0, 14)) + 1):
-        subject = draw(_PROPOSALS)
-        if draw(st.integers(0, 4)) == 0:
-            links.append(link(position, subject, released=True))
-            continue
-        campaign = draw(st.none() | _CAMPAIGNS)
-        links.append(
-            link(
-                position,
-                subject,
-                released=False,
-                campaign_id=campaign,
-                merged_campaigns=tuple(draw(st.lists(_CAMPAIGNS, max_size=2))) if campaign else (),
-                grouped_with=tuple(draw(st.lists(_PROPOSALS, max_size=3))) if campaign else (),
-                exact_duplicate_of=draw(st.none() | _PROPOSALS),
-                exact_duplicates=tuple(draw(st.lists(_PROPOSALS, max_size=2))),
-            )
-        )
-    return links
-
-
-@settings(max_examples=400, deadline=None)
-@given(_links(), st.sets(_PROPOSALS))
-def test_campaigns_are_what_a_step_by_step_replay_of_the_analysis_log_makes_them(
-    links: list[domain.TriageLink], withdrawn: set[str]
-) -> None:
-    received_at = {name: NOW + timedelta(minutes=index) for index, name in enumerate("gfedcba")}
-    assert domain.group(links, received_at=received_at, withdrawn=withdrawn) == replayed_literally(
-        links, received_at, withdrawn
-    )
+    """The campaign book folds analysis's decisions (places, merges by union, releases, duplicates,
+    withdrawals) to what a literal replay of the analysis log gives, whatever order they arrive in."""
+    for seed in range(200):
+        told = tell_random_grouping(seed, NOW)
+        items = [
+            Received.parse(e.to_canonical())
+            for e in told.call.submission.envelopes + told.call.analysis.envelopes
+        ]
+        replayed = replayed_literally(items)
+        for order in range(3):
+            random.Random(order).shuffle(items)
+            states = domain.fold_consultation(items)
+            folded = {
+                key: GroupFacts(state.campaign_id, state.campaign_representative, state.exact_duplicate_of)
+                for key, state in states.items()
+            }
+            assert folded == {key: replayed.get(key, GroupFacts()) for key in folded}, f"seed {seed}"

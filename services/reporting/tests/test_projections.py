@@ -13,15 +13,33 @@ from sqlalchemy import delete
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_events.catalogue.submission import ConsultationOpened
+from aireg_events.log.consumer import Delivery
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.tables import inbox
 from aireg_reporting import domain
+from aireg_reporting.api import statistics_of_consultations
+from aireg_reporting.campaigns import (
+    Campaign,
+    CampaignBook,
+    GroupFacts,
+    Placement,
+    fold_decision,
+    hold_elections_in_memory,
+)
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import grouping_of, project, project_all
-from aireg_reporting.rebuild import MIGRATIONS, state_digest
-from aireg_reporting.store import PROJECTION_TABLES, ProposalRow
+from aireg_reporting.projections import project, project_all
+from aireg_reporting.rebuild import MIGRATIONS, TopicsLoad, state_digest
+from aireg_reporting.statistics import Statistics, campaigns_of, figures, tally
+from aireg_reporting.store import PROJECTION_TABLES, CampaignRow, PlacementRow, ProposalRow
 from services.reporting.tests.chains import Call, content
-from services.reporting.tests.scenario import tell_random_grouping, tell_the_call, tell_the_campaigns
+from services.reporting.tests.scenario import (
+    replayed_literally,
+    tell_random_grouping,
+    tell_the_call,
+    tell_the_campaigns,
+)
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -77,9 +95,9 @@ async def test_the_stored_read_models_are_the_fold_of_every_event_whatever_order
         digests.add(await state_digest(database))
     assert len(digests) == 1
 
-    grouped = await stored_proposals(database)
+    grouped = await stored_grouping(database)
     ids = campaigns.ids
-    assert {name: grouped[ids[name]]["campaign_id"] for name in ids} == {
+    assert {name: grouped[ids[name]].campaign_id for name in ids} == {
         "q1": "A",
         "q2": None,
         "q3": "A",
@@ -89,34 +107,41 @@ async def test_the_stored_read_models_are_the_fold_of_every_event_whatever_order
         "q7": None,
         "q8": None,
     }, "B merged into A; q6 released; q2 withdrawn"
-    assert {grouped[ids[name]]["campaign_representative"] for name in ("q1", "q3", "q4", "q5")} == {ids["q1"]}
-    assert grouped[ids["q7"]]["exact_duplicate_of"] == ids["q8"]
-    assert grouped[ids["q7"]]["status"] == "rejected_as_duplicate"
+    assert {grouped[ids[name]].campaign_representative for name in ("q1", "q3", "q4", "q5")} == {ids["q1"]}
+    assert grouped[ids["q7"]].exact_duplicate_of == ids["q8"]
+    stored = await stored_proposals(database)
+    assert stored[ids["q7"]]["status"] == "under_review", "triage only flags a duplicate"
 
 
-async def stored_and_replayed_grouping(
-    database: Database, consultation_id: str
-) -> tuple[dict[str, domain.GroupFacts], dict[str, domain.GroupFacts]]:
-    """Each stored proposal's campaign, representative and original, and what a replay of every
-    triage link of the consultation gives it."""
+async def stored_grouping(database: Database) -> dict[str, GroupFacts]:
+    """Each placed proposal's campaign, representative and original, as the stored book says."""
     async with AsyncSession(database.reader) as session:
-        grouping = await grouping_of(session, consultation_id)
-        rows = (await session.exec(select(ProposalRow))).all()
-    stored = {
-        row.proposal_id: domain.GroupFacts(
-            row.campaign_id, row.campaign_representative, row.exact_duplicate_of
-        )
-        for row in rows
-    }
-    return stored, {proposal_id: grouping.facts(proposal_id) for proposal_id in stored}
+        placements = (await session.exec(select(PlacementRow))).all()
+        campaigns = (await session.exec(select(CampaignRow))).all()
+    book = CampaignBook(
+        placements={row.proposal_id: Placement(**row.model_dump()) for row in placements},
+        campaigns={(row.consultation_id, row.campaign_id): Campaign(**row.model_dump()) for row in campaigns},
+    )
+    return {row.proposal_id: book.facts(row.proposal_id) for row in placements}
 
 
-async def test_regrouping_only_the_connected_proposals_leaves_every_proposal_as_a_full_replay_would(
+def folded_in_memory(items: list[Received]) -> dict[str, GroupFacts]:
+    """The campaign book of the same events held in memory (what the package document folds)."""
+    book = CampaignBook()
+    for item in items:
+        fold_decision(book, item.event, item.envelope.log_position)
+    hold_elections_in_memory(book)
+    return {proposal_id: book.facts(proposal_id) for proposal_id in book.placements}
+
+
+async def test_campaigns_in_the_tables_follow_the_analysis_log_whatever_order_the_events_arrive_in(
     database: Database,
 ) -> None:
     """Random campaigns, merges, releases, exact duplicates and withdrawals, delivered in random orders:
-    after every event, each stored proposal is grouped as a replay of the whole consultation groups it,
-    and at the end the rows are the fold of every event."""
+    after every event the tables place each proposal as the book of the events received so far does in
+    memory; once all have arrived, as a literal replay of the analysis log does, and the rows are the
+    fold of every event. (Before then the two may differ: a replay of a part of the log can dissolve a
+    campaign whose other members' triage has not arrived, which analysis never did.)"""
     for seed in range(40):
         told = tell_random_grouping(seed, NOW)
         items = events_of(told.call)
@@ -127,50 +152,68 @@ async def test_regrouping_only_the_connected_proposals_leaves_every_proposal_as_
         for index, item in enumerate(items):
             async with AsyncSession(database.writer) as session, session.begin():
                 await project(session, item, received_at=NOW)
-            stored, replayed = await stored_and_replayed_grouping(database, told.consultation_id)
-            assert stored == replayed, f"seed {seed}, after event {index} ({item.envelope.event_type})"
+            stored = await stored_grouping(database)
+            in_memory = folded_in_memory(items[: index + 1])
+            assert stored == in_memory, f"seed {seed}, after event {index} ({item.envelope.event_type})"
+        replayed = replayed_literally(items)
+        assert {key: stored.get(key, GroupFacts()) for key in replayed} == replayed, f"seed {seed}"
         expected = {key: state.columns() for key, state in domain.fold_consultation(items).items()}
         assert await stored_proposals(database) == expected, f"seed {seed}"
 
 
-async def test_a_triage_that_arrives_late_and_groups_nothing_still_dissolves_the_campaign_it_broke_up(
-    database: Database,
-) -> None:
-    """s's triage puts s and p in campaign C, p's next triage groups nothing (p leaves C, which
-    dissolves), x's triage then merges C into D (empty by then). p is withdrawn. If p's second triage
-    arrives last, s and x must still end in no campaign, as a replay of the analysis log says."""
+async def test_a_campaign_member_counts_once_whatever_campaign_absorbed_its_own(database: Database) -> None:
+    """A merge is a union: the members of the merged campaign are not rewritten, yet each belongs to
+    the survivor, which counts them, and a third merge reaches them too."""
     call = Call()
     consultation_id = call.open_consultation(
-        "LATE", at=NOW - timedelta(days=10), closes=NOW, analysis_due=NOW, forwarding_due=NOW
+        "MERGES", at=NOW - timedelta(days=10), closes=NOW, analysis_due=NOW, forwarding_due=NOW
     )
     letter = content(title="One form letter", kind="citizen", name="A citizen")
-    s, p, x = (call.submit(consultation_id, letter, at=NOW - timedelta(days=9, hours=h)) for h in (3, 2, 1))
-    call.triage(s, at=NOW - timedelta(days=8), campaign="C", grouped_with=[p])
-    late = call.triage(p, at=NOW - timedelta(days=8, minutes=-1))
-    call.triage(x, at=NOW - timedelta(days=8, minutes=-2), campaign="D", merged_campaigns=["C"])
-    call.withdraw(p, at=NOW - timedelta(days=7))
-    items = [item for item in events_of(call) if item.event_id != late.event_id]
-    items += [item for item in events_of(call) if item.event_id == late.event_id]
-    await apply_all(database, items)
-    stored = await stored_proposals(database)
-    assert {key: stored[key]["campaign_id"] for key in (s, p, x)} == {s: None, p: None, x: None}
-    expected = {key: state.columns() for key, state in domain.fold_consultation(items).items()}
-    assert stored == expected
+    p = [call.submit(consultation_id, letter, at=NOW - timedelta(days=9, minutes=-m)) for m in range(6)]
+    call.triage(p[1], at=NOW - timedelta(days=8), campaign="X", grouped_with=[p[0]])
+    call.triage(p[3], at=NOW - timedelta(days=8, minutes=-1), campaign="Y", grouped_with=[p[2]])
+    call.triage(p[4], at=NOW - timedelta(days=8, minutes=-2), campaign="X", merged_campaigns=["Y"])
+    call.triage(
+        p[5], at=NOW - timedelta(days=8, minutes=-3), campaign="Z", grouped_with=[], merged_campaigns=["X"]
+    )
+    call.withdraw(p[0], at=NOW - timedelta(days=7))
+    items = events_of(call)
+    for seed in range(4):
+        shuffled = list(items)
+        random.Random(seed).shuffle(shuffled)
+        await apply_all(database, shuffled)
+        grouped = await stored_grouping(database)
+        assert {grouped[key].campaign_id for key in p[1:]} == {"Z"}
+        assert grouped[p[0]].campaign_id is None, "withdrawn"
+        assert {grouped[key].campaign_representative for key in p[1:]} == {p[1]}, "the first received left"
+        async with AsyncSession(database.reader) as session:
+            survivors = (
+                await session.exec(select(CampaignRow).where(CampaignRow.parent == CampaignRow.campaign_id))
+            ).all()
+        assert {(row.campaign_id, row.members) for row in survivors if row.members} == {("Z", 5)}
 
 
-async def test_events_applied_together_leave_the_state_they_leave_one_by_one(database: Database) -> None:
-    """The consumer's batches: random runs of events applied at once (one transaction each) give the
-    rows, the grouping and the digest that the same events applied one by one give."""
+async def test_events_applied_one_by_one_in_batches_and_by_the_rebuild_leave_the_same_state(
+    database: Database,
+) -> None:
+    """The consumer's batches and the rebuild's loader: random runs of events applied at once (one
+    transaction each), and the whole stream read as the rebuild reads the topics, give the rows and the
+    digest that the same events applied one by one give."""
     call, campaigns = tell_the_call(NOW), tell_the_campaigns(NOW)
     told = [call.call, campaigns.call, *(tell_random_grouping(seed, NOW).call for seed in range(12))]
     items = events_of(*told)
     random.Random(7).shuffle(items)
     await apply_all(database, items)
     one_by_one = (await stored_proposals(database), await state_digest(database))
-    for seed in range(3):
+
+    async def drop() -> None:
         async with AsyncSession(database.writer) as session, session.begin():
             for table in PROJECTION_TABLES:
                 await session.execute(delete(table))
+            await session.execute(delete(inbox))
+
+    for seed in range(3):
+        await drop()
         rng, start = random.Random(seed), 0
         while start < len(items):
             end = start + rng.randint(1, 60)
@@ -178,3 +221,61 @@ async def test_events_applied_together_leave_the_state_they_leave_one_by_one(dat
                 await project_all(session, items[start:end], received_at=NOW)
             start = end
         assert (await stored_proposals(database), await state_digest(database)) == one_by_one, f"seed {seed}"
+
+    await drop()
+    read = list(items)
+    random.Random(11).shuffle(read)  # the topics' partitions, read one after the other
+    async with AsyncSession(database.writer) as session, session.begin():
+        load = TopicsLoad(session)
+        load.BATCH = 50
+        for offset, item in enumerate(read):
+            topic = "analysis" if item.envelope.producer == "analysis" else "submission"
+            await load.add(topic, 0, offset, Delivery(item.envelope, item.event, topic, 0, offset))
+        await load.fold()
+    assert (await stored_proposals(database), await state_digest(database)) == one_by_one, "rebuild"
+
+
+async def stored_statistics(database: Database, consultation_id: str) -> Statistics:
+    """``/v1/stats`` of a consultation as the service reads it: the counter rows and the campaigns."""
+    async with AsyncSession(database.reader) as session:
+        deadlines, counts, campaigns = await statistics_of_consultations(session, [consultation_id])
+    return figures(counts, deadlines, campaigns, now=NOW, consultation_id=consultation_id)
+
+
+async def test_the_counters_are_a_recount_of_the_proposals_whatever_order_and_batches_brought_them(
+    database: Database,
+) -> None:
+    """The statistics read from the counters kept per event equal those counted from the fold of every
+    event (the package document's way), after random orders and batches of random streams."""
+    call, campaigns = tell_the_call(NOW), tell_the_campaigns(NOW)
+    told = [call, campaigns, *(tell_random_grouping(seed, NOW) for seed in range(12))]
+    items = events_of(*(one.call for one in told))
+    for seed in range(3):
+        rng = random.Random(seed)
+        shuffled = list(items)
+        rng.shuffle(shuffled)
+        async with AsyncSession(database.writer) as session, session.begin():
+            for table in PROJECTION_TABLES:
+                await session.execute(delete(table))
+        start = 0
+        while start < len(shuffled):
+            end = start + rng.randint(1, 40)
+            async with AsyncSession(database.writer) as session, session.begin():
+                await project_all(session, shuffled[start:end], received_at=NOW)
+            start = end
+        for one in told:
+            mine = [item for item in items if domain.consultation_of(item.event) == one.consultation_id]
+            states = domain.fold_consultation(mine)
+            opened = next(item.event for item in mine if isinstance(item.event, ConsultationOpened))
+            deadlines = {one.consultation_id: opened}
+            expected = tally(
+                [ProposalRow(**state.columns()) for state in states.values()],
+                [review for state in states.values() for review in state.reviews.values()],
+                deadlines,
+                now=NOW,
+                consultation_id=one.consultation_id,
+                campaigns=campaigns_of(states.values()),
+            )
+            stored = await stored_statistics(database, one.consultation_id)
+            assert stored.model_dump(exclude={"campaigns"}) == expected.model_dump(exclude={"campaigns"})
+            assert sorted(stored.campaigns, key=repr) == sorted(expected.campaigns, key=repr), f"seed {seed}"

@@ -139,9 +139,9 @@ async def test_statistics_count_what_was_sent_by_status_direction_question_submi
     assert stats["late_submissions"] == 1
     assert stats["by_status"] == {
         "submitted": 1,
-        "under_review": 3,
+        "under_review": 4,
         "rejected_as_duplicate": 1,
-        "assessed": 1,
+        "assessed": 0,
         "forwarded_to_government": 3,
         "withdrawn": 1,
     }

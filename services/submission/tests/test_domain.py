@@ -15,7 +15,7 @@ from aireg_events.catalogue.analysis import (
     TriageMethod,
 )
 from aireg_events.catalogue.common import DomainEvent, LateSubmissions, Organization, Outcome
-from aireg_events.catalogue.submission import ProposalContent
+from aireg_events.catalogue.submission import ProposalAmended, ProposalContent
 from aireg_submission import domain
 from aireg_submission.api import ProposalChanges
 from aireg_submission.domain import ProposalStatus as S
@@ -228,6 +228,9 @@ def assessed(outcome: Outcome) -> ProposalAssessed:
 
 
 FORWARDED = ProposalForwardedToGovernment(package_id="k", **COMMON)
+AMENDED = ProposalAmended(
+    portal="portal-a", changes={"title": CONTENT.title}, content=CONTENT, reason="a new figure", **COMMON
+)
 
 
 @pytest.mark.parametrize(
@@ -245,9 +248,13 @@ FORWARDED = ProposalForwardedToGovernment(package_id="k", **COMMON)
         (S.forwarded_to_government, assessed(Outcome.recommended), S.forwarded_to_government),
         (S.withdrawn, TRIAGED, S.withdrawn),
         (S.withdrawn, FORWARDED, S.withdrawn),
+        (S.assessed, AMENDED, S.under_review),
+        (S.rejected_as_duplicate, AMENDED, S.under_review),
+        (S.submitted, AMENDED, S.submitted),
+        (S.forwarded_to_government, AMENDED, S.forwarded_to_government),
     ],
 )
-def test_the_status_moves_forward_with_analysis_and_never_back(
+def test_the_status_moves_forward_with_analysis_and_back_to_review_only_on_an_amendment(
     current: S, event: DomainEvent, after: S
 ) -> None:
     assert domain.status_after(current, event) is after

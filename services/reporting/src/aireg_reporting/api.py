@@ -7,9 +7,10 @@ reporting shows is about every organization's proposals, not only the portal's o
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Path, Query, Response
@@ -33,13 +34,13 @@ from aireg_reporting.document.table import render_csv
 from aireg_reporting.domain import Received
 from aireg_reporting.statistics import (
     AnalysisCompliance,
+    Campaign,
+    Counts,
     ForwardingCompliance,
-    ProposalFacts,
-    ReviewFacts,
     Statistics,
-    tally,
+    figures,
 )
-from aireg_reporting.store import ConsultationRow, PackageRow, ProposalRow, ReviewRow
+from aireg_reporting.store import CampaignRow, ConsultationRow, CounterRow, PackageRow, ProposalRow
 
 READ_ROLES = ("dashboard", "lead", "reviewer", "admin", "auditor")
 Reader = Annotated[Principal, require_roles(*READ_ROLES)]
@@ -119,53 +120,47 @@ class PackageSummary(BaseModel):
     document: str = Field(description="the document's path (add ?format=json|md|html|pdf|csv)")
 
 
-_PROPOSAL_FACTS = [
-    getattr(ProposalRow, name)
-    for name in (
-        "proposal_id",
-        "consultation_id",
-        "registration_number",
-        "status",
-        "late",
-        "submitter_kind",
-        "directions",
-        "questions",
-        "positions",
-        "instrument",
-        "approach",
-        "cost_of_error",
-        "application_areas",
-        "campaign_id",
-        "campaign_representative",
-        "is_analysis_work",
-        "outcome",
-        "assessed_at",
-        "forwarded_at",
-    )
-]
-"""The columns :class:`~aireg_reporting.statistics.ProposalFacts` names."""
-
-
-async def _statistics_inputs(
+async def statistics_of_consultations(
     session: AsyncSession, consultation_ids: Sequence[str] | None
-) -> tuple[dict[str, ConsultationRow], Sequence[ProposalFacts], Sequence[ReviewFacts]]:
-    """The rows the statistics read, with only the columns they read (at 12,074 proposals: 0.86 s
-    instead of 1.2-1.5 s with whole rows, the same statistics)."""
+) -> tuple[dict[str, ConsultationRow], dict[str, Counts], list[Campaign]]:
+    """What the statistics read: the deadlines, the counters of each consultation (a few hundred rows,
+    however many proposals) and the campaigns of two members or more."""
     consultations = select(ConsultationRow)
-    proposals = select(*_PROPOSAL_FACTS)
-    reviews = select(ReviewRow.organization, ReviewRow.recommendation)
+    counters = select(CounterRow.consultation_id, CounterRow.dimension, CounterRow.key, CounterRow.value)
+    campaigns = select(CampaignRow).where(
+        col(CampaignRow.parent) == col(CampaignRow.campaign_id), col(CampaignRow.members) >= 2
+    )
     if consultation_ids is not None:
         consultations = consultations.where(col(ConsultationRow.consultation_id).in_(consultation_ids))
-        proposals = proposals.where(col(ProposalRow.consultation_id).in_(consultation_ids))
-        reviews = reviews.where(col(ReviewRow.consultation_id).in_(consultation_ids))
+        counters = counters.where(col(CounterRow.consultation_id).in_(consultation_ids))
+        campaigns = campaigns.where(col(CampaignRow.consultation_id).in_(consultation_ids))
     deadlines = {row.consultation_id: row for row in (await session.exec(consultations)).all()}
+    counts: dict[str, Counts] = {}
+    for consultation_id, dimension, key, value in (await session.execute(counters)).all():
+        counts.setdefault(consultation_id, Counter())[dimension, key] = value
+    found = (await session.exec(campaigns)).all()
+    representatives = [row.representative for row in found if row.representative is not None]
+    numbers = dict(
+        (
+            await session.execute(
+                select(ProposalRow.proposal_id, ProposalRow.registration_number).where(
+                    col(ProposalRow.proposal_id).in_(representatives)
+                )
+            )
+        ).all()
+    )
     return (
         deadlines,
-        cast(
-            Sequence[ProposalFacts],
-            (await session.execute(proposals.order_by(col(ProposalRow.proposal_id)))).all(),
-        ),
-        cast(Sequence[ReviewFacts], (await session.execute(reviews)).all()),
+        counts,
+        [
+            Campaign(
+                campaign_id=row.campaign_id,
+                size=row.members,
+                representative=row.representative,
+                representative_registration_number=numbers.get(row.representative),
+            )
+            for row in found
+        ],
     )
 
 
@@ -180,12 +175,12 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
     )
     async def statistics(_principal: Reader, consultation_id: ConsultationId = None) -> Statistics:
         async with store.read_session(runtime) as session:
-            deadlines, proposals, reviews = await _statistics_inputs(
+            deadlines, counts, campaigns = await statistics_of_consultations(
                 session, [consultation_id] if consultation_id is not None else None
             )
-        if consultation_id is not None and consultation_id not in deadlines and not proposals:
+        if consultation_id is not None and consultation_id not in deadlines and not counts:
             raise NotFound(f"no consultation {consultation_id}", code="consultation_not_found")
-        return tally(proposals, reviews, deadlines, now=runtime.clock(), consultation_id=consultation_id)
+        return figures(counts, deadlines, campaigns, now=runtime.clock(), consultation_id=consultation_id)
 
     @router.get(
         "/v1/proposals/{proposal_id}/timeline",
@@ -223,15 +218,12 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
             query = query.where(col(ConsultationRow.consultation_id) > str(page.cursor[0]))
         async with store.read_session(runtime) as session:
             consultations = (await session.exec(query)).all()
-            _, proposals, _ = await _statistics_inputs(
+            _, counts, _ = await statistics_of_consultations(
                 session, [row.consultation_id for row in consultations[: page.limit]]
             )
         now = runtime.clock()
-        by_consultation: dict[str, list[ProposalFacts]] = {}
-        for proposal in proposals:
-            by_consultation.setdefault(proposal.consultation_id, []).append(proposal)
         items = [
-            _deadlines_of(consultation, by_consultation.get(consultation.consultation_id, []), now)
+            _deadlines_of(consultation, counts.get(consultation.consultation_id, Counter()), now)
             for consultation in consultations
         ]
         return page.page(items, lambda item: [item.consultation_id])
@@ -313,13 +305,11 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
     return router
 
 
-def _deadlines_of(
-    consultation: ConsultationRow, proposals: list[ProposalFacts], now: datetime
-) -> ConsultationDeadlines:
-    figures = tally(
-        proposals,
-        [],
+def _deadlines_of(consultation: ConsultationRow, counts: Counts, now: datetime) -> ConsultationDeadlines:
+    stats = figures(
+        {consultation.consultation_id: counts},
         {consultation.consultation_id: consultation},
+        [],
         now=now,
         consultation_id=consultation.consultation_id,
     )
@@ -337,9 +327,9 @@ def _deadlines_of(
             for name, due in dues
         ],
         next_deadline=next((name for name, due in dues if due > now), None),
-        proposals=figures.proposals,
-        analysis=figures.deadline_compliance.analysis,
-        forwarding=figures.deadline_compliance.forwarding,
+        proposals=stats.proposals,
+        analysis=stats.deadline_compliance.analysis,
+        forwarding=stats.deadline_compliance.forwarding,
     )
 
 

@@ -15,7 +15,7 @@ from aireg_events.signing import load_public_key
 from aireg_http.auth import RevocationList, TokenVerifier
 from aireg_http.conventions import install_conventions
 from aireg_reporting.api import reporting_router
-from aireg_reporting.consumers import apply_event, apply_events
+from aireg_reporting.consumers import apply_events
 from aireg_reporting.dashboard import dashboard_router
 from aireg_reporting.settings import Settings
 from aireg_reporting.stream import StreamHub, stream_router
@@ -41,7 +41,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         subscription=Subscription(
             topics=[settings.topics.submission, settings.topics.analysis],
             group_id=settings.topic_namespace + settings.consumer_group,
-            apply=apply_event,
             apply_batch=apply_events,
         ),
     )

@@ -12,16 +12,12 @@ from collections.abc import Sequence
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.consumer import Delivery
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import project, project_all
-
-
-async def apply_event(uow: UnitOfWork, delivery: Delivery) -> None:
-    await project(uow.session, Received(delivery.envelope, delivery.event), received_at=uow.now())
+from aireg_reporting.projections import project_all
 
 
 async def apply_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[int]:
-    """The consumer's batch of new deliveries at once (:func:`project_all`: the rows of one by one, with
-    far fewer statements); reporting appends nothing."""
+    """The consumer's one path for every delivery (a batch, or one retried on its own): the projector
+    (:func:`project_all`); reporting appends nothing."""
     items = [Received(delivery.envelope, delivery.event) for delivery in deliveries]
     await project_all(uow.session, items, received_at=uow.now())
     return [0] * len(items)

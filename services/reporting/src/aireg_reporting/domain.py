@@ -11,7 +11,7 @@ before the submission it follows), and a rebuild reaches exactly the live state.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -30,6 +30,7 @@ from aireg_events.catalogue.analysis import (
     ReviewerAssigned,
     ReviewSubmitted,
 )
+from aireg_events.catalogue.common import Outcome
 from aireg_events.catalogue.submission import (
     ConsultationOpened,
     PortalResumed,
@@ -40,6 +41,8 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import Envelope
+from aireg_events.submitter_status import submitter_status
+from aireg_reporting.campaigns import CampaignBook, GroupFacts, fold_decision, hold_elections_in_memory
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -108,13 +111,6 @@ def changes_proposal_state(event: DomainEvent) -> bool:
     )
 
 
-def changes_grouping(event: DomainEvent) -> bool:
-    """Whether the campaigns and duplicates of its consultation may change (see :func:`group`)."""
-    return isinstance(
-        event, (ProposalTriaged, ProposalReleasedFromCampaign, ProposalWithdrawn, ProposalSubmitted)
-    )
-
-
 # --- causal order -----------------------------------------------------------------------------------
 
 
@@ -168,166 +164,6 @@ def causal_order(items: Iterable[Received]) -> list[Received]:
             sorted((item for item in by_id.values() if item.event_id not in placed), key=_tie_break)
         )
     return ordered
-
-
-# --- campaigns and duplicates of a consultation -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TriageLink:
-    """What a triage or a release says about how proposals group (kept compact, per consultation)."""
-
-    log_position: int
-    event_id: str
-    proposal_id: str
-    released: bool
-    campaign_id: str | None = None
-    merged_campaigns: tuple[str, ...] = ()
-    grouped_with: tuple[str, ...] = ()
-    exact_duplicate_of: str | None = None
-    exact_duplicates: tuple[str, ...] = ()
-
-    @property
-    def is_inert(self) -> bool:
-        """A triage that groups nothing: it changes the grouping only if its proposal was grouped."""
-        return not (
-            self.released
-            or self.campaign_id
-            or self.merged_campaigns
-            or self.grouped_with
-            or self.exact_duplicate_of
-            or self.exact_duplicates
-        )
-
-    @property
-    def nodes(self) -> list[tuple[str, str]]:
-        """The proposals and campaigns it names, as sorted ``(kind, id)`` pairs: everything whose
-        grouping it can change at once is connected to its proposal through these (see :func:`group`)."""
-        named = {("proposal", proposal_id) for proposal_id in (self.proposal_id, *self.grouped_with)}
-        named.update(("proposal", proposal_id) for proposal_id in self.exact_duplicates)
-        named.update(
-            ("campaign", campaign_id)
-            for campaign_id in (self.campaign_id, *self.merged_campaigns)
-            if campaign_id is not None
-        )
-        return sorted(named)
-
-    @classmethod
-    def of(cls, item: Received) -> TriageLink | None:
-        event = item.event
-        if isinstance(event, ProposalReleasedFromCampaign):
-            return cls(item.envelope.log_position, item.event_id, event.proposal_id, released=True)
-        if isinstance(event, ProposalTriaged):
-            return cls(
-                item.envelope.log_position,
-                item.event_id,
-                event.proposal_id,
-                released=False,
-                campaign_id=event.campaign_id,
-                merged_campaigns=tuple(event.merged_campaigns),
-                grouped_with=tuple(event.grouped_with),
-                exact_duplicate_of=event.exact_duplicate_of,
-                exact_duplicates=tuple(event.exact_duplicates),
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class GroupFacts:
-    """A proposal's place among the others: its campaign (and who stands for it), its original."""
-
-    campaign_id: str | None = None
-    campaign_representative: str | None = None
-    exact_duplicate_of: str | None = None
-
-
-@dataclass
-class Grouping:
-    campaign_of: dict[str, str] = field(default_factory=dict)
-    representatives: dict[str, str] = field(default_factory=dict)
-    duplicate_of: dict[str, str] = field(default_factory=dict)
-
-    def facts(self, proposal_id: str) -> GroupFacts:
-        campaign = self.campaign_of.get(proposal_id)
-        return GroupFacts(
-            campaign_id=campaign,
-            campaign_representative=self.representatives.get(campaign) if campaign is not None else None,
-            exact_duplicate_of=self.duplicate_of.get(proposal_id),
-        )
-
-
-def group(
-    links: Iterable[TriageLink], *, received_at: Mapping[str, datetime], withdrawn: Collection[str]
-) -> Grouping:
-    """The campaigns and exact duplicates of one consultation, as the analysis log decided them.
-
-    Triage events change more than their own proposal (it takes ``grouped_with`` into its campaign,
-    absorbs ``merged_campaigns``, marks ``exact_duplicates``), and the topic partitions may deliver them
-    in another order than the log's, so they are replayed here in log order. As in the analysis service,
-    a withdrawn or released proposal leaves its campaign, a campaign of one is no campaign, and the
-    representative is the member received first.
-
-    Each step reads and writes only what its link names (:attr:`TriageLink.nodes`) and the members of
-    the campaigns it names, a campaign dissolves by its own size, and a representative is one of its
-    members: so the links connected to a proposal through their nodes give it, and every proposal so
-    connected, the same facts as all the links of the consultation.
-    """
-    campaign_of: dict[str, str] = {}
-    duplicate_of: dict[str, str] = {}
-    in_campaign: dict[str, set[str]] = {}
-    touched: set[str] = set()  # the campaigns a step changed: only they can have fallen below two
-
-    def place(proposal_id: str, campaign: str | None) -> None:
-        left = campaign_of.pop(proposal_id, None)
-        if left is not None:
-            in_campaign[left].discard(proposal_id)
-            touched.add(left)
-        if campaign is not None:
-            campaign_of[proposal_id] = campaign
-            in_campaign.setdefault(campaign, set()).add(proposal_id)
-            touched.add(campaign)
-
-    def dissolve_singletons() -> None:
-        for campaign in touched:
-            members = in_campaign.get(campaign)
-            if members is not None and len(members) < 2:
-                for proposal_id in members:
-                    del campaign_of[proposal_id]
-                del in_campaign[campaign]
-        touched.clear()
-
-    for link in sorted(links, key=lambda link: (link.log_position, link.event_id)):
-        subject = link.proposal_id
-        if link.released:
-            place(subject, None)
-        else:
-            if link.exact_duplicate_of is not None:
-                duplicate_of[subject] = link.exact_duplicate_of
-            else:
-                duplicate_of.pop(subject, None)
-            for duplicate in link.exact_duplicates:
-                duplicate_of[duplicate] = subject
-            current = campaign_of.get(subject)
-            if current is not None and current not in (link.campaign_id, *link.merged_campaigns):
-                place(subject, None)
-            if link.campaign_id is not None:
-                target = link.campaign_id
-                for merged in link.merged_campaigns:
-                    for proposal_id in sorted(in_campaign.get(merged, ())):
-                        place(proposal_id, target)
-                place(subject, target)
-                for proposal_id in link.grouped_with:
-                    place(proposal_id, target)
-        dissolve_singletons()
-    for proposal_id in withdrawn:
-        place(proposal_id, None)
-    dissolve_singletons()
-    members: dict[str, list[tuple[bool, datetime, str]]] = {}
-    for proposal_id, campaign in campaign_of.items():
-        moment = received_at.get(proposal_id)  # unknown while its submission has not arrived: last
-        members.setdefault(campaign, []).append((moment is None, moment or _EPOCH, proposal_id))
-    representatives = {campaign: min(entries)[2] for campaign, entries in members.items()}
-    return Grouping(campaign_of, representatives, duplicate_of)
 
 
 # --- a proposal -------------------------------------------------------------------------------------
@@ -391,17 +227,14 @@ class ProposalState:
 
     @property
     def status(self) -> str:
-        if self.withdrawn_at is not None:
-            return "withdrawn"
-        if self.forwarded_at is not None:
-            return "forwarded_to_government"
-        if self.assessment_is_current:
-            return "assessed"
-        if self.exact_duplicate_of is not None:
-            return "rejected_as_duplicate"
-        if self.triaged_at is not None or self.reviewers or self.reviews:
-            return "under_review"
-        return "submitted"
+        """What its submitter sees (:func:`aireg_events.submitter_status.submitter_status`)."""
+        return submitter_status(
+            withdrawn=self.withdrawn_at is not None,
+            forwarded=self.forwarded_at is not None,
+            assessed=self.assessment_is_current,
+            merged=self.outcome == Outcome.merged.value,
+            in_review=self.triaged_at is not None or bool(self.reviewers) or bool(self.reviews),
+        )
 
     @property
     def assessment_is_current(self) -> bool:
@@ -521,8 +354,6 @@ class ProposalState:
             "complete": self.complete,
             "missing": list(self.missing),
             "exact_duplicate_of": self.exact_duplicate_of,
-            "campaign_id": self.campaign_id,
-            "campaign_representative": self.campaign_representative,
             "is_analysis_work": self.is_analysis_work,
             "reviewers_assigned": len(self.reviewers),
             "outcome": self.outcome,
@@ -539,7 +370,7 @@ class ProposalState:
 
 
 def fold_proposal(proposal_id: str, items: Iterable[Received], facts: GroupFacts) -> ProposalState:
-    """The proposal from its own events, placed among the others by ``facts`` (see :func:`group`)."""
+    """The proposal from its own events, placed among the others by ``facts`` (:mod:`.campaigns`)."""
     state = ProposalState(proposal_id)
     for item in causal_order(items):
         state.evolve(item)
@@ -548,31 +379,20 @@ def fold_proposal(proposal_id: str, items: Iterable[Received], facts: GroupFacts
 
 
 def fold_consultation(items: Iterable[Received]) -> dict[str, ProposalState]:
-    """Every submitted proposal among ``items`` (one consultation's events), grouped into campaigns."""
+    """Every submitted proposal among ``items`` (one consultation's events), placed in its campaign."""
     by_proposal: dict[str, list[Received]] = {}
-    triage: list[TriageLink] = []
+    book = CampaignBook()
     for item in items:
-        link = TriageLink.of(item)
-        if link is not None:
-            triage.append(link)
+        fold_decision(book, item.event, item.envelope.log_position)
         if changes_proposal_state(item.event):
             for proposal_id in proposals_of(item.event):
                 by_proposal.setdefault(proposal_id, []).append(item)
-    states = {
+    hold_elections_in_memory(book)
+    return {
         proposal_id: state
         for proposal_id, mine in sorted(by_proposal.items())
-        if (state := fold_proposal(proposal_id, mine, GroupFacts())).is_submitted
+        if (state := fold_proposal(proposal_id, mine, book.facts(proposal_id))).is_submitted
     }
-    grouping = group(
-        triage,
-        received_at={
-            key: state.received_at for key, state in states.items() if state.received_at is not None
-        },
-        withdrawn={key for key, state in states.items() if state.withdrawn_at is not None},
-    )
-    for proposal_id, state in states.items():
-        state.regroup(grouping.facts(proposal_id))
-    return states
 
 
 # --- a government package ---------------------------------------------------------------------------

@@ -1,20 +1,23 @@
-"""How a received event changes reporting's tables: keep the envelope with the next stream number, link
-it to the proposals and packages it concerns, and fold each of those again from all its events.
+"""How received events change reporting's tables: the one projector that the live consumer (a batch at a
+time), a single event and the rebuild all go through (:func:`project_all`).
 
-The consumer calls :func:`project` inside the transaction that also writes the inbox row; the rebuild
-inserts the same rows (:func:`received_rows`) for everything it reads back from the topics and folds
-every proposal and package once at the end (:mod:`aireg_reporting.rebuild`).
+A batch keeps each envelope with the next stream number and links it to the proposals and packages it
+concerns (one insert per table); folds analysis's campaign decisions into the campaign book
+(:mod:`aireg_reporting.campaigns`: the rows the batch names are read once, the changed ones written
+back with one upsert per table); folds each proposal it concerns again from all its events, and
+writes its rows and what it changes in the statistics' counters (one upsert per table).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -23,59 +26,68 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from aireg_events.catalogue import ChainCheckpoint
 from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
 from aireg_reporting import domain
+from aireg_reporting.campaigns import (
+    Campaign,
+    CampaignBook,
+    CampaignKey,
+    Placement,
+    decides_grouping,
+    fold_decision,
+    named_by,
+)
 from aireg_reporting.domain import Received
+from aireg_reporting.statistics import Counts, Deadlines, proposal_counts, review_counts
 from aireg_reporting.store import (
+    CampaignRow,
     CheckpointRow,
     ConsultationRow,
+    CounterRow,
     EventSubjectRow,
     PackageItemRow,
     PackageRow,
+    PlacementRow,
     PortalRow,
     ProposalRow,
     ReceivedEventRow,
     ReviewRow,
     StateTable,
-    TriageLinkRow,
-    TriageNodeRow,
 )
 
 _SEQ_LOCK_KEY = 0x41495245_47534551 & 0x7FFFFFFFFFFFFFFF  # "AIREGSEQ"
 
-# The statements of one event, built once with bound parameters (expanding ones for lists), on the
-# tables themselves: a statement built per event costs its cache key each time, and one on the ORM
-# classes goes through the ORM's bulk machinery (half of an insert's time, measured).
+# Statements built once with bound parameters (expanding ones for lists), on the tables themselves: a
+# statement built per batch costs its cache key each time, and one on the ORM classes goes through the
+# ORM's bulk machinery (half of an insert's time, measured).
 _RECEIVED = ReceivedEventRow.__table__  # type: ignore[attr-defined]
 _SUBJECT = EventSubjectRow.__table__  # type: ignore[attr-defined]
-_LINK = TriageLinkRow.__table__  # type: ignore[attr-defined]
-_NODE = TriageNodeRow.__table__  # type: ignore[attr-defined]
 _PROPOSAL = ProposalRow.__table__  # type: ignore[attr-defined]
 _REVIEW = ReviewRow.__table__  # type: ignore[attr-defined]
+_PLACEMENT = PlacementRow.__table__  # type: ignore[attr-defined]
+_CAMPAIGN = CampaignRow.__table__  # type: ignore[attr-defined]
+_CONSULTATION = ConsultationRow.__table__  # type: ignore[attr-defined]
+_COUNTER = CounterRow.__table__  # type: ignore[attr-defined]
 _SEQ_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _HEAD_SEQ = select(func.max(_RECEIVED.c.seq))
 _INSERT_RECEIVED = insert(_RECEIVED)
 _INSERT_SUBJECTS = insert(_SUBJECT)
-_INSERT_LINK = insert(_LINK)
-_INSERT_NODES = insert(_NODE)
-_EVENTS_AND_FACTS_OF_PROPOSALS = (
-    select(
-        _SUBJECT.c.subject_id,
-        _RECEIVED.c.event_id,
-        _RECEIVED.c.body,
-        _PROPOSAL.c.campaign_id,
-        _PROPOSAL.c.campaign_representative,
-        _PROPOSAL.c.exact_duplicate_of,
-    )
-    .select_from(
-        _SUBJECT.join(_RECEIVED, _RECEIVED.c.event_id == _SUBJECT.c.event_id).outerjoin(
-            _PROPOSAL, _PROPOSAL.c.proposal_id == _SUBJECT.c.subject_id
-        )
-    )
+_EVENTS_OF_PROPOSALS = (
+    select(_SUBJECT.c.subject_id, _RECEIVED.c.event_id, _RECEIVED.c.body)
+    .select_from(_SUBJECT.join(_RECEIVED, _RECEIVED.c.event_id == _SUBJECT.c.event_id))
     .where(
         _SUBJECT.c.subject_kind == "proposal",
         _SUBJECT.c.subject_id.in_(bindparam("proposal_ids", expanding=True)),
     )
     .order_by(_SUBJECT.c.subject_id, _SUBJECT.c.event_id)
 )
+_STORED_PROPOSALS = select(_PROPOSAL).where(
+    _PROPOSAL.c.proposal_id.in_(bindparam("proposal_ids", expanding=True))
+)
+_STORED_REVIEWS = select(_REVIEW.c.proposal_id, _REVIEW.c.organization, _REVIEW.c.recommendation).where(
+    _REVIEW.c.proposal_id.in_(bindparam("proposal_ids", expanding=True))
+)
+_DEADLINES = select(
+    _CONSULTATION.c.consultation_id, _CONSULTATION.c.analysis_due_at, _CONSULTATION.c.forwarding_due_at
+).where(_CONSULTATION.c.consultation_id.in_(bindparam("consultation_ids", expanding=True)))
 _BODIES_OF_SUBJECT = (
     select(_RECEIVED.c.event_id, _RECEIVED.c.body)
     .select_from(_SUBJECT.join(_RECEIVED, _RECEIVED.c.event_id == _SUBJECT.c.event_id))
@@ -84,70 +96,55 @@ _BODIES_OF_SUBJECT = (
 )
 _DELETE_REVIEWS_OF_PROPOSAL = delete(_REVIEW).where(_REVIEW.c.proposal_id == bindparam("proposal_id"))
 _DELETE_PROPOSAL = delete(_PROPOSAL).where(_PROPOSAL.c.proposal_id == bindparam("proposal_id"))
-_START, _NAMED = _NODE.alias("start"), _NODE.alias("named")
-_IN_CHUNK = 1000
-"""How many ids one ``IN`` list carries (SQLite and PostgreSQL cap the parameters of a statement)."""
-
-_LINK_COLUMNS = (
-    _LINK.c.log_position,
-    _LINK.c.event_id,
-    _LINK.c.proposal_id,
-    _LINK.c.released,
-    _LINK.c.campaign_id,
-    _LINK.c.merged_campaigns,
-    _LINK.c.grouped_with,
-    _LINK.c.exact_duplicate_of,
-    _LINK.c.exact_duplicates,
+_PLACEMENTS = select(_PLACEMENT).where(
+    _PLACEMENT.c.proposal_id.in_(bindparam("proposal_ids", expanding=True))
 )
-_NAMED_TOGETHER = (
-    select(_NAMED.c.node_kind, _NAMED.c.node_id, *_LINK_COLUMNS)
+_CAMPAIGNS = select(_CAMPAIGN).where(
+    _CAMPAIGN.c.consultation_id == bindparam("consultation_id"),
+    _CAMPAIGN.c.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
+)
+_REPOINT = (
+    update(_CAMPAIGN)
+    .where(_CAMPAIGN.c.consultation_id == bindparam("c_id"), _CAMPAIGN.c.parent == bindparam("absorbed"))
+    .values(parent=bindparam("survivor"))
+)
+_FIRST_RECEIVED_MEMBER = (
+    select(_PLACEMENT)
     .select_from(
-        _START.join(_NAMED, _NAMED.c.event_id == _START.c.event_id).join(
-            _LINK, _LINK.c.event_id == _NAMED.c.event_id
+        _PLACEMENT.join(
+            _CAMPAIGN,
+            (_CAMPAIGN.c.consultation_id == _PLACEMENT.c.consultation_id)
+            & (_CAMPAIGN.c.campaign_id == _PLACEMENT.c.campaign_id),
         )
     )
     .where(
-        _START.c.consultation_id == bindparam("consultation_id"),
-        _START.c.node_kind == bindparam("node_kind"),
-        _START.c.node_id.in_(bindparam("node_ids", expanding=True)),
+        _CAMPAIGN.c.consultation_id == bindparam("consultation_id"),
+        _CAMPAIGN.c.parent == bindparam("survivor"),
+        _PLACEMENT.c.withdrawn.is_(False),
     )
+    .order_by(_PLACEMENT.c.received_at.is_(None), _PLACEMENT.c.received_at, _PLACEMENT.c.proposal_id)
+    .limit(1)
 )
-_LINKS_OF_CONSULTATION = select(*_LINK_COLUMNS).where(_LINK.c.consultation_id == bindparam("consultation_id"))
-_GROUPED_COLUMNS = (
-    _PROPOSAL.c.proposal_id,
-    _PROPOSAL.c.received_at,
-    _PROPOSAL.c.withdrawn_at,
-    _PROPOSAL.c.campaign_id,
-    _PROPOSAL.c.campaign_representative,
-    _PROPOSAL.c.exact_duplicate_of,
+_DELETE_ZEROS = delete(_COUNTER).where(
+    _COUNTER.c.consultation_id.in_(bindparam("consultation_ids", expanding=True)), _COUNTER.c.value == 0
 )
-_GROUPED_BY_ID = select(*_GROUPED_COLUMNS).where(
-    _PROPOSAL.c.consultation_id == bindparam("consultation_id"),
-    _PROPOSAL.c.proposal_id.in_(bindparam("proposal_ids", expanding=True)),
-)
-_GROUPED_OF_CONSULTATION = select(*_GROUPED_COLUMNS).where(
-    _PROPOSAL.c.consultation_id == bindparam("consultation_id")
-)
+_IN_CHUNK = 1000
+"""How many ids one ``IN`` list carries (SQLite and PostgreSQL cap the parameters of a statement)."""
 
 
 @dataclass(frozen=True)
 class ReceivedRows:
-    """The rows an event adds as it is received, before any fold: the envelope with its stream number,
-    its links to proposals and packages, and what it says about grouping (if it is a triage or a
-    release). The live projection and the rebuild insert the same."""
+    """The rows an event adds as it is received, before any fold: the envelope with its stream number
+    and its links to proposals and packages."""
 
     event: dict[str, Any]
     subjects: list[dict[str, Any]]
-    link: dict[str, Any] | None
-    nodes: list[dict[str, Any]]
 
 
 def received_rows(received: Received, *, seq: int, received_at: datetime) -> ReceivedRows:
     envelope, event = received.envelope, received.event
-    consultation_id = domain.consultation_of(event)
     subjects = [("proposal", proposal_id) for proposal_id in domain.proposals_of(event)]
     subjects += [("package", package_id) for package_id in domain.packages_of(event)]
-    link = domain.TriageLink.of(received)
     return ReceivedRows(
         event={
             "event_id": envelope.event_id,
@@ -158,38 +155,13 @@ def received_rows(received: Received, *, seq: int, received_at: datetime) -> Rec
             "stream_id": envelope.stream_id,
             "stream_version": envelope.stream_version,
             "occurred_at": envelope.occurred_at,
-            "consultation_id": consultation_id,
+            "consultation_id": domain.consultation_of(event),
             "received_at": received_at,
             "body": envelope.to_canonical().decode(),
         },
         subjects=[
             {"subject_kind": kind, "subject_id": subject_id, "event_id": envelope.event_id}
             for kind, subject_id in subjects
-        ],
-        link=None
-        if link is None or consultation_id is None
-        else {
-            "event_id": link.event_id,
-            "consultation_id": consultation_id,
-            "log_position": link.log_position,
-            "proposal_id": link.proposal_id,
-            "released": link.released,
-            "campaign_id": link.campaign_id,
-            "merged_campaigns": list(link.merged_campaigns),
-            "grouped_with": list(link.grouped_with),
-            "exact_duplicate_of": link.exact_duplicate_of,
-            "exact_duplicates": list(link.exact_duplicates),
-        },
-        nodes=[]
-        if link is None or consultation_id is None
-        else [
-            {
-                "event_id": link.event_id,
-                "node_kind": kind,
-                "node_id": node_id,
-                "consultation_id": consultation_id,
-            }
-            for kind, node_id in link.nodes
         ],
     )
 
@@ -213,9 +185,8 @@ async def project(session: AsyncSession, received: Received, *, received_at: dat
 async def project_all(
     session: AsyncSession, items: Sequence[Received], *, received_at: datetime
 ) -> list[int]:
-    """Apply events (none applied before, no two alike) in order, as :func:`project` would one after
-    another, but at once: the rows each adds in one insert per table, each proposal and package they
-    concern folded once, each grouping they can change replayed once. Returns their stream numbers."""
+    """Apply events (none applied before, no two alike) in order; returns their stream numbers. The
+    state does not depend on how they are cut into batches (one, a consumer's batch, a rebuild's)."""
     if not items:
         return []
     first = await _next_seq(session, len(items))
@@ -226,33 +197,156 @@ async def project_all(
     subjects = [subject for row in rows for subject in row.subjects]
     if subjects:
         await session.execute(_INSERT_SUBJECTS, subjects)
-    links = [row.link for row in rows if row.link is not None]
-    if links:
-        await session.execute(_INSERT_LINK, links)
-    nodes = [node for row in rows for node in row.nodes]
-    if nodes:
-        await session.execute(_INSERT_NODES, nodes)
     proposal_ids: dict[str, None] = {}
-    starts: dict[tuple[str, str], None] = {}
     package_ids: dict[str, None] = {}
+    opened: dict[str, None] = {}
     for item in items:
         _PARSED.keep(item)  # the folds below read it back
         await project_own_rows(session, item)
         event = item.event
         if domain.changes_proposal_state(event):
             proposal_ids.update(dict.fromkeys(domain.proposals_of(event)))
-        consultation_id = domain.consultation_of(event)
-        start = _grouping_start(item, domain.TriageLink.of(item))
-        if consultation_id is not None and start is not None:
-            starts[(consultation_id, start)] = None
+        if isinstance(event, ConsultationOpened):
+            opened[event.consultation_id] = None
         package_ids.update(dict.fromkeys(domain.packages_of(event)))
-    folded = await _fold_all(session, list(proposal_ids))
-    for consultation_id, start in starts:
-        await regroup_around(session, consultation_id, start, folded)
-    await _store_all(session, list(folded.values()))
+    book = CampaignBook()
+    deciding = [item for item in items if decides_grouping(item.event)]
+    named_proposals: set[str] = set(proposal_ids)
+    named_campaigns: set[CampaignKey] = set()
+    for item in deciding:
+        proposals, campaigns = named_by(item.event)
+        named_proposals |= proposals
+        consultation_id = domain.consultation_of(item.event)
+        if consultation_id is not None:
+            named_campaigns.update((consultation_id, campaign_id) for campaign_id in campaigns)
+    await _load(session, book, named_proposals, named_campaigns)
+    for item in deciding:
+        fold_decision(book, item.event, item.envelope.log_position)
+    affected = await _settle(session, book)
+    proposal_ids.update(dict.fromkeys(sorted(affected - proposal_ids.keys())))
+    await _load(session, book, set(proposal_ids), set())
+    folded = await _fold_all(session, list(proposal_ids), book)
+    await _store_all(session, folded)
+    if opened:
+        await recount(session, list(opened))
     for package_id in package_ids:
         await refold_package(session, package_id)
     return [first + index for index in range(len(items))]
+
+
+# --- the campaign book in the tables -------------------------------------------------------------------
+
+
+async def _load(
+    session: AsyncSession, book: CampaignBook, proposal_ids: set[str], campaigns: set[CampaignKey]
+) -> None:
+    """Read into the book the placements of ``proposal_ids`` and the campaigns named (with those the
+    placements name, and the survivors of all of them) that it does not hold yet."""
+    missing = sorted(proposal_ids - book.placements.keys())
+    for chunk in _chunks(missing):
+        for row in await session.execute(_PLACEMENTS, {"proposal_ids": chunk}):
+            book.placements[row.proposal_id] = Placement(
+                proposal_id=row.proposal_id,
+                consultation_id=row.consultation_id,
+                campaign_id=row.campaign_id,
+                placed_at=row.placed_at,
+                duplicate_of=row.duplicate_of,
+                duplicate_at=row.duplicate_at,
+                withdrawn=row.withdrawn,
+                received_at=row.received_at,
+            )
+    wanted = set(campaigns)
+    wanted.update(
+        (placement.consultation_id, placement.campaign_id)
+        for proposal_id in proposal_ids
+        if (placement := book.placements.get(proposal_id)) is not None and placement.campaign_id is not None
+    )
+    for _ in range(2):  # the named ones, then their survivors (a campaign points straight at its own)
+        by_consultation: dict[str, list[str]] = {}
+        for consultation_id, campaign_id in sorted(wanted - book.campaigns.keys()):
+            by_consultation.setdefault(consultation_id, []).append(campaign_id)
+        for consultation_id, ids in by_consultation.items():
+            for chunk in _chunks(ids):
+                parameters = {"consultation_id": consultation_id, "campaign_ids": chunk}
+                for row in await session.execute(_CAMPAIGNS, parameters):
+                    book.campaigns[(row.consultation_id, row.campaign_id)] = Campaign(
+                        consultation_id=row.consultation_id,
+                        campaign_id=row.campaign_id,
+                        parent=row.parent,
+                        members=row.members,
+                        representative=row.representative,
+                        representative_received_at=row.representative_received_at,
+                    )
+        wanted = {(key[0], campaign.parent) for key, campaign in book.campaigns.items()}
+
+
+async def _settle(session: AsyncSession, book: CampaignBook) -> set[str]:
+    """Write the book's changes, hold its elections (the member received first, one query each: only
+    when a representative left) and return the proposals whose facts may have changed."""
+    await _write_book(session, book)
+    for key in book.elections():
+        consultation_id, survivor = key
+        row = (
+            await session.execute(
+                _FIRST_RECEIVED_MEMBER, {"consultation_id": consultation_id, "survivor": survivor}
+            )
+        ).first()
+        elected = None
+        if row is not None:
+            elected = book.placements.setdefault(
+                row.proposal_id,
+                Placement(
+                    proposal_id=row.proposal_id,
+                    consultation_id=row.consultation_id,
+                    campaign_id=row.campaign_id,
+                    placed_at=row.placed_at,
+                    duplicate_of=row.duplicate_of,
+                    duplicate_at=row.duplicate_at,
+                    withdrawn=row.withdrawn,
+                    received_at=row.received_at,
+                ),
+            )
+        book.elected(key, elected)
+    await _write_book(session, book)
+    return book.settle()
+
+
+async def _write_book(session: AsyncSession, book: CampaignBook) -> None:
+    placements, campaigns, merges = book.take_changes()
+    for absorbed, survivor in merges:
+        await session.execute(_REPOINT, {"c_id": absorbed[0], "absorbed": absorbed[1], "survivor": survivor})
+    if placements:
+        await session.execute(
+            _upsert(session, PlacementRow),
+            [
+                {
+                    "proposal_id": placement.proposal_id,
+                    "consultation_id": placement.consultation_id,
+                    "campaign_id": placement.campaign_id,
+                    "placed_at": placement.placed_at,
+                    "duplicate_of": placement.duplicate_of,
+                    "duplicate_at": placement.duplicate_at,
+                    "withdrawn": placement.withdrawn,
+                    "received_at": placement.received_at,
+                }
+                for placement in placements
+            ],
+        )
+    if campaigns:
+        await session.execute(
+            _upsert(session, CampaignRow),
+            [
+                {
+                    "consultation_id": campaign.consultation_id,
+                    "campaign_id": campaign.campaign_id,
+                    "parent": campaign.parent,
+                    "members": campaign.members,
+                    "representative": campaign.representative,
+                    "representative_received_at": campaign.representative_received_at,
+                }
+                for campaign in campaigns
+            ],
+        )
 
 
 async def _next_seq(session: AsyncSession, count: int = 1) -> int:
@@ -365,176 +459,61 @@ class _ParsedEvents:
 _PARSED = _ParsedEvents(4096)
 
 
-def _grouping_start(received: Received, link: domain.TriageLink | None) -> str | None:
-    """The proposal whose connected proposals the event may regroup (None for an event that cannot
-    change its consultation's campaigns or duplicates): a triage's or release's own, a submission's
-    (its time picks representatives), a withdrawal's (it leaves its campaign)."""
-    if not domain.changes_grouping(received.event):
-        return None
-    if link is not None:
-        return link.proposal_id
-    proposal_id = getattr(received.event, "proposal_id", None)
-    return proposal_id if isinstance(proposal_id, str) else None
-
-
 def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[start : start + _IN_CHUNK] for start in range(0, len(ids), _IN_CHUNK)]
 
 
-@dataclass(frozen=True)
-class _Grouped:
-    """A stored proposal as grouping sees it: when it was received, whether it was withdrawn, and the
-    facts its row holds."""
-
-    proposal_id: str
-    received_at: datetime
-    withdrawn: bool
-    facts: domain.GroupFacts
-
-
-def _grouped(rows: Any) -> list[_Grouped]:
-    return [
-        _Grouped(proposal_id, received_at, withdrawn_at is not None, domain.GroupFacts(*facts))
-        for proposal_id, received_at, withdrawn_at, *facts in rows
-    ]
-
-
-def _link(row: Any) -> domain.TriageLink:
-    (log_position, event_id, proposal_id, released, campaign_id, merged, grouped, original, duplicates) = row
-    return domain.TriageLink(
-        log_position=log_position,
-        event_id=event_id,
-        proposal_id=proposal_id,
-        released=released,
-        campaign_id=campaign_id,
-        merged_campaigns=tuple(merged),
-        grouped_with=tuple(grouped),
-        exact_duplicate_of=original,
-        exact_duplicates=tuple(duplicates),
-    )
-
-
-async def _connected(
-    session: AsyncSession, consultation_id: str, proposal_id: str
-) -> tuple[set[str], list[domain.TriageLink]]:
-    """The proposals connected to ``proposal_id`` through the triage links of the consultation (itself
-    included), and those links: a search along ``triage_node``, one query per step."""
-    seen = {("proposal", proposal_id)}
-    frontier: dict[str, list[str]] = {"proposal": [proposal_id]}
-    links: dict[str, domain.TriageLink] = {}
-    while frontier:
-        named: list[Any] = []
-        for kind, ids in frontier.items():
-            for chunk in _chunks(ids):
-                parameters = {"consultation_id": consultation_id, "node_kind": kind, "node_ids": chunk}
-                named.extend(await session.execute(_NAMED_TOGETHER, parameters))
-        frontier = {}
-        for kind, node_id, *link in named:
-            if link[1] not in links:
-                links[link[1]] = _link(link)
-            if (kind, node_id) not in seen:
-                seen.add((kind, node_id))
-                frontier.setdefault(kind, []).append(node_id)
-    return {node_id for kind, node_id in seen if kind == "proposal"}, list(links.values())
-
-
-async def regroup_around(
-    session: AsyncSession,
-    consultation_id: str,
-    proposal_id: str,
-    folded: Mapping[str, domain.ProposalState] | None = None,
-) -> None:
-    """Place every proposal connected to ``proposal_id`` (through triage links) as a replay of the
-    consultation's triage links would: what an event about that proposal can change, and all of it
-    (see :func:`domain.group`). The same facts as :func:`regroup_consultation`, at the cost of the
-    proposals connected instead of the whole consultation.
-
-    ``folded``: the event's proposals, folded again and not stored yet; they are regrouped in place
-    (the caller stores them), the others connected are folded again if their campaign or original
-    changed.
-    """
-    folded = folded or {}
-    proposal_ids, links = await _connected(session, consultation_id, proposal_id)
-    fresh = {
-        key: state
-        for key, state in folded.items()
-        if key in proposal_ids and state.is_submitted and state.consultation_id == consultation_id
-    }
-    grouped = [
-        _Grouped(key, state.received_at, state.withdrawn_at is not None, domain.GroupFacts())
-        for key, state in fresh.items()
-        if state.received_at is not None
-    ]
-    others = sorted(proposal_ids - folded.keys())
-    if links and others:  # without a link naming it, a proposal is in no campaign and no duplicate
-        for chunk in _chunks(others):
-            parameters = {"consultation_id": consultation_id, "proposal_ids": chunk}
-            grouped.extend(_grouped(await session.execute(_GROUPED_BY_ID, parameters)))
-    grouping = _grouping(links, grouped)
-    for key, state in fresh.items():
-        state.regroup(grouping.facts(key))
-    for item in grouped:
-        if item.proposal_id not in fresh:
-            facts = grouping.facts(item.proposal_id)
-            if facts != item.facts:
-                await refold_proposal(session, item.proposal_id, facts)
-
-
-async def regroup_consultation(session: AsyncSession, consultation_id: str) -> None:
-    """Fold again every proposal of the consultation whose campaign or original changed, replaying all
-    its triage links (the rebuild's final pass; :func:`regroup_around` is what one event needs)."""
-    parameters = {"consultation_id": consultation_id}
-    links = [_link(row) for row in await session.execute(_LINKS_OF_CONSULTATION, parameters)]
-    grouped = _grouped(await session.execute(_GROUPED_OF_CONSULTATION, parameters))
-    await _regroup(session, links, grouped)
-
-
-async def grouping_of(session: AsyncSession, consultation_id: str) -> domain.Grouping:
-    """The campaigns and duplicates of the whole consultation, replayed from every triage link."""
-    parameters = {"consultation_id": consultation_id}
-    links = [_link(row) for row in await session.execute(_LINKS_OF_CONSULTATION, parameters)]
-    return _grouping(links, _grouped(await session.execute(_GROUPED_OF_CONSULTATION, parameters)))
-
-
-def _grouping(links: list[domain.TriageLink], grouped: list[_Grouped]) -> domain.Grouping:
-    return domain.group(
-        links,
-        received_at={item.proposal_id: item.received_at for item in grouped},
-        withdrawn={item.proposal_id for item in grouped if item.withdrawn},
-    )
-
-
-async def _regroup(session: AsyncSession, links: list[domain.TriageLink], grouped: list[_Grouped]) -> None:
-    grouping = _grouping(links, grouped)
-    for item in grouped:
-        facts = grouping.facts(item.proposal_id)
-        if facts != item.facts:
-            await refold_proposal(session, item.proposal_id, facts)
-
-
-async def _fold_all(session: AsyncSession, proposal_ids: list[str]) -> dict[str, domain.ProposalState]:
-    """Each proposal folded from every event received about it, placed as its row places it (its
-    campaign and original), or nowhere if it has no row yet: one query per thousand proposals."""
+async def _fold_all(
+    session: AsyncSession, proposal_ids: list[str], book: CampaignBook
+) -> dict[str, domain.ProposalState]:
+    """Each proposal folded from every event received about it, placed as the book places it: one
+    query per thousand proposals."""
     folded: dict[str, domain.ProposalState] = {}
     for chunk in _chunks(proposal_ids):
-        rows = await session.execute(_EVENTS_AND_FACTS_OF_PROPOSALS, {"proposal_ids": chunk})
+        rows = await session.execute(_EVENTS_OF_PROPOSALS, {"proposal_ids": chunk})
         for proposal_id, group in groupby(rows, key=lambda row: row[0]):
-            mine = list(group)
             folded[proposal_id] = domain.fold_proposal(
                 proposal_id,
-                [_PARSED.get(event_id, body) for _, event_id, body, *_ in mine],
-                domain.GroupFacts(*mine[0][3:]),
+                [_PARSED.get(event_id, body) for _, event_id, body in group],
+                book.facts(proposal_id),
             )
     # in the order asked; one with no event received is not submitted, so it has no row
     return {
-        proposal_id: folded.get(proposal_id) or domain.fold_proposal(proposal_id, [], domain.GroupFacts())
+        proposal_id: folded.get(proposal_id) or domain.fold_proposal(proposal_id, [], book.facts(proposal_id))
         for proposal_id in proposal_ids
     }
 
 
-async def _store_all(session: AsyncSession, states: Sequence[domain.ProposalState]) -> None:
+async def _deadlines(session: AsyncSession, consultation_ids: Iterable[str]) -> dict[str, Deadlines]:
+    ids = sorted(set(consultation_ids))
+    found: dict[str, Deadlines] = {}
+    for chunk in _chunks(ids):
+        for row in await session.execute(_DEADLINES, {"consultation_ids": chunk}):
+            found[row.consultation_id] = row
+    return found
+
+
+async def _store_all(session: AsyncSession, folded: dict[str, domain.ProposalState]) -> None:
     """Replace each proposal's rows by its state (none while its ``ProposalSubmitted`` has not arrived:
-    the events wait)."""
+    the events wait), and add to the counters what that changes: its figures now less those of the row
+    it replaces."""
+    ids = list(folded)
+    stored: dict[str, Any] = {}
+    stored_reviews: dict[str, list[Any]] = {}
+    for chunk in _chunks(ids):
+        stored.update(
+            (row.proposal_id, row)
+            for row in await session.execute(_STORED_PROPOSALS, {"proposal_ids": chunk})
+        )
+        for row in await session.execute(_STORED_REVIEWS, {"proposal_ids": chunk}):
+            stored_reviews.setdefault(row.proposal_id, []).append(row)
+    states = list(folded.values())
+    deadlines = await _deadlines(
+        session,
+        [state.consultation_id for state in states if state.is_submitted and state.consultation_id]
+        + [row.consultation_id for row in stored.values()],
+    )
+    changes: dict[str, Counts] = {}
     waiting = [{"proposal_id": state.proposal_id} for state in states if not state.is_submitted]
     if waiting:
         await session.execute(_DELETE_REVIEWS_OF_PROPOSAL, waiting)
@@ -542,25 +521,86 @@ async def _store_all(session: AsyncSession, states: Sequence[domain.ProposalStat
     proposals: list[dict[str, Any]] = []
     reviews: list[dict[str, Any]] = []
     for state in states:
+        old = stored.get(state.proposal_id)
+        if old is not None:
+            mine = changes.setdefault(old.consultation_id, Counter())
+            mine.subtract(proposal_counts(old, deadlines.get(old.consultation_id)))
+            mine.subtract(review_counts(stored_reviews.get(state.proposal_id, [])))
         if state.is_submitted:
             proposal, its_reviews = proposal_rows(state)
             proposals.append(proposal)
             reviews.extend(its_reviews)  # a fold has every review an earlier fold had
+            facts = _Facts(proposal)
+            mine = changes.setdefault(state.consultation_id or "", Counter())
+            mine.update(proposal_counts(facts, deadlines.get(state.consultation_id or "")))
+            mine.update(review_counts(_Facts(review) for review in its_reviews))
     if proposals:
         await session.execute(_upsert(session, ProposalRow), proposals)
     if reviews:
         await session.execute(_upsert(session, ReviewRow), reviews)
+    await add_to_counters(session, changes)
 
 
-async def refold_proposal(
-    session: AsyncSession, proposal_id: str, facts: domain.GroupFacts | None = None
-) -> None:
-    """Replace the proposal's rows by the fold of every event received about it; its campaign and
-    original stay as they were unless ``facts`` says otherwise."""
-    state = (await _fold_all(session, [proposal_id]))[proposal_id]
-    if facts is not None:
-        state.regroup(facts)
-    await _store_all(session, [state])
+class _Facts:
+    """A row's values read as attributes (what :func:`proposal_counts` reads)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+
+async def add_to_counters(session: AsyncSession, changes: dict[str, Counts]) -> None:
+    """Add each consultation's changes to its counters: one upsert for them all."""
+    rows: list[dict[str, Any]] = [
+        {"consultation_id": consultation_id, "dimension": dimension, "key": key, "value": value}
+        for consultation_id, counts in sorted(changes.items())
+        for (dimension, key), value in sorted(counts.items())
+        if value
+    ]
+    if rows:
+        await session.execute(_add_to_counter(session), rows)
+    emptied = sorted({str(row["consultation_id"]) for row in rows if row["value"] < 0})
+    if emptied:  # a figure back at zero has no row, whatever the order that brought it there
+        await session.execute(_DELETE_ZEROS, {"consultation_ids": emptied})
+
+
+def _add_to_counter(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    statement = _ADDS.get(dialect)
+    if statement is None:
+        base = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_COUNTER)
+        statement = base.on_conflict_do_update(
+            index_elements=["consultation_id", "dimension", "key"],
+            set_={"value": _COUNTER.c.value + base.excluded.value},
+        )
+        _ADDS[dialect] = statement
+    return statement
+
+
+_ADDS: dict[str, Any] = {}
+
+
+async def recount(session: AsyncSession, consultation_ids: list[str]) -> None:
+    """The counters of consultations counted again from their proposals and reviews: when a
+    consultation's deadlines arrive or change (rare), the figures that depend on them."""
+    for consultation_id in consultation_ids:
+        await session.execute(delete(_COUNTER).where(_COUNTER.c.consultation_id == consultation_id))
+        deadlines = await _deadlines(session, [consultation_id])
+        counts: Counts = Counter()
+        proposals = await session.execute(
+            select(_PROPOSAL).where(_PROPOSAL.c.consultation_id == consultation_id)
+        )
+        for row in proposals:
+            counts.update(proposal_counts(row, deadlines.get(consultation_id)))
+        reviews = await session.execute(
+            select(_REVIEW.c.organization, _REVIEW.c.recommendation).where(
+                _REVIEW.c.consultation_id == consultation_id
+            )
+        )
+        counts.update(review_counts(reviews))
+        await add_to_counters(session, {consultation_id: counts})
 
 
 def _upsert(session: AsyncSession, table: type[StateTable]) -> Any:

@@ -4,10 +4,9 @@ state is the live one (``aireg rebuild reporting`` wraps these two functions).
 The rebuild reads both topics from offset 0 with a reader of its own (``assign`` + ``seek``, no
 consumer group; :func:`aireg_events.topic_reader.read_topics`), until they are idle (the embedded
 broker under-reports end offsets, so they are only a lower bound), and writes the rows the live
-consumer writes, in one transaction: if it fails, the old state stays. The live consumer folds a
-proposal again after each of its events; the rebuild inserts every received event first and folds each
-proposal, consultation grouping and package once, with the same pure functions
-(:mod:`aireg_reporting.domain`), so it reaches the same state at a fraction of the statements.
+consumer writes, in one transaction: if it fails, the old state stays. It applies the events through the
+live consumer's projector (:func:`aireg_reporting.projections.project_all`), a few thousand at a time:
+one path, so it reaches the live state.
 Run it with the service stopped. Events are numbered again in the order the rebuild read them, so the
 live stream gets a new epoch (clients resuming with an old id are told to reload).
 
@@ -20,13 +19,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from itertools import groupby
 from pathlib import Path
 from typing import Any, cast
 
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import delete, insert
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.envelope import utc_now
@@ -37,28 +34,10 @@ from aireg_events.log.migrations import upgrade_to_head
 from aireg_events.log.rebuild import state_digest as digest_of_tables
 from aireg_events.log.tables import inbox
 from aireg_events.topic_reader import read_topics
-from aireg_reporting import domain
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import (
-    project_own_rows,
-    proposal_rows,
-    received_rows,
-    refold_package,
-    regroup_consultation,
-)
+from aireg_reporting.projections import project_all
 from aireg_reporting.settings import Settings
-from aireg_reporting.store import (
-    PROJECTION_TABLES,
-    VOLATILE_COLUMNS,
-    EventSubjectRow,
-    ProposalRow,
-    ReceivedEventRow,
-    ReviewRow,
-    StreamMetaRow,
-    TriageLinkRow,
-    TriageNodeRow,
-    metadata,
-)
+from aireg_reporting.store import PROJECTION_TABLES, VOLATILE_COLUMNS, StreamMetaRow, metadata
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +66,7 @@ async def rebuild_from_topics(settings: Settings, progress: Progress | None = No
         skipped = 0
         async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
             await _drop_projections(session)
-            load = _BulkLoad(session)
+            load = TopicsLoad(session)
             records = read_topics(
                 settings.kafka_bootstrap_servers,
                 [settings.topics.submission, settings.topics.analysis],
@@ -112,40 +91,24 @@ async def rebuild_from_topics(settings: Settings, progress: Progress | None = No
         await database.dispose()
 
 
-class _BulkLoad:
-    """The rebuild's writer: the rows each event adds as it is received (the live projection's
-    :func:`~aireg_reporting.projections.received_rows`, in the order read) go in by thousands; every
-    proposal and package is then folded once from all its events, and every consultation's campaigns
-    and duplicates replayed once, instead of again after each event as the live consumer must."""
+class TopicsLoad:
+    """The rebuild's writer: the events in the order read, through the live projector
+    (:func:`~aireg_reporting.projections.project_all`) a few thousand at a time, with their inbox rows."""
 
-    FLUSH_EVERY = 2000
-    FOLD_PAGE = 1000
+    BATCH = 5000
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.seen: set[str] = set()
-        self.seq = 0
-        self.events: list[dict[str, Any]] = []
-        self.subjects: list[dict[str, Any]] = []
-        self.links: list[dict[str, Any]] = []
-        self.nodes: list[dict[str, Any]] = []
+        self.items: list[Received] = []
         self.inbox: list[dict[str, Any]] = []
-        self.consultations: set[str] = set()
 
     async def add(self, topic: str, partition: int, offset: int, delivery: Delivery) -> None:
         envelope = delivery.envelope
         if envelope.event_id in self.seen:  # a repeat on the topic (a relay republished it)
             return
         self.seen.add(envelope.event_id)
-        self.seq += 1
-        now = utc_now()
-        received = Received(envelope, delivery.event)
-        rows = received_rows(received, seq=self.seq, received_at=now)
-        self.events.append(rows.event)
-        self.subjects.extend(rows.subjects)
-        if rows.link is not None:
-            self.links.append(rows.link)
-        self.nodes.extend(rows.nodes)
+        self.items.append(Received(envelope, delivery.event))
         self.inbox.append(
             inbox_row(
                 envelope,
@@ -153,79 +116,18 @@ class _BulkLoad:
                 partition=partition,
                 offset=offset,
                 own_log_head=0,
-                applied_at=now,
-                body=rows.event["body"],
+                applied_at=utc_now(),
+                body=envelope.to_canonical().decode(),
             )
         )
-        await project_own_rows(self.session, received)
-        if rows.event["consultation_id"] is not None:
-            self.consultations.add(rows.event["consultation_id"])
-        if len(self.events) >= self.FLUSH_EVERY:
+        if len(self.items) >= self.BATCH:
             await self.flush()
 
     async def flush(self) -> None:
-        for table, rows in (
-            (ReceivedEventRow, self.events),
-            (EventSubjectRow, self.subjects),
-            (TriageLinkRow, self.links),
-            (TriageNodeRow, self.nodes),
-            (inbox, self.inbox),
-        ):
-            if rows:
-                await self.session.execute(insert(table), rows)
-                rows.clear()
+        if self.items:
+            await project_all(self.session, self.items, received_at=utc_now())
+            await self.session.execute(insert(inbox), self.inbox)
+            self.items, self.inbox = [], []
 
     async def fold(self) -> None:
         await self.flush()
-        await self._fold_proposals()
-        for consultation_id in sorted(self.consultations):
-            await regroup_consultation(self.session, consultation_id)
-        packages = await self.session.execute(
-            select(EventSubjectRow.subject_id)
-            .where(col(EventSubjectRow.subject_kind) == "package")
-            .distinct()
-        )
-        for (package_id,) in packages.all():
-            await refold_package(self.session, package_id)
-
-    async def _fold_proposals(self) -> None:
-        after = ""
-        while True:
-            page = (
-                await self.session.execute(
-                    select(EventSubjectRow.subject_id)
-                    .where(
-                        col(EventSubjectRow.subject_kind) == "proposal",
-                        col(EventSubjectRow.subject_id) > after,
-                    )
-                    .distinct()
-                    .order_by(col(EventSubjectRow.subject_id))
-                    .limit(self.FOLD_PAGE)
-                )
-            ).all()
-            if not page:
-                return
-            ids = [proposal_id for (proposal_id,) in page]
-            after = ids[-1]
-            bodies = await self.session.execute(
-                select(EventSubjectRow.subject_id, ReceivedEventRow.body)
-                .join(ReceivedEventRow, col(ReceivedEventRow.event_id) == col(EventSubjectRow.event_id))
-                .where(
-                    col(EventSubjectRow.subject_kind) == "proposal", col(EventSubjectRow.subject_id).in_(ids)
-                )
-                .order_by(col(EventSubjectRow.subject_id), col(ReceivedEventRow.event_id))
-            )
-            proposals: list[dict[str, Any]] = []
-            reviews: list[dict[str, Any]] = []
-            for proposal_id, group in groupby(bodies.all(), key=lambda row: row[0]):
-                state = domain.fold_proposal(
-                    proposal_id, [Received.parse(body) for _, body in group], domain.GroupFacts()
-                )
-                if state.is_submitted:
-                    proposal, its_reviews = proposal_rows(state)
-                    proposals.append(proposal)
-                    reviews.extend(its_reviews)
-            if proposals:
-                await self.session.execute(insert(ProposalRow), proposals)
-            if reviews:
-                await self.session.execute(insert(ReviewRow), reviews)

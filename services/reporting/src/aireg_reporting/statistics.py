@@ -14,7 +14,7 @@ or a campaign member its campaign's representative stands for; it is assessed on
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -66,10 +66,6 @@ class ProposalFacts(Protocol):
     def cost_of_error(self) -> str: ...
     @property
     def application_areas(self) -> list[str]: ...
-    @property
-    def campaign_id(self) -> str | None: ...
-    @property
-    def campaign_representative(self) -> str | None: ...
     @property
     def is_analysis_work(self) -> bool: ...
     @property
@@ -146,14 +142,65 @@ class Statistics(BaseModel):
     deadline_compliance: DeadlineCompliance
 
 
-def _zeros(values: Sequence[str]) -> dict[str, int]:
-    return dict.fromkeys(values, 0)
+Counts = Counter[tuple[str, str]]
+"""Figures by ``(dimension, key)``: what ``/v1/stats`` keeps per consultation in the ``counter`` table, one
+row per figure, kept current per event by adding what each proposal's fold changes."""
 
 
-def _tally(counter: Counter[str], values: Sequence[str]) -> dict[str, int]:
-    known = _zeros(values)
-    for key, count in counter.items():
-        known[key] = known.get(key, 0) + count
+def proposal_counts(proposal: ProposalFacts, due: Deadlines | None) -> Counts:
+    """What one proposal adds to the figures of its consultation (``due``: its deadlines, when known)."""
+    counts: Counts = Counter()
+    counts["proposals", ""] += 1
+    counts["status", proposal.status] += 1
+    if proposal.late:
+        counts["late", ""] += 1
+    if proposal.outcome is not None:
+        counts["outcome", proposal.outcome] += 1
+    if proposal.status != "withdrawn":
+        counts.update(("direction", value) for value in proposal.directions)
+        counts.update(("question", value) for value in proposal.questions)
+        counts.update(("application_area", value) for value in proposal.application_areas)
+        counts["submitter_kind", proposal.submitter_kind] += 1
+        counts["approach", proposal.approach] += 1
+        counts["cost_of_error", proposal.cost_of_error] += 1
+        counts["instrument", proposal.instrument] += 1
+        counts.update(("position", f"{asked}:{position}") for asked, position in proposal.positions.items())
+    if due is None:
+        return counts
+    if proposal.assessed_at is not None:
+        counts["analysis", "on_time" if proposal.assessed_at <= due.analysis_due_at else "late"] += 1
+    if proposal.is_analysis_work:
+        counts["analysis", "work"] += 1
+        if proposal.assessed_at is None:
+            counts["analysis", "pending"] += 1
+    if proposal.forwarded_at is not None:
+        counts["forwarding", "on_time" if proposal.forwarded_at <= due.forwarding_due_at else "late"] += 1
+    awaits_forwarding = (
+        proposal.assessed_at is not None
+        and proposal.outcome != Outcome.merged.value
+        and proposal.status != "withdrawn"
+    )
+    if awaits_forwarding:
+        counts["forwarding", "work"] += 1
+        if proposal.forwarded_at is None:
+            counts["forwarding", "pending"] += 1
+    return counts
+
+
+def review_counts(reviews: Iterable[ReviewFacts]) -> Counts:
+    counts: Counts = Counter()
+    for review in reviews:
+        counts["reviews", ""] += 1
+        counts["review_organization", review.organization] += 1
+        counts["review_recommendation", review.recommendation] += 1
+    return counts
+
+
+def _of(counts: Counts, dimension: str, values: Sequence[str]) -> dict[str, int]:
+    known = dict.fromkeys(values, 0)
+    for (kind, key), count in sorted(counts.items()):
+        if kind == dimension and (count or key in known):
+            known[key] = known.get(key, 0) + count
     return known
 
 
@@ -161,124 +208,121 @@ def _names(enum: type[object]) -> list[str]:
     return [member.value for member in enum]  # type: ignore[attr-defined]
 
 
-def _representative(members: list[ProposalFacts]) -> str | None:
-    return next((m.campaign_representative for m in members if m.campaign_representative), None)
-
-
-def tally(
-    proposals: Sequence[ProposalFacts],
-    reviews: Sequence[ReviewFacts],
+def figures(
+    counts: Mapping[str, Counts],
     deadlines: Mapping[str, Deadlines],
+    campaigns: Sequence[Campaign],
     *,
     now: datetime,
     consultation_id: str | None = None,
 ) -> Statistics:
-    """The statistics of ``proposals`` at ``now``; ``deadlines`` by consultation id."""
-    status: Counter[str] = Counter()
-    direction: Counter[str] = Counter()
-    question: Counter[str] = Counter()
-    kind: Counter[str] = Counter()
-    approach: Counter[str] = Counter()
-    cost: Counter[str] = Counter()
-    instrument: Counter[str] = Counter()
-    area: Counter[str] = Counter()
-    outcome: Counter[str] = Counter()
-    positions = {name: _zeros(_names(Position)) for name in _names(Question)}
-    campaigns: dict[str, list[ProposalFacts]] = {}
-    analysis = {"work": 0, "on_time": 0, "late": 0, "pending": 0, "overdue": 0}
-    forwarding = {"work": 0, "on_time": 0, "late": 0, "pending": 0, "overdue": 0}
-    late = 0
-    for proposal in proposals:
-        status[proposal.status] += 1
-        late += proposal.late
-        if proposal.outcome is not None:
-            outcome[proposal.outcome] += 1
-        if proposal.status != "withdrawn":
-            direction.update(proposal.directions)
-            question.update(proposal.questions)
-            kind[proposal.submitter_kind] += 1
-            approach[proposal.approach] += 1
-            cost[proposal.cost_of_error] += 1
-            instrument[proposal.instrument] += 1
-            area.update(proposal.application_areas)
-            for asked, position in proposal.positions.items():
-                positions.setdefault(asked, _zeros(_names(Position)))[position] += 1
-            if proposal.campaign_id is not None:
-                campaigns.setdefault(proposal.campaign_id, []).append(proposal)
-        due = deadlines.get(proposal.consultation_id)
-        if due is None:
-            continue
-        if proposal.assessed_at is not None:
-            analysis["on_time" if proposal.assessed_at <= due.analysis_due_at else "late"] += 1
-        if proposal.is_analysis_work:
-            analysis["work"] += 1
-            if proposal.assessed_at is None:
-                analysis["pending"] += 1
-                analysis["overdue"] += now > due.analysis_due_at
-        if proposal.forwarded_at is not None:
-            forwarding["on_time" if proposal.forwarded_at <= due.forwarding_due_at else "late"] += 1
-        awaits_forwarding = (
-            proposal.assessed_at is not None
-            and proposal.outcome != Outcome.merged.value
-            and proposal.status != "withdrawn"
-        )
-        if awaits_forwarding:
-            forwarding["work"] += 1
-            if proposal.forwarded_at is None:
-                forwarding["pending"] += 1
-                forwarding["overdue"] += now > due.forwarding_due_at
+    """The statistics from the figures of each consultation (``counts`` by consultation id; what is
+    overdue is its pending work once its deadline has passed)."""
+    total: Counts = Counter()
+    overdue = {"analysis": 0, "forwarding": 0}
+    for consultation, mine in counts.items():
+        total.update(mine)
+        due = deadlines.get(consultation)
+        if due is not None:
+            overdue["analysis"] += mine["analysis", "pending"] if now > due.analysis_due_at else 0
+            overdue["forwarding"] += mine["forwarding", "pending"] if now > due.forwarding_due_at else 0
+    positions: dict[str, dict[str, int]] = {
+        name: dict.fromkeys(_names(Position), 0) for name in _names(Question)
+    }
+    for (kind, key), count in sorted(total.items()):
+        if kind == "position" and count:
+            asked, position = key.split(":", 1)
+            positions.setdefault(asked, dict.fromkeys(_names(Position), 0))[position] += count
     single = deadlines.get(consultation_id) if consultation_id is not None else None
-    numbers = {proposal.proposal_id: proposal.registration_number for proposal in proposals}
-    organizations: Counter[str] = Counter(review.organization for review in reviews)
-    recommendations: Counter[str] = Counter(review.recommendation for review in reviews)
     return Statistics(
         consultation_id=consultation_id,
         as_of=now,
-        proposals=len(proposals),
-        late_submissions=late,
-        by_status=_tally(status, STATUSES),
-        by_direction=_tally(direction, _names(Direction)),
-        by_question=_tally(question, _names(Question)),
-        by_submitter_kind=_tally(kind, _names(SubmitterKind)),
-        by_approach=_tally(approach, _names(Approach)),
-        by_cost_of_error=_tally(cost, _names(CostOfError)),
-        by_instrument=_tally(instrument, _names(Instrument)),
-        by_application_area=_tally(area, _names(ApplicationArea)),
+        proposals=total["proposals", ""],
+        late_submissions=total["late", ""],
+        by_status=_of(total, "status", STATUSES),
+        by_direction=_of(total, "direction", _names(Direction)),
+        by_question=_of(total, "question", _names(Question)),
+        by_submitter_kind=_of(total, "submitter_kind", _names(SubmitterKind)),
+        by_approach=_of(total, "approach", _names(Approach)),
+        by_cost_of_error=_of(total, "cost_of_error", _names(CostOfError)),
+        by_instrument=_of(total, "instrument", _names(Instrument)),
+        by_application_area=_of(total, "application_area", _names(ApplicationArea)),
         positions=positions,
-        outcomes=_tally(outcome, _names(Outcome)),
-        reviews=len(reviews),
-        reviews_by_organization=_tally(organizations, _names(Organization)),
-        reviews_by_recommendation=_tally(recommendations, _names(Recommendation)),
-        campaigns=sorted(
-            (
-                Campaign(
-                    campaign_id=campaign_id,
-                    size=len(members),
-                    representative=(representative := _representative(members)),
-                    representative_registration_number=numbers.get(representative)
-                    if representative
-                    else None,
-                )
-                for campaign_id, members in campaigns.items()
-            ),
-            key=lambda campaign: (-campaign.size, campaign.campaign_id),
-        ),
+        outcomes=_of(total, "outcome", _names(Outcome)),
+        reviews=total["reviews", ""],
+        reviews_by_organization=_of(total, "review_organization", _names(Organization)),
+        reviews_by_recommendation=_of(total, "review_recommendation", _names(Recommendation)),
+        campaigns=sorted(campaigns, key=lambda campaign: (-campaign.size, campaign.campaign_id)),
         deadline_compliance=DeadlineCompliance(
             analysis=AnalysisCompliance(
                 due_at=single.analysis_due_at if single is not None else None,
-                work=analysis["work"],
-                assessed_on_time=analysis["on_time"],
-                assessed_late=analysis["late"],
-                pending=analysis["pending"],
-                overdue=analysis["overdue"],
+                work=total["analysis", "work"],
+                assessed_on_time=total["analysis", "on_time"],
+                assessed_late=total["analysis", "late"],
+                pending=total["analysis", "pending"],
+                overdue=overdue["analysis"],
             ),
             forwarding=ForwardingCompliance(
                 due_at=single.forwarding_due_at if single is not None else None,
-                work=forwarding["work"],
-                forwarded_on_time=forwarding["on_time"],
-                forwarded_late=forwarding["late"],
-                pending=forwarding["pending"],
-                overdue=forwarding["overdue"],
+                work=total["forwarding", "work"],
+                forwarded_on_time=total["forwarding", "on_time"],
+                forwarded_late=total["forwarding", "late"],
+                pending=total["forwarding", "pending"],
+                overdue=overdue["forwarding"],
             ),
         ),
     )
+
+
+class CampaignMember(Protocol):
+    @property
+    def proposal_id(self) -> str: ...
+    @property
+    def registration_number(self) -> str | None: ...
+    @property
+    def campaign_id(self) -> str | None: ...
+    @property
+    def campaign_representative(self) -> str | None: ...
+    @property
+    def withdrawn_at(self) -> datetime | None: ...
+
+
+def campaigns_of(proposals: Iterable[CampaignMember]) -> list[Campaign]:
+    """The campaigns of folded proposals (the document's; ``/v1/stats`` reads the ``campaign`` table)."""
+    members: dict[str, list[CampaignMember]] = {}
+    numbers = {proposal.proposal_id: proposal.registration_number for proposal in proposals}
+    for proposal in proposals:
+        if proposal.campaign_id is not None and proposal.withdrawn_at is None:
+            members.setdefault(proposal.campaign_id, []).append(proposal)
+    campaigns = []
+    for campaign_id, mine in members.items():
+        representative = mine[0].campaign_representative
+        campaigns.append(
+            Campaign(
+                campaign_id=campaign_id,
+                size=len(mine),
+                representative=representative,
+                representative_registration_number=numbers.get(representative) if representative else None,
+            )
+        )
+    return campaigns
+
+
+def tally(
+    proposals: Iterable[ProposalFacts],
+    reviews: Iterable[ReviewFacts],
+    deadlines: Mapping[str, Deadlines],
+    *,
+    now: datetime,
+    consultation_id: str | None = None,
+    campaigns: Sequence[Campaign] = (),
+) -> Statistics:
+    """The statistics of ``proposals`` at ``now`` (``deadlines`` by consultation id): the figures each
+    adds, summed, as the ``counter`` table keeps them per event."""
+    counts: dict[str, Counts] = {}
+    for proposal in proposals:
+        counts.setdefault(proposal.consultation_id, Counter()).update(
+            proposal_counts(proposal, deadlines.get(proposal.consultation_id))
+        )
+    counts.setdefault("", Counter()).update(review_counts(reviews))
+    return figures(counts, deadlines, campaigns, now=now, consultation_id=consultation_id)

@@ -93,38 +93,50 @@ class EventSubjectRow(StateTable, table=True):
     event_id: str = Field(primary_key=True, max_length=36)
 
 
-class TriageLinkRow(StateTable, table=True):
-    """How a triage or a release groups proposals (campaigns, exact duplicates), replayed in analysis
-    log order (:func:`aireg_reporting.domain.group`) over the links connected to an event's proposal
-    (``triage_node``) when one arrives, over the whole consultation in a rebuild."""
+class PlacementRow(StateTable, table=True):
+    """Where analysis's latest decisions put a proposal (its campaign as named then, its original) and
+    the facts of its own that count for its campaign: :class:`aireg_reporting.campaigns.Placement`.
+    There may be one before the proposal's submission arrives."""
 
-    __tablename__ = "triage_link"
-    __table_args__ = (Index("ix_triage_link_consultation", "consultation_id", "log_position"),)
+    __tablename__ = "placement"
+    __table_args__ = (Index("ix_placement_campaign", "consultation_id", "campaign_id", "received_at"),)
 
-    event_id: str = Field(primary_key=True, max_length=36)
+    proposal_id: str = Field(primary_key=True, max_length=36)
     consultation_id: str = Field(max_length=36)
-    log_position: int = Field(sa_column=Column(BigInteger(), nullable=False))
-    proposal_id: str = Field(max_length=36)
-    released: bool
     campaign_id: str | None = Field(default=None, max_length=100)
-    merged_campaigns: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
-    grouped_with: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
-    exact_duplicate_of: str | None = Field(default=None, max_length=36)
-    exact_duplicates: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
+    placed_at: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    duplicate_of: str | None = Field(default=None, max_length=36)
+    duplicate_at: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    withdrawn: bool
+    received_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp()))
 
 
-class TriageNodeRow(StateTable, table=True):
-    """The proposals and campaigns a triage or a release names (``node_kind`` ``proposal`` or
-    ``campaign``): the edges along which a change of grouping can spread, so an event regroups only the
-    proposals connected to its own (:func:`aireg_reporting.projections.regroup_around`)."""
+class CampaignRow(StateTable, table=True):
+    """A campaign analysis named: ``parent`` is the campaign that absorbed it (itself while it survives);
+    a survivor counts its members and keeps its representative (:class:`aireg_reporting.campaigns.Campaign`)."""
 
-    __tablename__ = "triage_node"
-    __table_args__ = (Index("ix_triage_node_node", "consultation_id", "node_kind", "node_id"),)
+    __tablename__ = "campaign"
+    __table_args__ = (Index("ix_campaign_parent", "consultation_id", "parent"),)
 
-    event_id: str = Field(primary_key=True, max_length=36)
-    node_kind: str = Field(primary_key=True, max_length=16)
-    node_id: str = Field(primary_key=True, max_length=100)
-    consultation_id: str = Field(max_length=36)
+    consultation_id: str = Field(primary_key=True, max_length=36)
+    campaign_id: str = Field(primary_key=True, max_length=100)
+    parent: str = Field(max_length=100)
+    members: int
+    representative: str | None = Field(default=None, max_length=36)
+    representative_received_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp()))
+
+
+class CounterRow(StateTable, table=True):
+    """One figure of a consultation's statistics (``dimension``/``key``, e.g. ``status``/``assessed``),
+    kept current per event (:func:`aireg_reporting.statistics.proposal_counts`): ``/v1/stats`` reads
+    these rows, never the proposals."""
+
+    __tablename__ = "counter"
+
+    consultation_id: str = Field(primary_key=True, max_length=36)
+    dimension: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=100)
+    value: int = Field(sa_column=Column(BigInteger(), nullable=False))
 
 
 class ProposalRow(StateTable, table=True):
@@ -162,8 +174,6 @@ class ProposalRow(StateTable, table=True):
     complete: bool | None = None
     missing: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
     exact_duplicate_of: str | None = Field(default=None, max_length=36)
-    campaign_id: str | None = Field(default=None, max_length=100)
-    campaign_representative: str | None = Field(default=None, max_length=36)
     is_analysis_work: bool
     """Expected to be assessed: not withdrawn, not an exact duplicate, not a campaign member that its
     campaign's representative stands for."""

@@ -40,6 +40,7 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.rules import RuleViolation
+from aireg_events.submitter_status import submitter_status
 
 SERIES_PER_YEAR = 10
 NUMBERS_PER_SERIES = 99_999
@@ -430,39 +431,32 @@ def resume_portal(portal: str, *, suspended: bool, reason: str) -> PortalResumed
 
 # --- the status the submitter sees ----------------------------------------------------------------
 
-_PROGRESS = {
-    ProposalStatus.submitted: 0,
-    ProposalStatus.under_review: 1,
-    ProposalStatus.assessed: 2,
-    ProposalStatus.rejected_as_duplicate: 2,
-    ProposalStatus.forwarded_to_government: 3,
-}
-
 
 def status_after(current: ProposalStatus, event: DomainEvent) -> ProposalStatus:
-    """The submitter's status after an analysis event.
-
-    Triage or an assignment puts a proposal under review; an assessment makes it assessed, or rejected
-    as a duplicate when it was merged into another proposal (triage only flags duplicates; the lead's
-    assessment decides); forwarding it to the government is the last step. The status never moves
-    back (a late assignment after the assessment changes nothing), a re-assessment replaces the
-    outcome, and a withdrawn proposal stays withdrawn.
+    """The submitter's status after an analysis event or an amendment, by the rule reporting also uses
+    (:func:`aireg_events.submitter_status.submitter_status`), from what the current status and the
+    event tell: triage or an assignment puts a proposal under review; an assessment makes it assessed,
+    or rejected as a duplicate when it was merged into another proposal (triage only flags duplicates);
+    an amendment asks for a new assessment; forwarding it to the government is the last step; a late
+    assignment after the assessment changes nothing, and a withdrawn proposal stays withdrawn.
     """
-    if current is ProposalStatus.withdrawn:
-        return current
-    if isinstance(event, (ProposalTriaged, ReviewerAssigned)):
-        proposed = ProposalStatus.under_review
-    elif isinstance(event, ProposalAssessed):
-        proposed = (
-            ProposalStatus.rejected_as_duplicate
-            if event.outcome is Outcome.merged
-            else ProposalStatus.assessed
+    assessed = current in (ProposalStatus.assessed, ProposalStatus.rejected_as_duplicate)
+    merged = current is ProposalStatus.rejected_as_duplicate
+    if isinstance(event, ProposalAssessed):
+        assessed, merged = True, event.outcome is Outcome.merged
+    elif isinstance(event, ProposalAmended):
+        assessed = merged = False
+    return ProposalStatus(
+        submitter_status(
+            withdrawn=current is ProposalStatus.withdrawn,
+            forwarded=current is ProposalStatus.forwarded_to_government
+            or isinstance(event, ProposalForwardedToGovernment),
+            assessed=assessed,
+            merged=merged,
+            in_review=current is not ProposalStatus.submitted
+            or isinstance(event, (ProposalTriaged, ReviewerAssigned)),
         )
-    elif isinstance(event, ProposalForwardedToGovernment):
-        proposed = ProposalStatus.forwarded_to_government
-    else:
-        return current
-    return proposed if _PROGRESS[proposed] >= _PROGRESS[current] else current
+    )
 
 
 STATUS_EVENTS = frozenset(

@@ -49,6 +49,10 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
         proposal.amended_at = envelope.occurred_at
         proposal.stream_version = envelope.stream_version
         proposal.last_event_id = envelope.event_id
+        status = domain.status_after(domain.ProposalStatus(proposal.status), event)
+        if status != proposal.status:  # an amendment asks for a new assessment
+            proposal.status = status.value
+            proposal.status_changed_at = envelope.occurred_at
     elif isinstance(event, ProposalWithdrawn):
         proposal = await _proposal(session, event.proposal_id)
         proposal.status = domain.ProposalStatus.withdrawn.value

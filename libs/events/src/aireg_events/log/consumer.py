@@ -2,10 +2,11 @@
 
 Records arrive in batches. Each one is parsed (JSON envelope, known type, valid hash); one that cannot be
 goes to the DLQ at once. The others are applied through the service's :class:`LogAppender` as one unit
-of work: one look-up of the inbox for the whole batch, the applies in order, the inbox rows written with
-the effects, one transaction. A service may also give a batch hook (:data:`ApplyBatch`) that applies the
-batch's new events at once; each inbox row still records the log head before that event's own appends,
-and each event still has its span. Offsets are committed only after that commit (at-least-once delivery
+of work: one look-up of the inbox for the whole batch, the new events through the service's batch hook
+(:data:`ApplyBatch`), the inbox rows written with the effects, one transaction. A service that applies
+one event at a time gives ``apply``, which runs as a batch hook (:func:`one_by_one`): every delivery takes
+that one path. Each inbox row records the log head before that event's own appends, and each event has
+its span. Offsets are committed only after that commit (at-least-once delivery
 + inbox = exactly-once effect). If the batch fails as a whole, its events are applied again one by one,
 each in a savepoint of its own, so one that cannot be applied is isolated: retried forever with backoff
 while the database is unreachable, a few times otherwise, then dead-lettered; the consumer goes on.
@@ -14,15 +15,15 @@ while the database is unreachable, a few times otherwise, then dead-lettered; th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
@@ -36,7 +37,7 @@ from aireg_events.catalogue.common import DomainEvent
 from aireg_events.envelope import Envelope
 from aireg_events.log.appender import LogAppender, UnitOfWork
 from aireg_events.log.dead_letters import DeadLetters
-from aireg_events.log.inbox import already_applied, applied_among, inbox_row, record_applied
+from aireg_events.log.inbox import applied_among, inbox_row
 from aireg_events.log.tables import inbox
 from aireg_events.tracing import (
     context_from_traceparent,
@@ -86,6 +87,35 @@ delivery's inbox row records the log head before its own appends, and a rebuild 
 Each event appended for a delivery carries ``delivery.traceparent``."""
 
 
+def one_by_one(apply: Apply) -> ApplyBatch:
+    """The batch hook of a service that applies one delivery at a time: each in order, its trace and
+    its ids current while it applies (what it appends and logs carries them), the others answered
+    between two deliveries of a long batch."""
+
+    async def apply_each(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[int]:
+        appended: list[int] = []
+        for delivery in deliveries:
+            before = len(uow.appended)
+            uow.traceparent = delivery.traceparent
+            parent = context_from_traceparent(delivery.traceparent)
+            token = otel_context.attach(parent) if parent is not None else None
+            event_token = event_id_var.set(delivery.envelope.event_id)
+            correlation_token = correlation_id_var.set(delivery.envelope.correlation_id)
+            try:
+                await apply(uow, delivery)
+            finally:
+                event_id_var.reset(event_token)
+                correlation_id_var.reset(correlation_token)
+                if token is not None:
+                    otel_context.detach(token)
+            appended.append(len(uow.appended) - before)
+            if len(deliveries) > 1:
+                await asyncio.sleep(0)
+        return appended
+
+    return apply_each
+
+
 class PoisonMessage(ValueError):
     """A record that can never be applied as it is: not an envelope, unknown type, broken hash."""
 
@@ -125,7 +155,7 @@ class EventConsumer:
         *,
         group_id: str,
         appender: LogAppender,
-        apply: Apply,
+        apply: Apply | None,
         dead_letters: DeadLetters,
         registry: EventRegistry = CATALOGUE,
         handles: Callable[[str], bool] = lambda _event_type: True,
@@ -134,33 +164,18 @@ class EventConsumer:
     ) -> None:
         self.group_id = group_id
         self.appender = appender
-        self.apply = apply
+        if apply_batch is None:
+            if apply is None:
+                raise ValueError("a consumer needs apply or apply_batch")
+            apply_batch = one_by_one(apply)
         self.apply_batch = apply_batch
-        """Applies a batch's new deliveries at once (``apply`` stays the path of one delivery)."""
+        """The one path every delivery takes: a batch's new ones, or one retried on its own."""
         self.dead_letters = dead_letters
         self.registry = registry
         self.handles = handles
         self.max_attempts = max_attempts
         self.applied = 0
         self.duplicates = 0
-
-    def _work(self, delivery: Delivery) -> Callable[[UnitOfWork], Awaitable[bool]]:
-        async def work(uow: UnitOfWork) -> bool:
-            if await already_applied(uow.session, delivery.envelope.event_id):
-                return False
-            head_before = await uow.log_head()  # a rebuild replays this input right after that event
-            await self.apply(uow, delivery)
-            await record_applied(
-                uow.session,
-                delivery.envelope,
-                topic=delivery.topic,
-                partition=delivery.partition,
-                offset=delivery.offset,
-                own_log_head=head_before,
-            )
-            return True
-
-        return work
 
     @staticmethod
     def _span(record: ConsumerRecord, delivery: Delivery) -> trace.Span:
@@ -176,67 +191,15 @@ class EventConsumer:
             attributes=span_attributes(envelope),
         )
 
-    @contextlib.contextmanager
-    def _traced(self, record: ConsumerRecord, delivery: Delivery) -> Iterator[trace.Span]:
-        """A consumer span for the delivery, current while it lasts, with the event's ids in the log
-        context."""
-        span = self._span(record, delivery)
-        envelope = delivery.envelope
-        event_token = event_id_var.set(envelope.event_id)
-        correlation_token = correlation_id_var.set(envelope.correlation_id)
-        try:
-            with trace.use_span(span, end_on_exit=False):
-                yield span
-        finally:
-            event_id_var.reset(event_token)
-            correlation_id_var.reset(correlation_token)
-
-    def _submit_traced(self, record: ConsumerRecord, delivery: Delivery) -> asyncio.Future[bool]:
-        """Submit the delivery's work inside its consumer span."""
-        with self._traced(record, delivery) as span:
-            future = self.appender.submit(self._work(delivery))
-        future.add_done_callback(lambda _done: span.end())
-        return future
-
     def _batch_work(
         self, batch: list[tuple[ConsumerRecord, Delivery]]
     ) -> Callable[[UnitOfWork], Awaitable[list[bool]]]:
-        """One unit of work for the whole batch: which events are new (one query), each applied in
-        order in its own span, the inbox rows of all."""
+        """One unit of work for the batch (or for one delivery retried on its own): which events are new
+        (one query), the new ones through the batch hook, each in its own span, the inbox rows of all."""
 
         async def work(uow: UnitOfWork) -> list[bool]:
             known = await applied_among(uow.session, [delivery.envelope.event_id for _, delivery in batch])
-            if self.apply_batch is not None:
-                return await self._apply_new_at_once(uow, batch, known)
-            outcomes: list[bool] = []
-            rows = []
-            for record, delivery in batch:
-                envelope = delivery.envelope
-                if envelope.event_id in known:
-                    outcomes.append(False)
-                    continue
-                known.add(envelope.event_id)  # the same event twice in one batch
-                head_before = await uow.log_head()  # a rebuild replays this input right after that event
-                with self._traced(record, delivery) as span:
-                    uow.traceparent = current_traceparent()  # what it appends carries its trace on
-                    try:
-                        await self.apply(uow, delivery)
-                    finally:
-                        span.end()
-                rows.append(
-                    inbox_row(
-                        envelope,
-                        topic=delivery.topic,
-                        partition=delivery.partition,
-                        offset=delivery.offset,
-                        own_log_head=head_before,
-                    )
-                )
-                outcomes.append(True)
-                await asyncio.sleep(0)  # requests are answered between the events of a long batch
-            if rows:
-                await uow.session.execute(insert(inbox), rows)
-            return outcomes
+            return await self._apply_new_at_once(uow, batch, known)
 
         return work
 
@@ -245,7 +208,6 @@ class EventConsumer:
     ) -> list[bool]:
         """The batch's new deliveries through ``apply_batch``, each in a span of its own, and their inbox
         rows, each with the log head before its own appends (from the counts the hook returns)."""
-        assert self.apply_batch is not None
         outcomes: list[bool] = []
         new: list[Delivery] = []
         spans: list[trace.Span] = []
@@ -324,14 +286,14 @@ class EventConsumer:
         attempt = 0
         while deliveries:
             attempt += 1
-            futures = [self._submit_traced(record, delivery) for record, delivery in deliveries]
+            futures = [self.appender.submit(self._batch_work([item])) for item in deliveries]
             outcomes = await asyncio.gather(*futures, return_exceptions=True)
             failed: list[tuple[ConsumerRecord, Delivery, BaseException]] = []
             for (record, delivery), outcome in zip(deliveries, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     failed.append((record, delivery, outcome))
                 else:
-                    self._count(delivery, outcome)
+                    self._count(delivery, outcome[0])
             deliveries = []
             for record, delivery, error in failed:
                 if _is_transient(error) or attempt < self.max_attempts:

@@ -37,10 +37,12 @@ class Subscription:
 
     topics: list[str]
     group_id: str
-    apply: Apply
+    apply: Apply | None = None
+    """Applies one delivery (run as the batch hook, :func:`~aireg_events.log.consumer.one_by_one`)."""
     handles: Callable[[str], bool] = lambda _event_type: True
     apply_batch: ApplyBatch | None = None
-    """Applies a batch of new deliveries at once (see :data:`ApplyBatch`); ``apply`` serves otherwise."""
+    """Applies a batch of new deliveries at once (see :data:`ApplyBatch`): when given, every delivery
+    goes through it."""
 
 
 @dataclass

@@ -21,7 +21,7 @@ from aireg_events.catalogue.common import Direction, Position, Question, UtcDate
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_reporting import domain
 from aireg_reporting.domain import ProposalState, Received, ReviewState
-from aireg_reporting.statistics import Statistics, tally
+from aireg_reporting.statistics import Statistics, campaigns_of, tally
 from aireg_reporting.store import ConsultationRow, ProposalRow
 
 CRITERIA = ("legal_soundness", "feasibility", "risk_reduction", "innovation_impact")
@@ -293,7 +293,14 @@ def build_document(
     numbers = {proposal_id: state.registration_number or "" for proposal_id, state in states.items()}
     rows = [ProposalRow(**state.columns()) for state in states.values()]
     reviews = [review for state in states.values() for review in state.reviews.values()]
-    statistics = tally(rows, reviews, deadlines, now=moment, consultation_id=consultation_id)
+    statistics = tally(
+        rows,
+        reviews,
+        deadlines,
+        now=moment,
+        consultation_id=consultation_id,
+        campaigns=campaigns_of(states.values()),
+    )
 
     recommendations = [
         _recommendation(states[item.proposal_id], item.event_id, numbers)
