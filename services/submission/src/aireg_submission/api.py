@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import col, select
 
 from aireg_events.catalogue.common import (
@@ -24,7 +24,7 @@ from aireg_events.catalogue.common import (
     Question,
     UtcDateTime,
 )
-from aireg_events.catalogue.submission import Attachment, ProposalContent, Submitter
+from aireg_events.catalogue.submission import Attachment, ConsultationLanguage, ProposalContent, Submitter
 from aireg_events.envelope import new_event_id
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
@@ -109,17 +109,50 @@ PortalName = Annotated[str, Path(pattern=PORTAL_PATTERN, description="the portal
 # --- consultations --------------------------------------------------------------------------------
 
 
+DeadlineInput = Annotated[
+    UtcDateTime | date,
+    Field(
+        description="an instant with its offset (`2027-01-20T20:59:59Z`), or a date (`2027-01-20`): the end "
+        "of that day, 23:59:59, in the consultation's `time_zone` (for `submission_opens_at`: its start)"
+    ),
+]
+
+
 class ConsultationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: BoundedText(64, min_length=1)  # type: ignore[valid-type]
     title: BoundedText(300, min_length=1)  # type: ignore[valid-type]
     description: BoundedText(20_000) = ""  # type: ignore[valid-type]
-    submission_opens_at: UtcDateTime
-    submission_closes_at: UtcDateTime
-    analysis_due_at: UtcDateTime
-    forwarding_due_at: UtcDateTime
+    submission_opens_at: DeadlineInput
+    submission_closes_at: DeadlineInput
+    analysis_due_at: DeadlineInput
+    forwarding_due_at: DeadlineInput
     late_submissions: LateSubmissions = LateSubmissions.reject
+    time_zone: BoundedText(64, min_length=1) = Field(  # type: ignore[valid-type]
+        default="UTC", description="IANA name (`Europe/Moscow`): the zone people read the deadlines in"
+    )
+    language: ConsultationLanguage = Field(
+        default=ConsultationLanguage.en,
+        description="the call's language: documents and dashboard default to it",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        if not domain.is_time_zone(value):
+            raise ValueError("not an IANA time zone name (such as Europe/Moscow)")
+        return value
+
+    def command(self) -> dict[str, Any]:
+        """The fields of :func:`domain.open_consultation`, deadlines given as dates made instants."""
+        fields = self.model_dump()
+        fields["submission_opens_at"] = domain.instant_of(
+            self.submission_opens_at, self.time_zone, end_of_day=False
+        )
+        for name in ("submission_closes_at", "analysis_due_at", "forwarding_due_at"):
+            fields[name] = domain.instant_of(getattr(self, name), self.time_zone)
+        return fields
 
 
 class ConsultationPublic(BaseModel):
@@ -132,6 +165,8 @@ class ConsultationPublic(BaseModel):
     analysis_due_at: datetime
     forwarding_due_at: datetime
     late_submissions: LateSubmissions
+    time_zone: str = Field(description="IANA name: the zone people read the deadlines in")
+    language: ConsultationLanguage
     opened_at: datetime
     event_id: str = Field(description="the ConsultationOpened event")
 
@@ -154,6 +189,7 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             (409, "consultation_code_taken", "another consultation has this code"),
             INVALID,
             (422, "deadlines_out_of_order", "not opens < closes <= analysis due <= forwarding due"),
+            (422, "unknown_time_zone", "`time_zone` is not an IANA time zone name"),
         ),
     )
     async def open_consultation(
@@ -163,7 +199,7 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             event = domain.open_consultation(
                 consultation_id=new_event_id(),
                 code_taken=await store.consultation_by_code(uow.session, body.code) is not None,
-                **body.model_dump(),
+                **body.command(),
             )
             envelope = await uow.append(
                 event, actor=principal.actor(), correlation_id=request.state.correlation_id

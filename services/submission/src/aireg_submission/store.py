@@ -38,6 +38,8 @@ class ConsultationRow(StateTable, table=True):
     analysis_due_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     forwarding_due_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     late_submissions: str = Field(max_length=32)
+    time_zone: str = Field(default="UTC", max_length=64)
+    language: str = Field(default="en", max_length=8)
     opened_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     event_id: str = Field(max_length=36)
 
