@@ -84,6 +84,13 @@ class Catalogue:
         text = entry.get(form, entry["other"])
         return text.format(count=self.number(count), **values)
 
+    def plural_forms(self, key: str) -> dict[str, str]:
+        """The forms of ``plural.<key>`` by CLDR category, for a page that chooses one itself."""
+        entry = self.entries.get(f"plural.{key}")
+        if not isinstance(entry, dict):
+            raise MissingText(f"plural.{key}")
+        return entry
+
     def label(self, value: str | None) -> str:
         """The words for a contract value (``regulation_and_barriers``), or "—" for none."""
         if value is None:

@@ -65,8 +65,14 @@ def _text(
     )
 
 
-def bar_chart_svg(title: str, bars: list[Bar], *, width: int = 640) -> str:
-    label_width, row, top = 220, 26, 34
+def label_room(labels: list[str], least: float) -> float:
+    """Room for the longest label at 12 px (the Russian names of directions and questions are long)."""
+    return max(least, 12 + 6.6 * max([len(text) for text in labels] + [0]))
+
+
+def bar_chart_svg(title: str, bars: list[Bar]) -> str:
+    label_width, row, top = label_room([bar.label for bar in bars], 220), 26, 34
+    width = round(label_width + 420)
     height = top + row * len(bars) + 10
     scale = max([bar.value for bar in bars] + [1])
     room = width - label_width - 50
@@ -81,7 +87,7 @@ def bar_chart_svg(title: str, bars: list[Bar], *, width: int = 640) -> str:
         length = room * bar.value / scale
         parts.append(_text(label_width - 8, y + 15, bar.label, anchor="end"))
         parts.append(
-            f'<rect x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" rx="2" fill="{BAR_COLOUR}">'
+            f'<rect x="{label_width:.1f}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" rx="2" fill="{BAR_COLOUR}">'
             f"<title>{escape(bar.label)}: {bar.value}</title></rect>"
         )
         parts.append(_text(label_width + length + 6, y + 15, str(bar.value), size=11, fill="#444"))
@@ -89,8 +95,9 @@ def bar_chart_svg(title: str, bars: list[Bar], *, width: int = 640) -> str:
     return "".join(parts)
 
 
-def stacked_bar_svg(title: str, bars: list[StackedBar], words: Wording, *, width: int = 640) -> str:
-    label_width, row, top = 250, 26, 54
+def stacked_bar_svg(title: str, bars: list[StackedBar], words: Wording) -> str:
+    label_width, row, top = label_room([bar.label for bar in bars], 250), 26, 54
+    width = round(label_width + 390)
     height = top + row * len(bars) + 10
     scale = max([bar.total for bar in bars] + [1])
     room = width - label_width - 50

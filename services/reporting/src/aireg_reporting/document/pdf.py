@@ -99,12 +99,46 @@ class _Pdf(FPDF):
         self.set_font(self.body_family, "B" if bold else "", size)
         self.set_text_color(*colour)
 
+    def fit(
+        self, text: str, width: float, size: float, bold: bool = False, colour: tuple[int, int, int] = INK
+    ) -> None:
+        """Use the font at ``size``, or smaller so that ``text`` fits on one line of ``width``."""
+        self.use(size, bold, colour)
+        needed = self.get_string_width(self.text_of(text))
+        if needed > width:
+            self.use(max(5.5, size * width / needed), bold, colour)
+
     def footer(self) -> None:
         self.set_y(-12)
+        room = self.w - self.l_margin - self.r_margin - 10
+        self.fit(self.footer_text, room, 7.5, colour=MUTED)
+        self.cell(room, 5, self.text_of(self.footer_text), align="L")
         self.use(7.5, colour=MUTED)
-        self.cell(0, 5, self.text_of(self.footer_text), align="L")
-        self.set_x(self.l_margin)
-        self.cell(0, 5, f"{self.page_no()}", align="R")
+        self.cell(10, 5, f"{self.page_no()}", align="R")
+
+    def pair(
+        self,
+        name: str,
+        value: str,
+        *,
+        name_width: float,
+        size: float,
+        height: float,
+        bold: bool = False,
+        indent: float = 0.0,
+    ) -> None:
+        """A name and its value side by side, each wrapped in its column; the next pair starts below both."""
+        self.use(size, colour=MUTED)
+        lines = len(self.multi_cell(name_width, height, self.text_of(name), dry_run=True, output="LINES"))
+        if self.will_page_break(height * lines):
+            self.add_page()
+        top, page = self.get_y(), self.page
+        self.set_x(self.l_margin + indent)
+        self.multi_cell(name_width, height, self.text_of(name), align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.use(size, bold=bold)
+        self.multi_cell(0, height, self.text_of(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if self.page == page:
+            self.set_y(max(self.get_y(), top + height * lines))
 
     def line_of(
         self,
@@ -145,13 +179,13 @@ class _Pdf(FPDF):
 
     def bar_chart(self, title: str, bars: list[Bar]) -> None:
         self._chart_title(title, 8 + 7 * len(bars))
-        label_width, row = 62.0, 7.0
+        label_width, row = self._label_room([bar.label for bar in bars], 62.0), 7.0
         room = self.w - self.l_margin - self.r_margin - label_width - 14
         scale = max([bar.value for bar in bars] + [1])
         top = self.get_y()
         for index, bar in enumerate(bars):
             y = top + index * row
-            self.use(8.5)
+            self.fit(bar.label, label_width - 3, 8.5)
             self.set_xy(self.l_margin, y)
             self.cell(label_width - 2, row, self.text_of(bar.label), align="R")
             length = room * bar.value / scale
@@ -174,13 +208,13 @@ class _Pdf(FPDF):
             self.cell(28, 5.5, self.text_of(words.label(position)))
             x += 34
         self.ln(7)
-        label_width, row = 70.0, 7.0
+        label_width, row = self._label_room([bar.label for bar in bars], 70.0), 7.0
         room = self.w - self.l_margin - self.r_margin - label_width - 14
         scale = max([bar.total for bar in bars] + [1])
         top = self.get_y()
         for index, bar in enumerate(bars):
             y = top + index * row
-            self.use(8.5)
+            self.fit(bar.label, label_width - 3, 8.5)
             self.set_xy(self.l_margin, y)
             self.cell(label_width - 2, row, self.text_of(bar.label), align="R")
             x = self.l_margin + label_width
@@ -194,6 +228,12 @@ class _Pdf(FPDF):
             self.use(8, colour=MUTED)
             self.cell(12, row, str(bar.total))
         self.set_xy(self.l_margin, top + row * len(bars) + 3)
+
+    def _label_room(self, labels: list[str], least: float) -> float:
+        """Room for the longest label at 8.5 pt, at most half the line (the Russian names are long)."""
+        self.use(8.5)
+        longest = max([self.get_string_width(self.text_of(text)) for text in labels] + [0.0])
+        return min(max(least, longest + 4), (self.w - self.l_margin - self.r_margin) / 2 + 10)
 
     def _chart_title(self, title: str, height: float) -> None:
         if self.will_page_break(height + 10):
@@ -242,11 +282,7 @@ def _entry(pdf: _Pdf, words: Wording, entry: Recommendation) -> None:
         late = " " + words("forwarded_late") if entry.forwarding_late else ""
         facts.append((words("forwarded"), words.moment(entry.forwarded_at) + late))
     for name, value in facts:
-        pdf.use(8.5, colour=MUTED)
-        pdf.set_x(pdf.l_margin + 3)
-        pdf.multi_cell(30, 4.6, pdf.text_of(name), align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
-        pdf.use(8.5, bold=name == words("outcome"))
-        pdf.multi_cell(0, 4.6, pdf.text_of(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.pair(name, value, name_width=30, size=8.5, height=4.6, bold=name == words("outcome"), indent=3)
     pdf.use(6.5, colour=MUTED)
     pdf.set_x(pdf.l_margin + 3)
     pdf.multi_cell(
@@ -305,10 +341,7 @@ def render_pdf(document: PackageDocument, language: Language) -> bytes:
             (label("forwarding_due_at"), words.moment(consultation.forwarding_due_at)),
         ]
     for name, value in meta:
-        pdf.use(9.5, colour=MUTED)
-        pdf.multi_cell(62, 6, pdf.text_of(name), new_x=XPos.RIGHT, new_y=YPos.TOP)
-        pdf.use(9.5)
-        pdf.multi_cell(0, 6, pdf.text_of(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.pair(name, value, name_width=62, size=9.5, height=6)
     if consultation is not None:
         zone = words.catalogue.zone_name(words.zone)
         pdf.line_of(words("time_zone", zone=zone, name=words.zone), 8.5, colour=MUTED)
@@ -324,7 +357,7 @@ def render_pdf(document: PackageDocument, language: Language) -> bytes:
         [120, 54],
     )
     pdf.line_of(words("compliance"), 11, bold=True)
-    pdf.grid(compliance_header(words), compliance_rows(words, document), [54, 24, 24, 24, 24, 24])
+    pdf.grid(compliance_header(words), compliance_rows(words, document), [46, 20, 22, 30, 26, 30])
     if stats.campaigns:
         pdf.line_of(words("campaigns"), 11, bold=True)
         pdf.grid(

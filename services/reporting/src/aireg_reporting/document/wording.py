@@ -33,9 +33,9 @@ class Wording:
         return self.catalogue.label(value)
 
     def lower(self, value: str | None) -> str:
-        """A label inside a sentence: lower case, except where the language keeps capitals ("Правительство")."""
+        """A label inside a sentence: lower case first letter, unless it opens an acronym (AI, ИИ)."""
         text = self.label(value)
-        return text[:1].lower() + text[1:] if text[1:2].islower() else text
+        return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
     def moment(self, value: datetime | None) -> str:
         return self.catalogue.moment(value, self.zone)
