@@ -90,3 +90,23 @@ def test_numbers_and_plurals_follow_the_language() -> None:
 )
 def test_accept_language_picks_the_first_of_ours(header: str | None, language: str | None) -> None:
     assert preferred_language(header) == language
+
+
+def _rules(root: type[Exception]) -> list[type[Exception]]:
+    found: list[type[Exception]] = []
+    for rule in root.__subclasses__():
+        found += [rule, *_rules(rule)]
+    return found
+
+
+def test_every_rule_the_services_refuse_with_has_a_sentence_in_both_languages() -> None:
+    import aireg_analysis.domain
+    import aireg_submission.domain
+    from aireg_events.log.appender import StreamVersionConflict
+    from aireg_events.rules import RuleViolation
+
+    assert aireg_analysis.domain and aireg_submission.domain  # imported for their rules
+    codes = {str(rule.code) for rule in _rules(RuleViolation)} | {StreamVersionConflict.code}
+    assert len(codes) > 20
+    for language in LANGUAGES:
+        assert codes <= {key[6:] for key in entries_of(language) if key.startswith("error.")}, language
