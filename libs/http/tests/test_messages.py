@@ -3,6 +3,7 @@ language needs, and Babel's way of writing moments, numbers and plurals."""
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import UTC, datetime
 
@@ -44,12 +45,18 @@ def test_every_plural_has_the_forms_its_language_needs(language: str) -> None:
             )
 
 
+def _has_words(text: str) -> bool:
+    """Whether ``text`` says something beyond its placeholders, names of protocols and paths."""
+    bare = re.sub(r"\{[^}]*\}|https?://\S+|/\S+", " ", text)
+    return bool(set(re.findall(r"[^\W\d_]{3,}", bare)) - {"OpenAPI", "docs"})
+
+
 def test_the_russian_texts_are_russian() -> None:
     english, russian = entries_of("en"), entries_of("ru")
     same = {
         key
         for key, text in english.items()
-        if isinstance(text, str) and text == russian[key] and not key.startswith("zone.")
+        if isinstance(text, str) and text == russian[key] and not key.startswith("zone.") and _has_words(text)
     }
     assert same == set(), "translate these or say why they read alike"
 

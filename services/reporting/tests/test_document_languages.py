@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aireg_http.messages import entries_of
+from aireg_http.messages import Language, entries_of
 from aireg_reporting.document.content import PackageDocument, build_document, document_json
 from aireg_reporting.document.html import render_html
 from aireg_reporting.document.markdown import md, render_markdown
@@ -127,12 +127,12 @@ def html_text(html: str) -> str:
     )
 
 
-def renderings(document: PackageDocument, language: str) -> dict[str, str]:
+def renderings(document: PackageDocument, language: Language) -> dict[str, str]:
     return {
-        "md": render_markdown(document, language),  # type: ignore[arg-type]
-        "html": html_text(render_html(document, language)),  # type: ignore[arg-type]
-        "csv": render_csv(document, language),  # type: ignore[arg-type]
-        "pdf": pdf_text(render_pdf(document, language)),  # type: ignore[arg-type]
+        "md": render_markdown(document, language),
+        "html": html_text(render_html(document, language)),
+        "csv": render_csv(document, language),
+        "pdf": pdf_text(render_pdf(document, language)),
     }
 
 

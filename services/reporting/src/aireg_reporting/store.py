@@ -54,10 +54,11 @@ class ConsultationRow(StateTable, table=True):
     analysis_due_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     forwarding_due_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     late_submissions: str | None = Field(default=None, max_length=32)
-    time_zone: str = Field(default="UTC", max_length=64)
-    language: str = Field(default="en", max_length=8)
     opened_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp()))
     event_id: str | None = Field(default=None, max_length=36)
+    # last, as the migration that added them put them
+    time_zone: str = Field(default="UTC", max_length=64)
+    language: str = Field(default="en", max_length=8)
 
 
 class ReceivedEventRow(StateTable, table=True):

@@ -189,7 +189,6 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             (409, "consultation_code_taken", "another consultation has this code"),
             INVALID,
             (422, "deadlines_out_of_order", "not opens < closes <= analysis due <= forwarding due"),
-            (422, "unknown_time_zone", "`time_zone` is not an IANA time zone name"),
         ),
     )
     async def open_consultation(

@@ -129,7 +129,8 @@ class _Pdf(FPDF):
     ) -> None:
         """A name and its value side by side, each wrapped in its column; the next pair starts below both."""
         self.use(size, colour=MUTED)
-        lines = len(self.multi_cell(name_width, height, self.text_of(name), dry_run=True, output="LINES"))
+        wrapped = self.multi_cell(name_width, height, self.text_of(name), dry_run=True, output="LINES")
+        lines = len(wrapped) if isinstance(wrapped, list) else 1
         if self.will_page_break(height * lines):
             self.add_page()
         top, page = self.get_y(), self.page
