@@ -18,6 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -225,9 +226,14 @@ def registration_year(submission_opens_at: datetime) -> int:
 # --- consultations --------------------------------------------------------------------------------
 
 
+@cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def is_time_zone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone name (``Europe/Moscow``, ``UTC``)."""
-    if name not in available_timezones():
+    if name not in _iana_names():
         return False
     try:
         ZoneInfo(name)

@@ -83,7 +83,8 @@ def render_markdown(document: PackageDocument, language: Language) -> str:
                 if consultation
                 else words("not_received"),
             ],
-            [words("package"), f"`{package.package_id}`, {status_of(words, document)}"],
+            [words("package"), f"`{package.package_id}`"],
+            [words("status"), status_of(words, document)],
             [words("as_of"), words.moment(content.as_of)],
             [words("proposals_in_package"), number(len(content.recommendations))],
             [words("content_sha256"), f"`{manifest.content_sha256}`"],
