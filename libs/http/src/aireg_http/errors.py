@@ -132,7 +132,8 @@ def answer_language(request: Request) -> Language:
 
 
 def localized_detail(language: Language, code: str, detail: str) -> str:
-    """``detail`` in ``language``: the catalogue's sentence for ``code``, or the rule's own in English
+    """``detail`` in ``language``: the catalogue's sentence for ``code`` (a 422 adds where its first field
+    error is), or the rule's own in English
     (and where a catalogue has no sentence for a code, which a test of the catalogue keeps from happening
     for the codes the services document)."""
     words = catalogue(language)
@@ -147,8 +148,12 @@ def error_response(
     headers = dict(extra.pop("headers", None) or {})
     language = answer_language(request) if request is not None else DEFAULT_LANGUAGE
     headers["Content-Language"] = language
+    localized = localized_detail(language, code, detail)
+    fields = extra.get("errors")
+    if localized != detail and isinstance(fields, list) and fields:
+        localized += f" ({'.'.join(str(part) for part in fields[0].get('loc', []))})"
     return JsonResponse(
-        {"error": code, "detail": localized_detail(language, code, detail), **extra},
+        {"error": code, "detail": localized, **extra},
         status_code=status_code,
         headers=headers,
     )
@@ -266,10 +271,7 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = _field_errors(error)
         first = fields[0] if fields else {"loc": [], "message": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
-        language = answer_language(request)
         detail = f"{where}: {first['message']}" if where else str(first["message"])
-        if language != DEFAULT_LANGUAGE and where:
-            detail = f"{localized_detail(language, 'validation_failed', detail)} ({where})"
         return error_response(422, "validation_failed", detail, request=request, errors=fields)
 
     @app.exception_handler(StarletteHTTPException)

@@ -103,3 +103,18 @@ async def test_an_error_detail_speaks_the_language_the_caller_asks_for(submissio
     assert russian.json()["detail"].startswith("Сроки нарушают порядок")
     assert english.json()["detail"] == "analysis_due_at must not come before submission_closes_at"
     assert russian.headers["content-language"] == "ru" and english.headers["content-language"] == "en"
+    anonymous = await submission.client.post(
+        "/v1/consultations", headers={"Accept-Language": "ru"}, json=body
+    )
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "missing_token"
+    assert anonymous.json()["detail"] == "Передайте токен в заголовке `Authorization: Bearer`."
+    invalid = await submission.client.post(
+        "/v1/consultations",
+        headers={**submission.auth("admin"), "Accept-Language": "ru"},
+        json=moscow_call(time_zone="Mars/Olympus_Mons"),
+    )
+    assert invalid.json()["error"] == "validation_failed"
+    assert (
+        invalid.json()["detail"].startswith("Запрос не прошёл проверку")
+        and "time_zone" in invalid.json()["detail"]
+    )
