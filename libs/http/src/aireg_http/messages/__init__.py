@@ -11,7 +11,7 @@ language's CLDR plural categories (en: one, other; ru: one, few, many, other).
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from typing import Literal, cast, get_args
@@ -128,18 +128,6 @@ class Catalogue:
             return "—"
         written = format_datetime(value, MOMENT_PATTERN, tzinfo=ZoneInfo(zone), locale=self.locale)
         return f"{written} ({self.zone_name(zone)})"
-
-    def duration(self, seconds: float) -> str:
-        """A span in days, hours and minutes ("3 дня 4 ч 05 мин"), for the time left to a deadline."""
-        left = timedelta(seconds=abs(int(seconds)))
-        days, hours, minutes = left.days, left.seconds // 3600, left.seconds % 3600 // 60
-        if days:
-            return (
-                self.plural("days", days)
-                + " "
-                + self.text("time.hours_minutes", hours=hours, minutes=f"{minutes:02d}")
-            )
-        return self.text("time.hours_minutes", hours=hours, minutes=f"{minutes:02d}")
 
 
 @cache
