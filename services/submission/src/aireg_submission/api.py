@@ -183,6 +183,13 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
         status_code=status.HTTP_201_CREATED,
         response_model=ConsultationPublic,
         summary="Open a consultation (a call for proposals) with its deadlines (admin)",
+        description=(
+            "Deadlines are instants, kept and answered in UTC. A deadline given as a date (`2027-01-20`) "
+            "means the end of that day (23:59:59) in the consultation's `time_zone` (an IANA name, default "
+            "`UTC`); `submission_opens_at` given as a date, the start of that day. `time_zone` and `language` "
+            "(`ru|en`, default `en`) are what documents, the dashboard and the deadline view show the "
+            "deadlines in. An unknown zone or another language: 422 naming the field."
+        ),
         responses=errors(
             *AUTH,
             TOO_LARGE,
