@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 from sqlmodel import col, select
 
 from aireg_events.catalogue.common import (
@@ -144,15 +145,29 @@ class ConsultationCreate(BaseModel):
             raise ValueError("not an IANA time zone name (such as Europe/Moscow)")
         return value
 
+    @model_validator(mode="after")
+    def _instants(self) -> ConsultationCreate:
+        """Deadlines given as dates become the instants they mean in ``time_zone``; a date whose end (or
+        start) in that zone falls outside the years 1..9999 is the field's 422, not a 500."""
+        problems: list[InitErrorDetails] = []
+        for name in ("submission_opens_at", "submission_closes_at", "analysis_due_at", "forwarding_due_at"):
+            value = getattr(self, name)
+            try:
+                instant = domain.instant_of(value, self.time_zone, end_of_day=name != "submission_opens_at")
+            except OverflowError:
+                error = ValueError("the day in this time zone is outside the years 1 to 9999")
+                problems.append(
+                    {"type": "value_error", "loc": (name,), "input": str(value), "ctx": {"error": error}}
+                )
+                continue
+            setattr(self, name, instant)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
     def command(self) -> dict[str, Any]:
-        """The fields of :func:`domain.open_consultation`, deadlines given as dates made instants."""
-        fields = self.model_dump()
-        fields["submission_opens_at"] = domain.instant_of(
-            self.submission_opens_at, self.time_zone, end_of_day=False
-        )
-        for name in ("submission_closes_at", "analysis_due_at", "forwarding_due_at"):
-            fields[name] = domain.instant_of(getattr(self, name), self.time_zone)
-        return fields
+        """The fields of :func:`domain.open_consultation`, every deadline an instant."""
+        return self.model_dump()
 
 
 class ConsultationPublic(BaseModel):

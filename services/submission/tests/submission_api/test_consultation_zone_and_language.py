@@ -72,6 +72,8 @@ async def test_a_consultation_without_zone_or_language_is_utc_and_english(submis
         ({"language": "RU"}, "language"),
         ({"submission_closes_at": "2027-01-32"}, "submission_closes_at"),
         ({"submission_closes_at": "2027-01-20T23:59:59"}, "submission_closes_at"),
+        ({"forwarding_due_at": "9999-12-31", "time_zone": "America/New_York"}, "forwarding_due_at"),
+        ({"submission_opens_at": "0001-01-01", "time_zone": "Asia/Tokyo"}, "submission_opens_at"),
     ],
 )
 async def test_an_unknown_zone_or_a_language_outside_ru_en_is_refused_and_nothing_recorded(
