@@ -66,6 +66,15 @@ details { margin-top: 8px; }
 """
 
 
+def _markup(words: Wording, key: str, **markup: str) -> str:
+    """The document's text ``key``, escaped, with ``markup`` (HTML already) in its placeholders."""
+    slots = {name: f"\x00{index}\x00" for index, name in enumerate(markup)}
+    text = escape(words(key, **slots))
+    for name, slot in slots.items():
+        text = text.replace(slot, markup[name])
+    return text
+
+
 def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
     head = "".join(
         f'<th class="n">{escape(cell)}</th>' if index >= numeric_from else f"<th>{escape(cell)}</th>"
@@ -162,7 +171,8 @@ def render_html(document: PackageDocument, language: Language) -> str:
     if consultation is not None:
         zone = words.catalogue.zone_name(words.zone)
         parts.append(f'<p class="zone">{escape(words("time_zone", zone=zone, name=words.zone))}</p>')
-    received = words(
+    received = _markup(
+        words,
         "received",
         count=f"<strong>{number(stats.proposals)}</strong>",
         late=f"<strong>{number(stats.late_submissions)}</strong>",
@@ -209,9 +219,7 @@ def render_html(document: PackageDocument, language: Language) -> str:
             parts.extend(_entry(words, by_number[n]) for n in question.registration_numbers)
         if group.also_concerning:
             links = ", ".join(f'<a href="#{escape(n)}">{escape(n)}</a>' for n in group.also_concerning)
-            parts.append(
-                f"<p>{escape(words('also_concerning', numbers='{numbers}')).format(numbers=links)}</p>"
-            )
+            parts.append(f"<p>{_markup(words, 'also_concerning', numbers=links)}</p>")
     events = words.catalogue.plural("events", manifest.event_count)
     parts.append(
         f"<footer><h2>{escape(words('manifest'))}</h2>"
@@ -219,7 +227,13 @@ def render_html(document: PackageDocument, language: Language) -> str:
         f'<span class="hash">{manifest.content_sha256}</span><br>'
         f"{escape(words('canonical_form', form=words('canonical_form_description')))}</p>"
         f"<p>{escape(words('manifest_as_of', moment=format_timestamp(manifest.as_of)))}<br>"
-        f"{escape(words('manifest_events', events=events, digest='{digest}')).format(digest=f'<span class=hash>{manifest.event_ids_sha256}</span>')}</p>"
+        + _markup(
+            words,
+            "manifest_events",
+            events=escape(events),
+            digest=f'<span class="hash">{manifest.event_ids_sha256}</span>',
+        )
+        + "</p>"
         f"<details><summary>{escape(words('event_ids'))}</summary>"
         f'<pre class="sources">{escape(chr(10).join(manifest.event_ids))}</pre></details></footer>'
     )
