@@ -56,8 +56,8 @@ def dashboard_router() -> APIRouter:
     async def dashboard(
         accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> HTMLResponse:
-        """In the language the browser asks for first (``?lang=`` and the page's own switch win; without
-        either, the page takes the language of the consultation it shows)."""
+        """In the language the page's switch or ``?lang=`` chose, else the first of ours the browser asks
+        for, else the language of the consultation it shows."""
         nonce = secrets.token_urlsafe(18)
         language = preferred_language(accept_language) or ""
         page = (
