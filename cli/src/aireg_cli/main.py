@@ -15,8 +15,10 @@ from aireg_cli.audit.commands import audit
 from aireg_cli.keys import ensure_keys
 from aireg_cli.options import Bootstrap, Namespace
 from aireg_cli.up import parse_ports, run_up
+from aireg_cli.wording import choose, say, words
 from aireg_events.signing import load_private_key
 from aireg_http.auth import ROLES, issue_token
+from aireg_http.messages import Language
 
 app = typer.Typer(
     help="aireg: calls for proposals on AI regulation, with an audit trail.", no_args_is_help=True
@@ -31,6 +33,22 @@ console = Console()
 err = Console(stderr=True)
 
 DEFAULT_KEYS = Path("var/keys")
+
+
+@app.callback()
+def main(
+    lang: Annotated[
+        Language | None,
+        typer.Option(
+            "--lang",
+            help="the language of the output people read, ru or en (default: AIREG_LANG, then the locale)",
+        ),
+    ] = None,
+) -> None:
+    """aireg: calls for proposals on AI regulation, with an audit trail."""
+    choose(lang)
+
+
 KeysOption = Annotated[Path, typer.Option("--keys", envvar="AIREG_KEYS_DIR", help="folder of the key pairs")]
 
 
@@ -73,7 +91,7 @@ def tokens_issue(
 ) -> None:
     """Issue a signed token (prints it)."""
     if role not in ROLES:
-        err.print(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        err.print(say("unknown_role", role=role, roles=", ".join(ROLES)))
         raise typer.Exit(2)
     ring = ensure_keys(keys_dir)
     try:
@@ -99,7 +117,7 @@ def tokens_revoke(
     ring = ensure_keys(keys_dir)
     with ring.revoked_tokens.open("a") as handle:
         handle.write(token_id + "\n")
-    console.print(f"revoked {token_id}")
+    console.print(say("revoked", token=token_id))
 
 
 @keys.command("create")
@@ -130,12 +148,12 @@ def rebuild(
     from aireg_cli.rebuild import run_rebuild
 
     if service not in ("submission", "analysis", "reporting"):
-        err.print(f"unknown service {service!r}: submission, analysis or reporting")
+        err.print(say("unknown_service", service=service))
         raise typer.Exit(2)
     url = database_url or f"sqlite+aiosqlite:///{Path('var').resolve() / (service + '.db')}"
     settings = _service_settings(service, url, bootstrap, namespace)
     with Progress(
-        TextColumn(f"[bold]rebuilding {service}"),
+        TextColumn(f"[bold]{say('rebuilding', service=service)}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -149,11 +167,14 @@ def rebuild(
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
-        console.print(f"{service}: digest before {result.digest_before}")
-        console.print(f"{service}: digest after  {result.digest_after}")
-        verdict = "[green]identical[/]" if result.identical else "[red]DIFFERENT[/]"
-        events = f" from {result.events} events" if result.events is not None else ""
-        console.print(f"rebuilt{events}: {verdict}")
+        console.print(say("digest_before", service=service, digest=result.digest_before))
+        console.print(say("digest_after", service=service, digest=result.digest_after))
+        verdict = say("identical") if result.identical else say("different")
+        if result.events is None:
+            console.print(say("rebuilt", verdict=verdict))
+        else:
+            events = words().plural("events", result.events)
+            console.print(say("rebuilt_from", events=events, verdict=verdict))
     raise typer.Exit(0 if result.identical else 1)
 
 
@@ -181,7 +202,7 @@ def openapi(service: Annotated[str, typer.Argument(help="submission, analysis or
     try:
         document = openapi_document(service)
     except KeyError as error:
-        err.print(f"unknown service {service!r}: submission, analysis or reporting")
+        err.print(say("unknown_service", service=service))
         raise typer.Exit(2) from error
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
 

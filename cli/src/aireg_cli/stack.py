@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aireg_cli.keys import KeyRing
+from aireg_cli.wording import say
 
 SERVICES = ("submission", "analysis", "reporting")
 DEFAULT_PORTS = {"submission": 8001, "analysis": 8002, "reporting": 8003}
@@ -529,9 +530,7 @@ class Supervisor:
             code = process.poll()
             if code is not None:
                 self.restarts[spec.name] = self.restarts.get(spec.name, 0) + 1
-                self.say(
-                    f"{spec.name} exited with code {code}; restarting it (restart #{self.restarts[spec.name]})"
-                )
+                self.say(say("restarting", name=spec.name, code=code, count=self.restarts[spec.name]))
                 self.processes[spec.name] = start_service(spec)
 
     def stop_all(self) -> None:

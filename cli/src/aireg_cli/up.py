@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
@@ -33,8 +34,11 @@ from aireg_cli.stack import (
     start_kafka,
     stop_process,
 )
+from aireg_cli.wording import say, words
+from aireg_events.canonical import parse_timestamp
 from aireg_events.signing import load_private_key
 from aireg_http.auth import TokenRole, issue_token
+from aireg_http.messages import catalogue
 
 BROKERS = ("tansu", "kafka")
 """What ``AIREG_BROKER`` may name: the embedded Tansu (the default) or Apache Kafka."""
@@ -72,7 +76,7 @@ def wait_healthy(urls: dict[str, str], timeout: float, say_progress: bool, conso
                     if client.get(f"{url}/health").status_code == 200:
                         del pending[name]
                         if say_progress:
-                            console.print(f"  [green]✓[/] {name} is up at {url}")
+                            console.print(f"  [green]✓[/] {say('service_up', name=name, url=url)}")
                 except httpx.HTTPError:
                     pass
             time.sleep(0.2)
@@ -80,17 +84,28 @@ def wait_healthy(urls: dict[str, str], timeout: float, say_progress: bool, conso
         raise TimeoutError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")
 
 
+DEMO_TIME_ZONE = "Europe/Moscow"
+DEMO_LANGUAGE = "ru"
+DEADLINES = ("submission_closes_at", "analysis_due_at", "forwarding_due_at")
+
+
 def open_demo_consultation(submission_url: str, admin_token: str, now: datetime) -> dict[str, object]:
+    """A call like the ministry's: run from Moscow, in Russian, its deadlines given as dates (the end of
+    that day in Moscow), its window open now."""
     code = f"demo-{now:%Y%m%d-%H%M%S}"
+    today = now.astimezone(ZoneInfo(DEMO_TIME_ZONE)).date()
+    russian = catalogue(DEMO_LANGUAGE)
     body = {
         "code": code,
-        "title": "Demo call for proposals on AI regulation",
-        "description": "Opened by aireg up: the submission window is open now.",
+        "title": russian.text("cli.demo_title"),
+        "description": russian.text("cli.demo_description"),
         "submission_opens_at": (now - timedelta(minutes=1)).isoformat(),
-        "submission_closes_at": (now + timedelta(days=30)).isoformat(),
-        "analysis_due_at": (now + timedelta(days=60)).isoformat(),
-        "forwarding_due_at": (now + timedelta(days=75)).isoformat(),
+        "submission_closes_at": (today + timedelta(days=30)).isoformat(),
+        "analysis_due_at": (today + timedelta(days=60)).isoformat(),
+        "forwarding_due_at": (today + timedelta(days=75)).isoformat(),
         "late_submissions": "reject",
+        "time_zone": DEMO_TIME_ZONE,
+        "language": DEMO_LANGUAGE,
     }
     response = httpx.post(
         f"{submission_url}/v1/consultations",
@@ -128,18 +143,16 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
     try:
         if not bootstrap and broker_kind == "kafka":
             port = 9092 if port_is_free(9092) else free_port()
-            console.print(
-                f"starting Apache Kafka {KAFKA_VERSION} (KRaft, data in {var_dir / 'kafka'}) on 127.0.0.1:{port}"
-            )
+            console.print(say("kafka_start", version=KAFKA_VERSION, folder=var_dir / "kafka", port=port))
             kafka = start_kafka(var_dir / "kafka", port=port, say=console.print)
             bootstrap = kafka.bootstrap
         elif not bootstrap:
             port = 9092 if port_is_free(9092) else free_port()
-            console.print(f"starting the embedded Kafka-protocol broker (Tansu) on 127.0.0.1:{port}")
+            console.print(say("broker_start", port=port))
             broker = start_broker(port, var_dir / "logs" / "broker.log")
             bootstrap = f"127.0.0.1:{port}"
         else:
-            console.print(f"using the broker at {bootstrap}")
+            console.print(say("broker_using", bootstrap=bootstrap))
         specs = [
             ServiceSpec(
                 name,
@@ -163,24 +176,31 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
         tokens = demo_tokens(keys)
         consultation = open_demo_consultation(urls["submission"], tokens["admin"], datetime.now(UTC))
         (var_dir / "demo-tokens.json").write_text(json.dumps(tokens, indent=2))
-        console.print(f"\n[bold]aireg is up[/] in {time.monotonic() - started:.1f}s")
+        console.print("\n" + say("is_up", seconds=f"{time.monotonic() - started:.1f}"))
         for name, url in urls.items():
-            console.print(f"  {name:<11} {url}   (OpenAPI: {url}/docs)")
-        console.print(f"  dashboard   {urls['reporting']}/dashboard")
-        console.print(f"\ndemo consultation: {consultation['code']}  id {consultation['consultation_id']}")
-        console.print(f"demo tokens (also in {var_dir / 'demo-tokens.json'}):")
+            console.print(say("service_line", name=name, url=url))
+        console.print(say("dashboard_line", url=urls["reporting"]))
+        console.print(
+            "\n" + say("demo_consultation", code=consultation["code"], id=consultation["consultation_id"])
+        )
+        for deadline in DEADLINES:
+            moment = words().moment(
+                parse_timestamp(str(consultation[deadline])), str(consultation["time_zone"])
+            )
+            console.print(say("demo_deadlines", label=words().label(deadline), moment=moment))
+        console.print(say("demo_tokens", path=var_dir / "demo-tokens.json"))
         for name, token in tokens.items():
             console.print(f"  {name:<18} {token}", soft_wrap=True)
-        console.print(f"broker (KAFKA_BOOTSTRAP_SERVERS): {bootstrap}")
-        console.print(f"\nlogs in {var_dir / 'logs'}; Ctrl-C stops everything")
+        console.print(say("broker_line", bootstrap=bootstrap))
+        console.print("\n" + say("logs_line", path=var_dir / "logs"))
         while True:
             time.sleep(0.5)
             supervisor.check()
     except _Stop:
-        console.print("\nstopping...")
+        console.print("\n" + say("stopping"))
         return 0
     except Exception as error:
-        console.print(f"[red]aireg up failed:[/] {error}")
+        console.print(say("up_failed", error=error))
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -191,7 +211,7 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
             stop_process(broker)
         if kafka is not None:
             kafka.stop()
-        console.print("stopped.")
+        console.print(say("stopped"))
 
 
 def parse_ports(text: str | None) -> dict[str, int]:

@@ -143,7 +143,15 @@ class Call:
     numbers: dict[str, str] = field(default_factory=dict)
 
     def open_consultation(
-        self, code: str, *, at: datetime, closes: datetime, analysis_due: datetime, forwarding_due: datetime
+        self,
+        code: str,
+        *,
+        at: datetime,
+        closes: datetime,
+        analysis_due: datetime,
+        forwarding_due: datetime,
+        time_zone: str = "UTC",
+        language: str = "en",
     ) -> str:
         consultation_id = str(uuid.uuid4())
         self.submission.append(
@@ -157,6 +165,8 @@ class Call:
                 analysis_due_at=analysis_due,
                 forwarding_due_at=forwarding_due,
                 late_submissions="accept_and_label",
+                time_zone=time_zone,
+                language=language,
             ),
             at=at,
             actor=ADMIN,

@@ -49,11 +49,19 @@ class Scenario:
         return self.call.contents[self.ids[name]]
 
 
-def tell_the_call(now: datetime, code: str = "AI-2030") -> Scenario:
+def tell_the_call(
+    now: datetime, code: str = "AI-2030", *, time_zone: str = "UTC", language: str = "en"
+) -> Scenario:
     call = Call()
     opens = now - days(20)
     consultation_id = call.open_consultation(
-        code, at=opens, closes=now - days(10), analysis_due=now - days(3), forwarding_due=now + days(10)
+        code,
+        at=opens,
+        closes=now - days(10),
+        analysis_due=now - days(3),
+        forwarding_due=now + days(10),
+        time_zone=time_zone,
+        language=language,
     )
     at = opens + timedelta(hours=1)
 

@@ -280,3 +280,71 @@ async def publish_decisions(
         actor=lead,
     )
     await publish(bootstrap, Topics(namespace).analysis, log.envelopes)
+
+
+async def test_the_dashboard_switches_to_russian_and_shows_moscow_deadlines(
+    stack: dict[str, ServiceProcess], tokens: TokenFactory, artifacts_dir: Path
+) -> None:
+    """A call run from Moscow, its deadlines given as dates: the page shows them as the ministry reads
+    them, and its switch turns every label Russian."""
+    executable = chromium_or_skip()
+    submission, reporting = stack["submission"], stack["reporting"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        opened = await client.post(
+            f"{submission.url}/v1/consultations",
+            headers=tokens.header("admin"),
+            json={
+                "code": f"AI-MSK-{uuid.uuid4().hex[:6]}",
+                "title": "Регулирование искусственного интеллекта: первый приём предложений",
+                "submission_opens_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                "submission_closes_at": "2027-01-20",
+                "analysis_due_at": "2027-02-28",
+                "forwarding_due_at": "2027-03-13",
+                "time_zone": "Europe/Moscow",
+                "language": "ru",
+            },
+        )
+        assert opened.status_code == 201, opened.text
+        assert opened.json()["submission_closes_at"] == "2027-01-20T20:59:59Z"
+
+        async def deadlines() -> list[dict[str, Any]]:
+            answer = await client.get(f"{reporting.url}/v1/deadlines", headers=tokens.header("dashboard"))
+            return list(answer.json()["items"]) if answer.status_code == 200 else []
+
+        await eventually(deadlines, until=lambda items: len(items) == 1)
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1440, "height": 1024}, locale="en-US")
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            token = tokens("dashboard", name="ministry-wall")
+            await page.goto(f"{reporting.url}/dashboard?lang=en#token={token}")
+            closes = "[data-deadline=submission_closes_at] .due"
+            await page.wait_for_selector(closes, timeout=30_000)
+            assert await text_of(page, closes) == "20 January 2027, 23:59 (MSK)"
+            assert (
+                await text_of(page, "[data-deadline=submission_closes_at] .name")
+                == "Proposals accepted until"
+            )
+
+            await page.select_option("#language", "ru")
+            await eventually(
+                lambda: text_of(page, closes),
+                until=lambda text: text == "20 января 2027, 23:59 (МСК)",  # noqa: RUF001
+            )
+            assert await page.get_attribute("html", "lang") == "ru"
+            assert await text_of(page, "[data-deadline=submission_closes_at] .name") == "Приём предложений до"
+            assert (
+                await text_of(page, "[data-deadline=forwarding_due_at] .due") == "13 марта 2027, 23:59 (МСК)"  # noqa: RUF001
+            )
+            assert await text_of(page, "h1") == "Оперативная панель"
+            header = await text_of(page, "header.top")
+            assert "Live dashboard" not in header and "Consultation" not in header
+            left = await text_of(page, "[data-deadline=submission_closes_at] .left")
+            assert left.startswith("осталось ") and "дн" in left, left
+            assert errors == []
+            await page.screenshot(path=str(artifacts_dir / "reporting-dashboard-ru.png"), full_page=True)
+        finally:
+            await browser.close()

@@ -174,16 +174,16 @@ def test_the_document_as_of_a_moment_shows_the_package_as_it_stood_then(scenario
 def test_every_rendering_carries_the_manifest_and_labels_late_submissions(scenario: Scenario) -> None:
     document = build_document(scenario.package_id, received(scenario))
     digest = document.manifest.content_sha256
-    markdown = render_markdown(document)
+    markdown = render_markdown(document, "en")
     assert digest in markdown and scenario.call.numbers[scenario.ids["p1"]] in markdown
     assert all(event_id in markdown for event_id in document.manifest.event_ids)
-    html = render_html(document)
+    html = render_html(document, "en")
     assert html.count("<svg") == 2 and digest in html and "<script" not in html
-    rows = list(csv.DictReader(io.StringIO(render_csv(document))))
-    assert [row["record"] for row in rows] == ["recommendation"] * 3 + ["manifest"]
-    assert rows[-1]["content_sha256"] == digest
-    assert rows[0]["event_ids"].split() == document.document.recommendations[0].event_ids
-    assert render_pdf(document).startswith(b"%PDF")
+    rows = list(csv.DictReader(io.StringIO(render_csv(document, "en"))))
+    assert [row["Record"] for row in rows] == ["recommendation"] * 3 + ["manifest"]
+    assert rows[-1]["Content SHA-256"] == digest
+    assert rows[0]["Event ids"].split() == document.document.recommendations[0].event_ids
+    assert render_pdf(document, "en").startswith(b"%PDF")
 
 
 def test_user_text_cannot_change_the_structure_of_the_markdown_or_html() -> None:
@@ -213,7 +213,7 @@ def test_the_pdf_shows_names_in_any_script(scenario: Scenario, tmp_path: Path) -
     call.add_to_package(package, proposal, at=NOW - timedelta(hours=20))
     items = [Received.parse(e.to_canonical()) for e in call.submission.envelopes + call.analysis.envelopes]
     path = tmp_path / "cyrillic.pdf"
-    path.write_bytes(render_pdf(build_document(package, items)))
+    path.write_bytes(render_pdf(build_document(package, items), "ru"))
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "Ассоциация разработчиков" in text and "Предложения правительству" in text
 

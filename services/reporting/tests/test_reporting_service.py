@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Russian text: Cyrillic letters that look Latin are meant)
 """The reporting service as a user meets it: a real process on a real port, fed real sealed events of
 both producers through the real broker, on SQLite and on PostgreSQL. Its statistics, timelines,
 deadlines, package documents and live stream are checked against what was sent; a rebuild from the
@@ -334,6 +335,65 @@ async def test_deadlines_show_the_time_left_and_the_overdue_work(live: Live) -> 
     assert mine["forwarding"]["pending"] == 0
 
 
+async def test_the_document_speaks_the_language_asked_for_then_accept_language_then_the_consultations(
+    live: Live,
+) -> None:
+    path = f"/v1/packages/{live.scenario.package_id}/document"
+    async with live.client() as client:
+        default = await client.get(path, params={"format": "md"})
+        asked = await client.get(path, params={"format": "md", "lang": "ru"})
+        browser = await client.get(
+            path, params={"format": "md"}, headers={"Accept-Language": "ru-RU,ru;q=0.9"}
+        )
+        both = await client.get(
+            path, params={"format": "md", "lang": "en"}, headers={"Accept-Language": "ru-RU,ru;q=0.9"}
+        )
+        unknown = await client.get(path, params={"format": "md", "lang": "de"})
+    assert default.headers["content-language"] == "en", "the consultation of the scenario is in English"
+    assert "## Recommendations by direction and question" in default.text
+    for russian in (asked, browser):
+        assert russian.status_code == 200 and russian.headers["content-language"] == "ru"
+        assert "## Предложения по направлениям и вопросам" in russian.text
+    assert both.headers["content-language"] == "en", "lang wins over Accept-Language"
+    assert len({answer.headers["x-aireg-document-sha256"] for answer in (default, asked, browser, both)}) == 1
+    assert unknown.status_code == 422 and unknown.json()["error"] == "validation_failed"
+
+
+async def test_the_deadline_view_shows_a_moscow_call_in_moscow_time(live: Live) -> None:
+    call, now = live.scenario.call, live.scenario.now
+    start = len(call.submission.envelopes)
+    consultation = call.open_consultation(
+        "MOSCOW",
+        at=now - timedelta(days=1),
+        closes=datetime(2027, 1, 20, 20, 59, 59, tzinfo=UTC),
+        analysis_due=datetime(2027, 2, 28, 20, 59, 59, tzinfo=UTC),
+        forwarding_due=datetime(2027, 3, 13, 20, 59, 59, tzinfo=UTC),
+        time_zone="Europe/Moscow",
+        language="ru",
+    )
+    await publish(live.bootstrap, Topics(live.namespace).submission, call.submission.envelopes[start:])
+
+    async def moscow(**params: str) -> dict[str, Any]:
+        async with live.client() as client:
+            response = await client.get("/v1/deadlines", params={"limit": 1000, **params})
+        items = [item for item in response.json()["items"] if item["consultation_id"] == consultation]
+        return items[0] if items else {}
+
+    russian = await eventually(moscow, until=bool)
+    assert (russian["time_zone"], russian["language"]) == ("Europe/Moscow", "ru")
+    closes = russian["deadlines"][0]
+    assert closes["due_at"] == "2027-01-20T20:59:59.000000Z", "instants stay UTC in the API"
+    assert closes["due_at_local"] == "2027-01-20T23:59:59+03:00"
+    assert closes["due_text"] == "20 января 2027, 23:59 (МСК)", "without lang: the consultation's language"
+    assert closes["label"] == "Приём предложений до"
+    english = (await moscow(lang="en"))["deadlines"]
+    assert [deadline["due_text"] for deadline in english] == [
+        "20 January 2027, 23:59 (MSK)",
+        "28 February 2027, 23:59 (MSK)",
+        "13 March 2027, 23:59 (MSK)",
+    ]
+
+
 def first_page_as_png(pdf: Path) -> Path:
     pdftoppm = shutil.which("pdftoppm")
     assert pdftoppm is not None, "poppler-utils is missing: run scripts/system-deps.sh"
@@ -395,7 +455,7 @@ async def test_the_package_document_in_every_format_carries_its_manifest(
     assert "Positions per question" in html and "Proposals per direction" in html
     assert "default-src 'none'" in answers["html"].headers["content-security-policy"]
     rows = answers["csv"].text.splitlines()
-    assert rows[0].startswith("record,registration_number") and rows[-1].startswith("manifest,")
+    assert rows[0].startswith("Record,Registration number") and rows[-1].startswith("manifest,")
     assert digest in rows[-1]
     assert answers["pdf"].content.startswith(b"%PDF")
     assert portal.status_code == 403 and unknown.status_code == 404

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -63,9 +63,10 @@ def test_a_consultations_first_proposal_takes_the_first_free_registration_series
         ({"submission_closes_at": OPENS}, domain.DeadlinesOutOfOrder),
         ({"analysis_due_at": CLOSES - timedelta(seconds=1)}, domain.DeadlinesOutOfOrder),
         ({"forwarding_due_at": CLOSES}, domain.DeadlinesOutOfOrder),
+        ({"time_zone": "Mars/Olympus_Mons"}, domain.UnknownTimeZone),
     ],
 )
-def test_a_consultation_with_a_taken_code_or_deadlines_out_of_order_is_refused(
+def test_a_consultation_with_a_taken_code_deadlines_out_of_order_or_an_unknown_zone_is_refused(
     change: dict[str, Any], refusal: type[Exception]
 ) -> None:
     with pytest.raises(refusal):
@@ -262,3 +263,50 @@ def test_the_status_moves_forward_with_analysis_and_back_to_review_only_on_an_am
 
 def test_the_amendment_body_offers_every_field_of_the_proposal_body() -> None:
     assert set(ProposalChanges.model_fields) == set(ProposalContent.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("day", "zone", "end_of_day", "instant"),
+    [
+        ("2027-01-20", "Europe/Moscow", True, datetime(2027, 1, 20, 20, 59, 59, tzinfo=UTC)),
+        ("2027-01-20", "Europe/Moscow", False, datetime(2027, 1, 19, 21, 0, tzinfo=UTC)),
+        ("2027-01-20", "UTC", True, datetime(2027, 1, 20, 23, 59, 59, tzinfo=UTC)),
+        # summer time: Berlin is UTC+2 in July, UTC+1 in January
+        ("2027-07-01", "Europe/Berlin", True, datetime(2027, 7, 1, 21, 59, 59, tzinfo=UTC)),
+        ("2027-01-01", "Europe/Berlin", True, datetime(2027, 1, 1, 22, 59, 59, tzinfo=UTC)),
+        ("2027-03-13", "Asia/Vladivostok", True, datetime(2027, 3, 13, 13, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_a_deadline_given_as_a_date_is_the_end_of_that_day_in_the_zone(
+    day: str, zone: str, end_of_day: bool, instant: datetime
+) -> None:
+    assert domain.instant_of(date.fromisoformat(day), zone, end_of_day=end_of_day) == instant
+
+
+def test_an_instant_stays_the_instant_it_names_whatever_the_zone() -> None:
+    moment = datetime(2027, 3, 13, 18, 0, tzinfo=UTC) + timedelta(seconds=1)
+    assert domain.instant_of(moment, "Europe/Moscow") == moment
+
+
+def test_a_time_zone_is_an_iana_name() -> None:
+    assert domain.is_time_zone("Europe/Moscow") and domain.is_time_zone("UTC")
+    assert not any(domain.is_time_zone(name) for name in ("MSK", "Mars/Olympus_Mons", "../etc/passwd", ""))
+
+
+def test_a_consultation_opened_before_zones_and_languages_reads_as_utc_and_english() -> None:
+    from aireg_events.catalogue.submission import ConsultationOpened
+
+    old = ConsultationOpened.model_validate(
+        {
+            "consultation_id": "c",
+            "code": "x",
+            "title": "t",
+            "description": "",
+            "submission_opens_at": "2026-01-01T00:00:00Z",
+            "submission_closes_at": "2026-01-20T00:00:00Z",
+            "analysis_due_at": "2026-02-28T00:00:00Z",
+            "forwarding_due_at": "2026-03-13T00:00:00Z",
+            "late_submissions": "reject",
+        }
+    )
+    assert (old.time_zone, old.language.value) == ("UTC", "en")

@@ -23,6 +23,7 @@ from aireg_cli.audit.receipts import check_receipt, load_receipt
 from aireg_cli.audit.verify import AuditReport, http_feed_fetcher, verify, verify_bundle
 from aireg_cli.keys import KeyRing
 from aireg_cli.options import Bootstrap, KeysDir, Namespace
+from aireg_cli.wording import say, words
 from aireg_events.canonical import format_timestamp, parse_timestamp
 from aireg_events.signing import Ed25519PublicKey, key_id, load_private_key, load_public_key
 from aireg_events.topics import PRODUCER_TOPICS, Topics
@@ -149,12 +150,12 @@ def _verify_topics(
     public_keys = _public_keys(keys_dir)
     if feeds and token is None:
         if not ring.token_private.exists():
-            err.print("give --token (an auditor token) or --no-feeds; no token key to issue one from")
+            err.print(say("token_needed"))
             raise typer.Exit(2)
         token = issue_token(load_private_key(ring.token_private), role="auditor", name="aireg-audit")
 
     async def run() -> AuditReport:
-        with _progress("reading topics", as_json) as progress:
+        with _progress(say("reading_topics"), as_json) as progress:
             if not feeds:
                 return await verify(
                     bootstrap, Topics(namespace), public_keys, progress=_tracker(progress, "read")
@@ -174,9 +175,13 @@ def _print_report(report: AuditReport, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
-        table = Table(title=f"audit of {report.records} records ({report.source}) in {report.seconds:.1f}s")
-        for column in ("producer", "topic", "records", "events", "head", "head hash", "checkpoints", "feed"):
-            table.add_column(column)
+        table = Table(
+            title=say(
+                "audit_title", records=report.records, source=report.source, seconds=f"{report.seconds:.1f}"
+            )
+        )
+        for column in ("producer", "topic", "records", "events", "head", "head_hash", "checkpoints", "feed"):
+            table.add_column(say(f"column_{column}"))
         for summary in report.producers.values():
             table.add_row(
                 summary.producer,
@@ -190,14 +195,20 @@ def _print_report(report: AuditReport, as_json: bool) -> None:
             )
         console.print(table)
         for producer, ids in report.key_ids.items():
-            console.print(f"{producer} checkpoints checked against key ids: {', '.join(ids) or 'none'}")
+            console.print(say("checkpoint_keys", producer=producer, key_ids=", ".join(ids) or "-"))
         if report.ok:
-            console.print("[green]all holds[/]: every chain, position, stream version, checkpoint and feed")
+            console.print(say("all_holds"))
         else:
-            console.print(f"[red]{len(report.faults)} fault(s)[/]:")
+            console.print(say("faults", count=len(report.faults)))
             for fault in report.faults:
                 console.print(
-                    f"  {fault.producer} position {fault.log_position}: [bold]{fault.kind}[/] - {fault.detail}"
+                    say(
+                        "fault_line",
+                        producer=fault.producer,
+                        position=fault.log_position,
+                        kind=fault.kind,
+                        detail=fault.detail,
+                    )
                 )
 
 
@@ -247,11 +258,11 @@ def history_command(
         try:
             moment = parse_timestamp(as_of)
         except ValueError as error:
-            err.print(f"--as-of needs an ISO 8601 time with a zone, e.g. 2026-02-01T12:00:00Z ({error})")
+            err.print(say("as_of_needed", error=error))
             raise typer.Exit(2) from error
 
     async def run() -> list[HistoryEntry]:
-        with _progress("reading topics", as_json) as progress:
+        with _progress(say("reading_topics"), as_json) as progress:
             return await proposal_history(
                 bootstrap, Topics(namespace), proposal_id, as_of=moment, progress=_tracker(progress, "read")
             )
@@ -260,15 +271,22 @@ def history_command(
     if as_json:
         sys.stdout.write(json.dumps([entry.to_json() for entry in entries], indent=2) + "\n")
     else:
-        when = f" as of {format_timestamp(moment)}" if moment else ""
-        console.print(f"[bold]proposal {proposal_id}[/]{when}: {len(entries)} events")
+        when = say("history_as_of", moment=format_timestamp(moment)) if moment else ""
+        events = words().plural("events", len(entries))
+        console.print(say("history_heading", proposal=proposal_id, as_of=when, events=events))
         for entry in entries:
             item = entry.to_json()
             actor = item["actor"]
             who = actor["name"] + (f" ({actor['organization']})" if actor.get("organization") else "")
             console.print(
                 f"{item['occurred_at']}  {item['event_type']:<30} {actor['role']}:{who}\n"
-                f"    {item['summary']}\n    event {item['event_id']} ({item['producer']} #{item['log_position']})"
+                f"    {item['summary']}\n"
+                + say(
+                    "history_event",
+                    event=item["event_id"],
+                    producer=item["producer"],
+                    position=item["log_position"],
+                )
             )
     raise typer.Exit(0 if entries else 1)
 
@@ -285,27 +303,43 @@ def receipt_command(
     try:
         receipt = load_receipt(file.read_bytes())
     except (OSError, ValueError) as error:
-        err.print(f"cannot read a receipt from {file}: {error}")
+        err.print(say("receipt_unreadable", file=file, error=error))
         raise typer.Exit(2) from error
     publics = [load_public_key(path) for path in KeyRing(keys_dir).signing_publics("submission")]
     if not publics:
-        err.print(
-            f"no submission public key in {keys_dir} (submission.pub, or submission.*.pub after a rotation)"
-        )
+        err.print(say("receipt_no_key", folder=keys_dir))
         raise typer.Exit(2)
     public = next((key for key in publics if key_id(key) == receipt.key_id), publics[0])
     check = asyncio.run(check_receipt(receipt, public, bootstrap, Topics(namespace)))
     if as_json:
         sys.stdout.write(json.dumps(check.to_json(), indent=2) + "\n")
     else:
-        mark = "[green]valid[/]" if check.ok else "[red]NOT valid[/]"
-        console.print(f"receipt {receipt.registration_number} for proposal {receipt.proposal_id}: {mark}")
-        console.print(f"  signature: {'ok' if check.signature_valid else 'does not verify'}")
-        console.print(f"  in the log at position {receipt.log_position}: {'yes' if check.in_log else 'no'}")
+        mark = say("receipt_valid") if check.ok else say("receipt_not_valid")
+        console.print(
+            say(
+                "receipt_heading",
+                number=receipt.registration_number,
+                proposal=receipt.proposal_id,
+                verdict=mark,
+            )
+        )
+        console.print(
+            say(
+                "receipt_signature", verdict=say("signature_ok" if check.signature_valid else "signature_bad")
+            )
+        )
+        console.print(
+            say("receipt_in_log", position=receipt.log_position, verdict=say("yes" if check.in_log else "no"))
+        )
         if check.before_deadline is not None:
-            verdict = "before" if check.before_deadline else "AFTER"
+            verdict = say("before" if check.before_deadline else "after")
             console.print(
-                f"  received {receipt.received_at.isoformat()}, {verdict} the deadline {check.deadline}"
+                say(
+                    "receipt_received",
+                    received=receipt.received_at.isoformat(),
+                    verdict=verdict,
+                    deadline=check.deadline,
+                )
             )
         for problem in check.problems:
             console.print(f"  [red]![/] {problem}")

@@ -1,7 +1,9 @@
 """Every HTTP error is JSON ``{"error": "<machine_code>", "detail": "<sentence>", ...}``; never a trace.
 
 Rules raise :class:`ApiError` (or a subclass naming the rule); this module turns it, and every framework
-error, into the answer, in one place.
+error, into the answer, in one place. The ``detail`` speaks the caller's language: a caller whose
+``Accept-Language`` ranks Russian first gets the sentence the Russian catalogue keeps for the machine code
+(``error.<code>``); English, the default, keeps the rule's own sentence. ``error`` never changes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aireg_events.log.appender import AppenderStopped, StreamVersionConflict
 from aireg_events.rules import RuleViolation
+from aireg_http.messages import DEFAULT_LANGUAGE, Language, catalogue, preferred_language
 
 logger = logging.getLogger(__name__)
 
@@ -124,9 +127,36 @@ _STATUS_CODES = {
 }
 
 
-def error_response(status_code: int, code: str, detail: str, **extra: Any) -> JsonResponse:
-    headers = extra.pop("headers", None)
-    return JsonResponse({"error": code, "detail": detail, **extra}, status_code=status_code, headers=headers)
+def answer_language(request: Request) -> Language:
+    return preferred_language(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+
+
+def localized_detail(language: Language, code: str, detail: str) -> str:
+    """``detail`` in ``language``: the catalogue's sentence for ``code`` (a 422 adds where its first field
+    error is), or the rule's own in English
+    (and where a catalogue has no sentence for a code, which a test of the catalogue keeps from happening
+    for the codes the services document)."""
+    words = catalogue(language)
+    if language == DEFAULT_LANGUAGE or not words.has(f"error.{code}"):
+        return detail
+    return words.text(f"error.{code}")
+
+
+def error_response(
+    status_code: int, code: str, detail: str, *, request: Request | None = None, **extra: Any
+) -> JsonResponse:
+    headers = dict(extra.pop("headers", None) or {})
+    language = answer_language(request) if request is not None else DEFAULT_LANGUAGE
+    headers["Content-Language"] = language
+    localized = localized_detail(language, code, detail)
+    fields = extra.get("errors")
+    if localized != detail and isinstance(fields, list) and fields:
+        localized += f" ({'.'.join(str(part) for part in fields[0].get('loc', []))})"
+    return JsonResponse(
+        {"error": code, "detail": localized, **extra},
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -179,12 +209,16 @@ _REFUSAL_STATUS = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuleViolation)
-    async def _rule(_request: Request, error: RuleViolation) -> JsonResponse:
-        return error_response(_REFUSAL_STATUS[error.kind], error.code, error.detail, **error.extra)
+    async def _rule(request: Request, error: RuleViolation) -> JsonResponse:
+        return error_response(
+            _REFUSAL_STATUS[error.kind], error.code, error.detail, request=request, **error.extra
+        )
 
     @app.exception_handler(StreamVersionConflict)
-    async def _stream_conflict(_request: Request, error: StreamVersionConflict) -> JsonResponse:
-        return error_response(409, error.code, "the record changed concurrently; read it again and retry")
+    async def _stream_conflict(request: Request, error: StreamVersionConflict) -> JsonResponse:
+        return error_response(
+            409, error.code, "the record changed concurrently; read it again and retry", request=request
+        )
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PendingRollbackError)
@@ -200,51 +234,61 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             503,
             "database_unavailable",
-            "the database cannot answer now; retry the request (with the same Idempotency-Key where the "
+            request=request,
+            detail="the database cannot answer now; retry the request (with the same Idempotency-Key where the "
             "route takes one): a command is recorded whole or not at all, and the retry tells which",
             retry_after=DATABASE_RETRY_AFTER,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
 
     @app.exception_handler(AppenderStopped)
-    async def _stopping(_request: Request, _error: AppenderStopped) -> JsonResponse:
+    async def _stopping(request: Request, _error: AppenderStopped) -> JsonResponse:
         return error_response(
             503,
             "service_unavailable",
             "the service is stopping; retry on another replica or in a moment",
+            request=request,
             retry_after=1,
             headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, error: ApiError) -> JsonResponse:
-        headers = error.extra.get("headers")
-        body = {key: value for key, value in error.body().items() if key != "headers"}
-        return JsonResponse(body, status_code=error.status_code, headers=headers)
+    async def _api_error(request: Request, error: ApiError) -> JsonResponse:
+        body = {
+            key: value for key, value in error.body().items() if key not in ("headers", "error", "detail")
+        }
+        return error_response(
+            error.status_code,
+            error.code,
+            error.detail,
+            request=request,
+            headers=error.extra.get("headers"),
+            **body,
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> JsonResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> JsonResponse:
         fields = _field_errors(error)
         first = fields[0] if fields else {"loc": [], "message": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
-        return error_response(
-            422,
-            "validation_failed",
-            f"{where}: {first['message']}" if where else str(first["message"]),
-            errors=fields,
-        )
+        detail = f"{where}: {first['message']}" if where else str(first["message"])
+        return error_response(422, "validation_failed", detail, request=request, errors=fields)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JsonResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JsonResponse:
         code = _STATUS_CODES.get(error.status_code, "http_error")
         detail = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
         if error.status_code == 400 and "parsing the body" in detail:
             code, detail = "malformed_body", "the body is not valid JSON in UTF-8"
-        return error_response(error.status_code, code, detail, headers=getattr(error, "headers", None))
+        return error_response(
+            error.status_code, code, detail, request=request, headers=getattr(error, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JsonResponse:
         if database_unavailable(error):  # wrapped in something the handlers above do not name
             return await _database(request, error)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the server failed to answer; the error was logged")
+        return error_response(
+            500, "internal_error", "the server failed to answer; the error was logged", request=request
+        )

@@ -11,9 +11,10 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import anyio
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +25,7 @@ from aireg_events.envelope import Actor
 from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, require_roles
 from aireg_http.errors import NotFound, Unprocessable
+from aireg_http.messages import Language, catalogue, language_of, preferred_language
 from aireg_http.pagination import Page, PageParams
 from aireg_reporting import domain, store
 from aireg_reporting.document.content import PackageDocument, PackageNotFound, build_document, document_json
@@ -52,6 +54,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 ConsultationId = Annotated[str | None, Query(max_length=36, description="one consultation; all when absent")]
+LanguageQuery = Annotated[
+    Language | None,
+    Query(description="the language people read (ru|en); default: Accept-Language, then the consultation's"),
+]
+AcceptLanguage = Annotated[str | None, Header(include_in_schema=False)]
+
+
+def answer_language(lang: Language | None, accept_language: str | None, consultation: str | None) -> Language:
+    """``lang`` if given, else the first of ours in ``Accept-Language``, else the consultation's, else English."""
+    return lang or preferred_language(accept_language) or language_of(consultation) or "en"
 
 
 class TimelineEntry(BaseModel):
@@ -93,6 +105,14 @@ DeadlineName = Literal["submission_closes_at", "analysis_due_at", "forwarding_du
 class Deadline(BaseModel):
     name: DeadlineName
     due_at: UtcDateTime
+    due_at_local: str = Field(
+        description="the same instant in the consultation's time zone, ISO 8601 with its offset"
+    )
+    due_text: str = Field(
+        description="the instant as a person reads it, in the answer's language, the zone named: "
+        '"20 January 2027, 23:59 (MSK)"'
+    )
+    label: str = Field(description="the deadline's name in the answer's language")
     seconds_left: int = Field(description="negative once passed")
     passed: bool
 
@@ -101,6 +121,8 @@ class ConsultationDeadlines(BaseModel):
     consultation_id: str
     code: str
     title: str
+    time_zone: str = Field(description="IANA name: the zone the consultation's deadlines are shown in")
+    language: str = Field(description="the consultation's language (ru|en)")
     deadlines: list[Deadline]
     next_deadline: str | None = Field(description="the name of the next deadline to come, if any")
     proposals: int
@@ -212,7 +234,12 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         response_model=Page[ConsultationDeadlines],
         summary="Each consultation's deadlines, time left, and the work pending or overdue",
     )
-    async def deadlines(_principal: Reader, page: PageParams) -> Page[ConsultationDeadlines]:
+    async def deadlines(
+        _principal: Reader,
+        page: PageParams,
+        lang: LanguageQuery = None,
+        accept_language: AcceptLanguage = None,
+    ) -> Page[ConsultationDeadlines]:
         query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
         if page.cursor:
             query = query.where(col(ConsultationRow.consultation_id) > str(page.cursor[0]))
@@ -223,7 +250,12 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
             )
         now = runtime.clock()
         items = [
-            _deadlines_of(consultation, counts.get(consultation.consultation_id, Counter()), now)
+            _deadlines_of(
+                consultation,
+                counts.get(consultation.consultation_id, Counter()),
+                now,
+                answer_language(lang, accept_language, consultation.language),
+            )
             for consultation in consultations
         ]
         return page.page(items, lambda item: [item.consultation_id])
@@ -286,6 +318,8 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         as_of: Annotated[
             AwareDatetime | None, Query(description="rebuild it from the events that occurred up to then")
         ] = None,
+        lang: LanguageQuery = None,
+        accept_language: AcceptLanguage = None,
     ) -> Response:
         async with store.read_session(runtime) as session:
             package_rows = await store.events_of(session, "package", package_id, as_of=as_of)
@@ -300,12 +334,16 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
             document = await anyio.to_thread.run_sync(_build, package_id, bodies, as_of)
         except PackageNotFound:
             raise NotFound(_absent(package_id, as_of), code="package_not_found") from None
-        return await anyio.to_thread.run_sync(_render, document, format)
+        consultation = document.document.consultation
+        language = answer_language(lang, accept_language, consultation.language if consultation else None)
+        return await anyio.to_thread.run_sync(_render, document, format, language)
 
     return router
 
 
-def _deadlines_of(consultation: ConsultationRow, counts: Counts, now: datetime) -> ConsultationDeadlines:
+def _deadlines_of(
+    consultation: ConsultationRow, counts: Counts, now: datetime, language: Language
+) -> ConsultationDeadlines:
     stats = figures(
         {consultation.consultation_id: counts},
         {consultation.consultation_id: consultation},
@@ -318,12 +356,23 @@ def _deadlines_of(consultation: ConsultationRow, counts: Counts, now: datetime) 
         ("analysis_due_at", consultation.analysis_due_at),
         ("forwarding_due_at", consultation.forwarding_due_at),
     ]
+    words, zone = catalogue(language), ZoneInfo(consultation.time_zone)
     return ConsultationDeadlines(
         consultation_id=consultation.consultation_id,
         code=consultation.code,
         title=consultation.title,
+        time_zone=consultation.time_zone,
+        language=consultation.language,
         deadlines=[
-            Deadline(name=name, due_at=due, seconds_left=int((due - now).total_seconds()), passed=due <= now)
+            Deadline(
+                name=name,
+                due_at=due,
+                due_at_local=due.astimezone(zone).isoformat(),
+                due_text=words.moment(due, consultation.time_zone),
+                label=words.label(name),
+                seconds_left=int((due - now).total_seconds()),
+                passed=due <= now,
+            )
             for name, due in dues
         ],
         next_deadline=next((name for name, due in dues if due > now), None),
@@ -343,23 +392,29 @@ def _build(package_id: str, bodies: list[str], as_of: datetime | None) -> Packag
     return build_document(package_id, [Received.parse(body) for body in bodies], as_of)
 
 
-def _render(document: PackageDocument, format: str) -> Response:
+def _render(document: PackageDocument, format: str, language: Language) -> Response:
     manifest = document.manifest
     headers = {
         "x-aireg-document-sha256": manifest.content_sha256,
         "x-aireg-as-of": format_timestamp(manifest.as_of),
         "x-aireg-event-count": str(manifest.event_count),
+        "content-language": language,
+        "vary": "Accept-Language",
     }
     stem = f"package-{document.document.package.package_id}-{manifest.content_sha256[:12]}"
     if format == "json":
         return Response(document_json(document), media_type="application/json", headers=headers)
     if format == "md":
-        return Response(render_markdown(document), media_type="text/markdown; charset=utf-8", headers=headers)
+        return Response(
+            render_markdown(document, language), media_type="text/markdown; charset=utf-8", headers=headers
+        )
     if format == "html":
         headers["content-security-policy"] = DOCUMENT_CSP
-        return Response(render_html(document), media_type="text/html; charset=utf-8", headers=headers)
+        return Response(
+            render_html(document, language), media_type="text/html; charset=utf-8", headers=headers
+        )
     if format == "csv":
         headers["content-disposition"] = f'attachment; filename="{stem}.csv"'
-        return Response(render_csv(document), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(render_csv(document, language), media_type="text/csv; charset=utf-8", headers=headers)
     headers["content-disposition"] = f'attachment; filename="{stem}.pdf"'
-    return Response(render_pdf(document), media_type="application/pdf", headers=headers)
+    return Response(render_pdf(document, language), media_type="application/pdf", headers=headers)

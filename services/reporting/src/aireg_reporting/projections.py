@@ -385,6 +385,8 @@ async def _project_consultation(session: AsyncSession, received: Received, event
             analysis_due_at=event.analysis_due_at,
             forwarding_due_at=event.forwarding_due_at,
             late_submissions=event.late_submissions.value,
+            time_zone=event.time_zone,
+            language=event.language,
             opened_at=received.occurred_at,
             event_id=received.event_id,
         )

@@ -56,6 +56,9 @@ class ConsultationRow(StateTable, table=True):
     late_submissions: str | None = Field(default=None, max_length=32)
     opened_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp()))
     event_id: str | None = Field(default=None, max_length=36)
+    # last, as the migration that added them put them
+    time_zone: str = Field(default="UTC", max_length=64)
+    language: str = Field(default="en", max_length=8)
 
 
 class ReceivedEventRow(StateTable, table=True):

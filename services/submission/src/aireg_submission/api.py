@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 from sqlmodel import col, select
 
 from aireg_events.catalogue.common import (
@@ -24,7 +25,7 @@ from aireg_events.catalogue.common import (
     Question,
     UtcDateTime,
 )
-from aireg_events.catalogue.submission import Attachment, ProposalContent, Submitter
+from aireg_events.catalogue.submission import Attachment, ConsultationLanguage, ProposalContent, Submitter
 from aireg_events.envelope import new_event_id
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
@@ -109,17 +110,64 @@ PortalName = Annotated[str, Path(pattern=PORTAL_PATTERN, description="the portal
 # --- consultations --------------------------------------------------------------------------------
 
 
+DeadlineInput = Annotated[
+    UtcDateTime | date,
+    Field(
+        description="an instant with its offset (`2027-01-20T20:59:59Z`), or a date (`2027-01-20`): the end "
+        "of that day, 23:59:59, in the consultation's `time_zone` (for `submission_opens_at`: its start)"
+    ),
+]
+
+
 class ConsultationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: BoundedText(64, min_length=1)  # type: ignore[valid-type]
     title: BoundedText(300, min_length=1)  # type: ignore[valid-type]
     description: BoundedText(20_000) = ""  # type: ignore[valid-type]
-    submission_opens_at: UtcDateTime
-    submission_closes_at: UtcDateTime
-    analysis_due_at: UtcDateTime
-    forwarding_due_at: UtcDateTime
+    submission_opens_at: DeadlineInput
+    submission_closes_at: DeadlineInput
+    analysis_due_at: DeadlineInput
+    forwarding_due_at: DeadlineInput
     late_submissions: LateSubmissions = LateSubmissions.reject
+    time_zone: BoundedText(64, min_length=1) = Field(  # type: ignore[valid-type]
+        default="UTC", description="IANA name (`Europe/Moscow`): the zone people read the deadlines in"
+    )
+    language: ConsultationLanguage = Field(
+        default=ConsultationLanguage.en,
+        description="the call's language: documents and dashboard default to it",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        if not domain.is_time_zone(value):
+            raise ValueError("not an IANA time zone name (such as Europe/Moscow)")
+        return value
+
+    @model_validator(mode="after")
+    def _instants(self) -> ConsultationCreate:
+        """Deadlines given as dates become the instants they mean in ``time_zone``; a date whose end (or
+        start) in that zone falls outside the years 1..9999 is the field's 422, not a 500."""
+        problems: list[InitErrorDetails] = []
+        for name in ("submission_opens_at", "submission_closes_at", "analysis_due_at", "forwarding_due_at"):
+            value = getattr(self, name)
+            try:
+                instant = domain.instant_of(value, self.time_zone, end_of_day=name != "submission_opens_at")
+            except OverflowError:
+                error = ValueError("the day in this time zone is outside the years 1 to 9999")
+                problems.append(
+                    {"type": "value_error", "loc": (name,), "input": str(value), "ctx": {"error": error}}
+                )
+                continue
+            setattr(self, name, instant)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    def command(self) -> dict[str, Any]:
+        """The fields of :func:`domain.open_consultation`, every deadline an instant."""
+        return self.model_dump()
 
 
 class ConsultationPublic(BaseModel):
@@ -132,6 +180,8 @@ class ConsultationPublic(BaseModel):
     analysis_due_at: datetime
     forwarding_due_at: datetime
     late_submissions: LateSubmissions
+    time_zone: str = Field(description="IANA name: the zone people read the deadlines in")
+    language: ConsultationLanguage
     opened_at: datetime
     event_id: str = Field(description="the ConsultationOpened event")
 
@@ -148,6 +198,13 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
         status_code=status.HTTP_201_CREATED,
         response_model=ConsultationPublic,
         summary="Open a consultation (a call for proposals) with its deadlines (admin)",
+        description=(
+            "Deadlines are instants, kept and answered in UTC. A deadline given as a date (`2027-01-20`) "
+            "means the end of that day (23:59:59) in the consultation's `time_zone` (an IANA name, default "
+            "`UTC`); `submission_opens_at` given as a date, the start of that day. `time_zone` and `language` "
+            "(`ru|en`, default `en`) are what documents, the dashboard and the deadline view show the "
+            "deadlines in. An unknown zone or another language: 422 naming the field."
+        ),
         responses=errors(
             *AUTH,
             TOO_LARGE,
@@ -163,7 +220,7 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             event = domain.open_consultation(
                 consultation_id=new_event_id(),
                 code_taken=await store.consultation_by_code(uow.session, body.code) is not None,
-                **body.model_dump(),
+                **body.command(),
             )
             envelope = await uow.append(
                 event, actor=principal.actor(), correlation_id=request.state.correlation_id

@@ -16,9 +16,11 @@ import hashlib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import ValidationError
 
@@ -31,6 +33,7 @@ from aireg_events.catalogue.analysis import (
 )
 from aireg_events.catalogue.common import DomainEvent, LateSubmissions, Outcome
 from aireg_events.catalogue.submission import (
+    ConsultationLanguage,
     ConsultationOpened,
     PortalResumed,
     PortalSuspended,
@@ -64,6 +67,11 @@ class ProposalStatus(StrEnum):
 
 class DeadlinesOutOfOrder(RuleViolation):
     code = "deadlines_out_of_order"
+    kind = "invalid"
+
+
+class UnknownTimeZone(RuleViolation):
+    code = "unknown_time_zone"
     kind = "invalid"
 
 
@@ -219,6 +227,34 @@ def registration_year(submission_opens_at: datetime) -> int:
 # --- consultations --------------------------------------------------------------------------------
 
 
+@cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone name (``Europe/Moscow``, ``UTC``)."""
+    if name not in _iana_names():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def instant_of(value: datetime | date, zone: str, *, end_of_day: bool = True) -> datetime:
+    """A deadline as an instant in UTC. An instant stays as it is; a date means the end of that day
+    in ``zone`` (23:59:59 local time), or its start (00:00:00) with ``end_of_day=False``, for the
+    opening of a window."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if not is_time_zone(zone):
+        raise UnknownTimeZone(f"{zone!r} is not an IANA time zone name (such as Europe/Moscow)")
+    moment = time(23, 59, 59) if end_of_day else time(0, 0, 0)
+    return datetime.combine(value, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
 def open_consultation(
     *,
     consultation_id: str,
@@ -230,9 +266,14 @@ def open_consultation(
     analysis_due_at: datetime,
     forwarding_due_at: datetime,
     late_submissions: LateSubmissions,
+    time_zone: str = "UTC",
+    language: ConsultationLanguage = ConsultationLanguage.en,
     code_taken: bool,
 ) -> ConsultationOpened:
-    """Deadlines are data: opens < closes <= analysis due <= forwarding due."""
+    """Deadlines are data: opens < closes <= analysis due <= forwarding due; the time zone people read
+    them in is an IANA name."""
+    if not is_time_zone(time_zone):
+        raise UnknownTimeZone(f"{time_zone!r} is not an IANA time zone name (such as Europe/Moscow)")
     if code_taken:
         raise ConsultationCodeTaken(f"a consultation with code {code!r} already exists")
     if not submission_opens_at < submission_closes_at:
@@ -251,6 +292,8 @@ def open_consultation(
         analysis_due_at=analysis_due_at,
         forwarding_due_at=forwarding_due_at,
         late_submissions=late_submissions,
+        time_zone=time_zone,
+        language=language,
     )
 
 

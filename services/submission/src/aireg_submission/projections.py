@@ -101,6 +101,8 @@ async def _consultation_opened(session: AsyncSession, envelope: Envelope, event:
             analysis_due_at=event.analysis_due_at,
             forwarding_due_at=event.forwarding_due_at,
             late_submissions=event.late_submissions.value,
+            time_zone=event.time_zone,
+            language=event.language.value,
             opened_at=envelope.occurred_at,
             event_id=envelope.event_id,
         )

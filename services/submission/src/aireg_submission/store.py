@@ -40,6 +40,9 @@ class ConsultationRow(StateTable, table=True):
     late_submissions: str = Field(max_length=32)
     opened_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     event_id: str = Field(max_length=36)
+    # last, as the migration that added them put them
+    time_zone: str = Field(default="UTC", max_length=64)
+    language: str = Field(default="en", max_length=8)
 
     def window(self) -> domain.SubmissionWindow:
         return domain.SubmissionWindow(

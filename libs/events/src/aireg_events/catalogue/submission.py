@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
@@ -77,6 +78,13 @@ class ProposalContent(BaseModel):
         return self
 
 
+class ConsultationLanguage(StrEnum):
+    """The languages a consultation's documents and dashboard speak."""
+
+    ru = "ru"
+    en = "en"
+
+
 class ConsultationOpened(DomainEvent):
     event_type: ClassVar[str] = "ConsultationOpened"
     producer: ClassVar[str] = PRODUCER
@@ -91,6 +99,11 @@ class ConsultationOpened(DomainEvent):
     analysis_due_at: UtcDateTime
     forwarding_due_at: UtcDateTime
     late_submissions: LateSubmissions = LateSubmissions.reject
+    time_zone: str = Field(default="UTC", max_length=64)
+    """IANA name: the zone people read the deadlines in (the deadlines themselves are UTC instants).
+    Events recorded before the field existed read as UTC."""
+    language: ConsultationLanguage = ConsultationLanguage.en
+    """The language of the call (documents and the dashboard default to it); older events read as en."""
 
 
 class ProposalSubmitted(DomainEvent):

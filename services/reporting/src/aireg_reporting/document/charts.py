@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html import escape
 
 from aireg_events.catalogue.common import Direction, Position, Question
-from aireg_reporting.document.labels import label
+from aireg_reporting.document.wording import Wording
 from aireg_reporting.statistics import Statistics
 
 POSITION_COLOURS = {"support": "#2e7d32", "conditional": "#e0a100", "oppose": "#c62828"}
@@ -31,18 +31,18 @@ class StackedBar:
         return sum(count for _, count in self.parts)
 
 
-def proposals_per_direction(statistics: Statistics) -> list[Bar]:
+def proposals_per_direction(statistics: Statistics, words: Wording) -> list[Bar]:
     return [
-        Bar(label(direction.value), statistics.by_direction.get(direction.value, 0))
+        Bar(words.label(direction.value), statistics.by_direction.get(direction.value, 0))
         for direction in Direction
     ]
 
 
-def positions_per_question(statistics: Statistics) -> list[StackedBar]:
+def positions_per_question(statistics: Statistics, words: Wording) -> list[StackedBar]:
     order = [Position.support.value, Position.conditional.value, Position.oppose.value]
     return [
         StackedBar(
-            label(question.value),
+            words.label(question.value),
             [(position, statistics.positions.get(question.value, {}).get(position, 0)) for position in order],
         )
         for question in Question
@@ -65,8 +65,14 @@ def _text(
     )
 
 
-def bar_chart_svg(title: str, bars: list[Bar], *, width: int = 640) -> str:
-    label_width, row, top = 220, 26, 34
+def label_room(labels: list[str], least: float) -> float:
+    """Room for the longest label at 12 px (the Russian names of directions and questions are long)."""
+    return max(least, 12 + 6.6 * max([len(text) for text in labels] + [0]))
+
+
+def bar_chart_svg(title: str, bars: list[Bar]) -> str:
+    label_width, row, top = label_room([bar.label for bar in bars], 220), 26, 34
+    width = round(label_width + 420)
     height = top + row * len(bars) + 10
     scale = max([bar.value for bar in bars] + [1])
     room = width - label_width - 50
@@ -81,7 +87,7 @@ def bar_chart_svg(title: str, bars: list[Bar], *, width: int = 640) -> str:
         length = room * bar.value / scale
         parts.append(_text(label_width - 8, y + 15, bar.label, anchor="end"))
         parts.append(
-            f'<rect x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" rx="2" fill="{BAR_COLOUR}">'
+            f'<rect x="{label_width:.1f}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" rx="2" fill="{BAR_COLOUR}">'
             f"<title>{escape(bar.label)}: {bar.value}</title></rect>"
         )
         parts.append(_text(label_width + length + 6, y + 15, str(bar.value), size=11, fill="#444"))
@@ -89,8 +95,9 @@ def bar_chart_svg(title: str, bars: list[Bar], *, width: int = 640) -> str:
     return "".join(parts)
 
 
-def stacked_bar_svg(title: str, bars: list[StackedBar], *, width: int = 640) -> str:
-    label_width, row, top = 250, 26, 54
+def stacked_bar_svg(title: str, bars: list[StackedBar], words: Wording) -> str:
+    label_width, row, top = label_room([bar.label for bar in bars], 250), 26, 54
+    width = round(label_width + 390)
     height = top + row * len(bars) + 10
     scale = max([bar.total for bar in bars] + [1])
     room = width - label_width - 50
@@ -103,7 +110,7 @@ def stacked_bar_svg(title: str, bars: list[StackedBar], *, width: int = 640) -> 
     legend_x = 0.0
     for position, colour in POSITION_COLOURS.items():
         parts.append(f'<rect x="{legend_x:.1f}" y="28" width="12" height="12" fill="{colour}"/>')
-        parts.append(_text(legend_x + 16, 38, label(position), size=11))
+        parts.append(_text(legend_x + 16, 38, words.label(position), size=11))
         legend_x += 110
     for index, bar in enumerate(bars):
         y = top + index * row
@@ -115,7 +122,7 @@ def stacked_bar_svg(title: str, bars: list[StackedBar], *, width: int = 640) -> 
             length = room * count / scale
             parts.append(
                 f'<rect x="{x:.1f}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" '
-                f'fill="{POSITION_COLOURS[position]}"><title>{escape(bar.label)}: {label(position)} {count}</title></rect>'
+                f'fill="{POSITION_COLOURS[position]}"><title>{escape(bar.label)}: {words.label(position)} {count}</title></rect>'
             )
             x += length
         parts.append(_text(x + 6, y + 15, str(bar.total), size=11, fill="#444"))

@@ -111,6 +111,8 @@ class ConsultationInfo(BaseModel):
     submission_closes_at: UtcDateTime
     analysis_due_at: UtcDateTime
     forwarding_due_at: UtcDateTime
+    time_zone: str = Field(description="IANA name; the renderings show the deadlines in it")
+    language: str = Field(description="the consultation's language (ru|en), the renderings' default")
     event_id: str
 
 
@@ -278,6 +280,8 @@ def build_document(
             submission_closes_at=event.submission_closes_at,
             analysis_due_at=event.analysis_due_at,
             forwarding_due_at=event.forwarding_due_at,
+            time_zone=event.time_zone,
+            language=event.language,
             event_id=item.event_id,
         )
         deadlines[event.consultation_id] = ConsultationRow(

@@ -3,10 +3,10 @@ nothing fetched from anywhere, printable as it is."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 
 from aireg_events.canonical import format_timestamp
+from aireg_http.messages import Language
 from aireg_reporting.document.charts import (
     bar_chart_svg,
     positions_per_question,
@@ -14,7 +14,16 @@ from aireg_reporting.document.charts import (
     stacked_bar_svg,
 )
 from aireg_reporting.document.content import PackageDocument, Recommendation
-from aireg_reporting.document.labels import label, moment
+from aireg_reporting.document.wording import (
+    Wording,
+    averages_of,
+    compliance_header,
+    compliance_rows,
+    outcome_of,
+    positions_of,
+    proposes_of,
+    status_of,
+)
 
 DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
@@ -52,12 +61,18 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 footer { margin-top: 36px; font-size: 13px; }
 footer .hash { font: 13px "DejaVu Sans Mono", Menlo, monospace; word-break: break-all; }
 details { margin-top: 8px; }
+.zone { color: var(--muted); font-size: 13px; }
 @media print { body { background: #fff; } main { padding: 0; } }
 """
 
 
-def _when(value: datetime | None) -> str:
-    return moment(value)
+def _markup(words: Wording, key: str, **markup: str) -> str:
+    """The document's text ``key``, escaped, with ``markup`` (HTML already) in its placeholders."""
+    slots = {name: f"\x00{index}\x00" for index, name in enumerate(markup)}
+    text = escape(words(key, **slots))
+    for name, slot in slots.items():
+        text = text.replace(slot, markup[name])
+    return text
 
 
 def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
@@ -77,148 +92,118 @@ def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> s
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _entry(entry: Recommendation) -> str:
-    late = ' <span class="late">late submission</span>' if entry.late else ""
-    outcome = label(entry.outcome) if entry.outcome else "Not assessed yet"
-    if entry.merged_into_registration_number:
-        outcome += f" into {entry.merged_into_registration_number}"
-    if entry.assessment_late:
-        outcome += " (assessed after the analysis deadline)"
+def _entry(words: Wording, entry: Recommendation) -> str:
+    late = f' <span class="late">{escape(words("late_submission"))}</span>' if entry.late else ""
     rows = [
-        ("Submitter", f"{escape(entry.submitter_name)} ({escape(label(entry.submitter_kind))})"),
         (
-            "Proposes",
-            escape(
-                f"{label(entry.instrument)}; approach {label(entry.approach).lower()}; "
-                f"cost of an AI error {label(entry.cost_of_error).lower()}"
-            ),
+            words("submitter"),
+            f"{escape(entry.submitter_name)} ({escape(words.label(entry.submitter_kind))})",
         ),
-        ("Directions", escape(", ".join(label(value) for value in entry.directions))),
+        (words("proposes"), escape(proposes_of(words, entry))),
+        (words("directions"), escape(", ".join(words.label(value) for value in entry.directions))),
     ]
     if entry.positions:
-        rows.append(
-            (
-                "Positions",
-                escape("; ".join(f"{label(q)}: {label(p).lower()}" for q, p in entry.positions.items())),
-            )
-        )
-    rows.append(("Summary", escape(entry.summary)))
+        rows.append((words("positions"), escape(positions_of(words, entry))))
+    rows.append((words("summary"), escape(entry.summary)))
     rows.append(
         (
-            "Outcome",
-            f'<span class="outcome">{escape(outcome)}</span>'
+            words("outcome"),
+            f'<span class="outcome">{escape(outcome_of(words, entry))}</span>'
             + (f" — {escape(entry.rationale)}" if entry.rationale else ""),
         )
     )
     summary = entry.reviews_summary
     if summary.count:
-        averages = ", ".join(f"{label(k).lower()} {v:.2f}" for k, v in summary.average_scores.items())
         reviews = "".join(
-            f"<li>{escape(label(review.organization))}, {escape(review.reviewer)}: "
-            f"{escape(label(review.recommendation).lower())} — {escape(review.rationale)}</li>"
+            f"<li>{escape(words.label(review.organization))}, {escape(review.reviewer)}: "
+            f"{escape(words.lower(review.recommendation))} — {escape(review.rationale)}</li>"
             for review in entry.reviews
         )
-        rows.append(
-            (
-                "Reviews",
-                f'{summary.count}; average scores: {escape(averages)}<ul class="reviews">{reviews}</ul>',
-            )
-        )
+        line = words("reviews_line", count=words.number(summary.count), averages=averages_of(words, entry))
+        rows.append((words("reviews"), f'{escape(line)}<ul class="reviews">{reviews}</ul>'))
     else:
-        rows.append(("Reviews", "none"))
+        rows.append((words("reviews"), escape(words("reviews_none"))))
     if entry.forwarded_at is not None:
-        late_forward = " (after the forwarding deadline)" if entry.forwarding_late else ""
-        rows.append(("Forwarded", escape(_when(entry.forwarded_at) + late_forward)))
-    rows.append(("Sources", f'<span class="sources">{escape(" ".join(entry.event_ids))}</span>'))
-    details = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+        late_forward = " " + words("forwarded_late") if entry.forwarding_late else ""
+        rows.append((words("forwarded"), escape(words.moment(entry.forwarded_at) + late_forward)))
+    rows.append((words("sources"), f'<span class="sources">{escape(" ".join(entry.event_ids))}</span>'))
+    details = "".join(f"<dt>{escape(name)}</dt><dd>{value}</dd>" for name, value in rows)
     return (
         f'<article class="entry" id="{escape(entry.registration_number)}">'
         f"<h5>{escape(entry.registration_number)}: {escape(entry.title)}{late}</h5><dl>{details}</dl></article>"
     )
 
 
-def render_html(document: PackageDocument) -> str:
+def render_html(document: PackageDocument, language: Language) -> str:
+    words = Wording.of(document, language)
+    label, number = words.label, words.number
     content, manifest = document.document, document.manifest
     package, consultation, stats = content.package, content.consultation, content.statistics
     by_number = {entry.registration_number: entry for entry in content.recommendations}
-    status = (
-        f"Submitted to the government {_when(package.submitted_at)}" + (" (late)" if package.late else "")
-        if package.status == "submitted"
-        else "Open: a draft, not submitted yet"
-    )
     meta = [
         (
-            "Consultation",
-            f"{consultation.code} — {consultation.title}" if consultation else "(not received yet)",
+            words("consultation"),
+            f"{consultation.code} — {consultation.title}" if consultation else words("not_received"),
         ),
-        ("Package", f"{package.package_id}"),
-        ("Status", status),
-        ("As of", _when(content.as_of)),
-        ("Proposals in the package", str(len(content.recommendations))),
+        (words("package"), f"{package.package_id}"),
+        (words("status"), status_of(words, document)),
+        (words("as_of"), words.moment(content.as_of)),
+        (words("proposals_in_package"), number(len(content.recommendations))),
     ]
     if consultation is not None:
         meta += [
-            ("Proposals accepted until", _when(consultation.submission_closes_at)),
-            ("Analysis due", _when(consultation.analysis_due_at)),
-            ("Forwarding due", _when(consultation.forwarding_due_at)),
+            (label("submission_closes_at"), words.moment(consultation.submission_closes_at)),
+            (label("analysis_due_at"), words.moment(consultation.analysis_due_at)),
+            (label("forwarding_due_at"), words.moment(consultation.forwarding_due_at)),
         ]
     parts = [
         "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Recommendations to the Government: {escape(package.title)}</title>",
+        f'<html lang="{words.language}"><head><meta charset="utf-8">',
+        f"<title>{escape(words('title', title=package.title))}</title>",
         f'<meta name="aireg-content-sha256" content="{manifest.content_sha256}">',
         f"<style>{_STYLE}</style></head><body><main>",
-        '<header><div class="kicker">Recommendations to the Government</div>',
+        f'<header><div class="kicker">{escape(words("kicker"))}</div>',
         f"<h1>{escape(package.title)}</h1></header>",
         '<table class="meta"><tbody>'
         + "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in meta)
         + "</tbody></table>",
-        "<h2>The call in figures</h2>",
-        f"<p>Proposals received: <strong>{stats.proposals}</strong>, of which late: "
-        f"<strong>{stats.late_submissions}</strong>.</p>",
+    ]
+    if consultation is not None:
+        zone = words.catalogue.zone_name(words.zone)
+        parts.append(f'<p class="zone">{escape(words("time_zone", zone=zone, name=words.zone))}</p>')
+    received = _markup(
+        words,
+        "received",
+        count=f"<strong>{number(stats.proposals)}</strong>",
+        late=f"<strong>{number(stats.late_submissions)}</strong>",
+    )
+    parts += [
+        f"<h2>{escape(words('in_figures'))}</h2>",
+        f"<p>{received}</p>",
         '<section class="charts">',
-        stacked_bar_svg("Positions per question", positions_per_question(stats)),
-        bar_chart_svg("Proposals per direction", proposals_per_direction(stats)),
+        stacked_bar_svg(words("positions_per_question"), positions_per_question(stats, words), words),
+        bar_chart_svg(words("proposals_per_direction"), proposals_per_direction(stats, words)),
         "</section>",
-        _table(["Status", "Proposals"], [[label(k), str(v)] for k, v in stats.by_status.items()]),
         _table(
-            ["Submitter kind", "Proposals"], [[label(k), str(v)] for k, v in stats.by_submitter_kind.items()]
+            [words("column_status"), words("column_proposals")],
+            [[label(k), number(v)] for k, v in stats.by_status.items()],
+        ),
+        _table(
+            [words("column_kind"), words("column_proposals")],
+            [[label(k), number(v)] for k, v in stats.by_submitter_kind.items()],
         ),
     ]
-    compliance = stats.deadline_compliance
-    parts.append("<h3>Deadline compliance</h3>")
-    parts.append(
-        _table(
-            ["Work", "Total", "On time", "Late", "Pending", "Overdue"],
-            [
-                [
-                    "Assessment",
-                    str(compliance.analysis.work),
-                    str(compliance.analysis.assessed_on_time),
-                    str(compliance.analysis.assessed_late),
-                    str(compliance.analysis.pending),
-                    str(compliance.analysis.overdue),
-                ],
-                [
-                    "Forwarding",
-                    str(compliance.forwarding.work),
-                    str(compliance.forwarding.forwarded_on_time),
-                    str(compliance.forwarding.forwarded_late),
-                    str(compliance.forwarding.pending),
-                    str(compliance.forwarding.overdue),
-                ],
-            ],
-        )
-    )
+    parts.append(f"<h3>{escape(words('compliance'))}</h3>")
+    parts.append(_table(compliance_header(words), compliance_rows(words, document)))
     if stats.campaigns:
-        parts.append("<h3>Mass campaigns</h3>")
+        parts.append(f"<h3>{escape(words('campaigns'))}</h3>")
         parts.append(
             _table(
-                ["Campaign", "Proposals", "Representative"],
+                [words("column_campaign"), words("column_proposals"), words("column_representative")],
                 [
                     [
                         c.campaign_id,
-                        str(c.size),
+                        number(c.size),
                         c.representative_registration_number or c.representative or "—",
                     ]
                     for c in stats.campaigns
@@ -226,26 +211,31 @@ def render_html(document: PackageDocument) -> str:
                 numeric_from=1,
             )
         )
-    parts.append("<h2>Recommendations by direction and question</h2>")
+    parts.append(f"<h2>{escape(words('by_direction_and_question'))}</h2>")
     for group in content.groups:
         parts.append(f"<h3>{escape(label(group.direction))}</h3>")
         for question in group.questions:
             parts.append(f"<h4>{escape(label(question.question))}</h4>")
-            parts.extend(_entry(by_number[number]) for number in question.registration_numbers)
+            parts.extend(_entry(words, by_number[n]) for n in question.registration_numbers)
         if group.also_concerning:
-            parts.append(
-                "<p>Also concerning this direction: "
-                + ", ".join(f'<a href="#{escape(n)}">{escape(n)}</a>' for n in group.also_concerning)
-                + "</p>"
-            )
+            links = ", ".join(f'<a href="#{escape(n)}">{escape(n)}</a>' for n in group.also_concerning)
+            parts.append(f"<p>{_markup(words, 'also_concerning', numbers=links)}</p>")
+    events = words.catalogue.plural("events", manifest.event_count)
     parts.append(
-        "<footer><h2>Manifest</h2>"
-        f'<p>Content SHA-256: <span class="hash">{manifest.content_sha256}</span><br>'
-        f"({escape(manifest.canonical_form)}; the <code>document</code> of the JSON rendering)</p>"
-        f"<p>As of {format_timestamp(manifest.as_of)}; built from {manifest.event_count} events; SHA-256 of their sorted "
-        f'ids: <span class="hash">{manifest.event_ids_sha256}</span></p>'
-        f'<details><summary>Event ids</summary><pre class="sources">{escape(chr(10).join(manifest.event_ids))}'
-        "</pre></details></footer>"
+        f"<footer><h2>{escape(words('manifest'))}</h2>"
+        f"<p>{escape(words('manifest_hash'))}:<br>"
+        f'<span class="hash">{manifest.content_sha256}</span><br>'
+        f"{escape(words('canonical_form', form=words('canonical_form_description')))}</p>"
+        f"<p>{escape(words('manifest_as_of', moment=format_timestamp(manifest.as_of)))}<br>"
+        + _markup(
+            words,
+            "manifest_events",
+            events=escape(events),
+            digest=f'<span class="hash">{manifest.event_ids_sha256}</span>',
+        )
+        + "</p>"
+        f"<details><summary>{escape(words('event_ids'))}</summary>"
+        f'<pre class="sources">{escape(chr(10).join(manifest.event_ids))}</pre></details></footer>'
     )
     parts.append("</main></body></html>")
     return "\n".join(parts)

@@ -10,13 +10,13 @@ none, it falls back to Helvetica, which shows characters outside Latin-1 as "?".
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from aireg_events.canonical import canonical_json, format_timestamp
+from aireg_http.messages import Language
 from aireg_reporting.document.charts import (
     BAR_COLOUR,
     POSITION_COLOURS,
@@ -26,7 +26,16 @@ from aireg_reporting.document.charts import (
     proposals_per_direction,
 )
 from aireg_reporting.document.content import PackageDocument, Recommendation, document_json
-from aireg_reporting.document.labels import label, moment
+from aireg_reporting.document.wording import (
+    Wording,
+    averages_of,
+    compliance_header,
+    compliance_rows,
+    outcome_of,
+    positions_of,
+    proposes_of,
+    status_of,
+)
 
 FONT_CANDIDATES = [
     (
@@ -90,12 +99,47 @@ class _Pdf(FPDF):
         self.set_font(self.body_family, "B" if bold else "", size)
         self.set_text_color(*colour)
 
+    def fit(
+        self, text: str, width: float, size: float, bold: bool = False, colour: tuple[int, int, int] = INK
+    ) -> None:
+        """Use the font at ``size``, or smaller so that ``text`` fits on one line of ``width``."""
+        self.use(size, bold, colour)
+        needed = self.get_string_width(self.text_of(text))
+        if needed > width:
+            self.use(max(5.5, size * width / needed), bold, colour)
+
     def footer(self) -> None:
         self.set_y(-12)
+        room = self.w - self.l_margin - self.r_margin - 10
+        self.fit(self.footer_text, room, 7.5, colour=MUTED)
+        self.cell(room, 5, self.text_of(self.footer_text), align="L")
         self.use(7.5, colour=MUTED)
-        self.cell(0, 5, self.text_of(self.footer_text), align="L")
-        self.set_x(self.l_margin)
-        self.cell(0, 5, f"{self.page_no()}", align="R")
+        self.cell(10, 5, f"{self.page_no()}", align="R")
+
+    def pair(
+        self,
+        name: str,
+        value: str,
+        *,
+        name_width: float,
+        size: float,
+        height: float,
+        bold: bool = False,
+        indent: float = 0.0,
+    ) -> None:
+        """A name and its value side by side, each wrapped in its column; the next pair starts below both."""
+        self.use(size, colour=MUTED)
+        wrapped = self.multi_cell(name_width, height, self.text_of(name), dry_run=True, output="LINES")
+        lines = len(wrapped) if isinstance(wrapped, list) else 1
+        if self.will_page_break(height * lines):
+            self.add_page()
+        top, page = self.get_y(), self.page
+        self.set_x(self.l_margin + indent)
+        self.multi_cell(name_width, height, self.text_of(name), align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.use(size, bold=bold)
+        self.multi_cell(0, height, self.text_of(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if self.page == page:
+            self.set_y(max(self.get_y(), top + height * lines))
 
     def line_of(
         self,
@@ -136,13 +180,13 @@ class _Pdf(FPDF):
 
     def bar_chart(self, title: str, bars: list[Bar]) -> None:
         self._chart_title(title, 8 + 7 * len(bars))
-        label_width, row = 62.0, 7.0
+        label_width, row = self._label_room([bar.label for bar in bars], 62.0), 7.0
         room = self.w - self.l_margin - self.r_margin - label_width - 14
         scale = max([bar.value for bar in bars] + [1])
         top = self.get_y()
         for index, bar in enumerate(bars):
             y = top + index * row
-            self.use(8.5)
+            self.fit(bar.label, label_width - 3, 8.5)
             self.set_xy(self.l_margin, y)
             self.cell(label_width - 2, row, self.text_of(bar.label), align="R")
             length = room * bar.value / scale
@@ -154,7 +198,7 @@ class _Pdf(FPDF):
             self.cell(12, row, str(bar.value))
         self.set_xy(self.l_margin, top + row * len(bars) + 3)
 
-    def stacked_chart(self, title: str, bars: list[StackedBar]) -> None:
+    def stacked_chart(self, title: str, bars: list[StackedBar], words: Wording) -> None:
         self._chart_title(title, 14 + 7 * len(bars))
         x = self.l_margin
         for position, colour in POSITION_COLOURS.items():
@@ -162,16 +206,16 @@ class _Pdf(FPDF):
             self.rect(x, self.get_y() + 1, 3.5, 3.5, style="F")
             self.set_xy(x + 5, self.get_y())
             self.use(8.5)
-            self.cell(28, 5.5, label(position))
+            self.cell(28, 5.5, self.text_of(words.label(position)))
             x += 34
         self.ln(7)
-        label_width, row = 70.0, 7.0
+        label_width, row = self._label_room([bar.label for bar in bars], 70.0), 7.0
         room = self.w - self.l_margin - self.r_margin - label_width - 14
         scale = max([bar.total for bar in bars] + [1])
         top = self.get_y()
         for index, bar in enumerate(bars):
             y = top + index * row
-            self.use(8.5)
+            self.fit(bar.label, label_width - 3, 8.5)
             self.set_xy(self.l_margin, y)
             self.cell(label_width - 2, row, self.text_of(bar.label), align="R")
             x = self.l_margin + label_width
@@ -186,6 +230,12 @@ class _Pdf(FPDF):
             self.cell(12, row, str(bar.total))
         self.set_xy(self.l_margin, top + row * len(bars) + 3)
 
+    def _label_room(self, labels: list[str], least: float) -> float:
+        """Room for the longest label at 8.5 pt, at most half the line (the Russian names are long)."""
+        self.use(8.5)
+        longest = max([self.get_string_width(self.text_of(text)) for text in labels] + [0.0])
+        return min(max(least, longest + 4), (self.w - self.l_margin - self.r_margin) / 2 + 10)
+
     def _chart_title(self, title: str, height: float) -> None:
         if self.will_page_break(height + 10):
             self.add_page()
@@ -193,11 +243,7 @@ class _Pdf(FPDF):
         self.ln(1)
 
 
-def _when(value: datetime | None) -> str:
-    return moment(value)
-
-
-def _entry(pdf: _Pdf, entry: Recommendation) -> None:
+def _entry(pdf: _Pdf, words: Wording, entry: Recommendation) -> None:
     if pdf.will_page_break(40):
         pdf.add_page()
     pdf.set_draw_color(*NAVY)
@@ -205,57 +251,48 @@ def _entry(pdf: _Pdf, entry: Recommendation) -> None:
     pdf.set_left_margin(pdf.l_margin + 3)
     pdf.line_of(f"{entry.registration_number}: {entry.title}", 10.5, bold=True)
     if entry.late:
-        pdf.line_of("LATE SUBMISSION", 7.5, bold=True, colour=LATE, height=4)
+        pdf.line_of(words("late_submission").upper(), 7.5, bold=True, colour=LATE, height=4)
     pdf.set_left_margin(pdf.l_margin - 3)
     facts = [
-        ("Submitter", f"{entry.submitter_name} ({label(entry.submitter_kind)})"),
-        (
-            "Proposes",
-            f"{label(entry.instrument)}; approach {label(entry.approach).lower()}; "
-            f"cost of an AI error {label(entry.cost_of_error).lower()}",
-        ),
-        ("Directions", ", ".join(label(value) for value in entry.directions)),
+        (words("submitter"), f"{entry.submitter_name} ({words.label(entry.submitter_kind)})"),
+        (words("proposes"), proposes_of(words, entry)),
+        (words("directions"), ", ".join(words.label(value) for value in entry.directions)),
     ]
     if entry.positions:
-        facts.append(
-            ("Positions", "; ".join(f"{label(q)}: {label(p).lower()}" for q, p in entry.positions.items()))
-        )
-    facts.append(("Summary", entry.summary))
-    outcome = label(entry.outcome) if entry.outcome else "Not assessed yet"
-    if entry.merged_into_registration_number:
-        outcome += f" into {entry.merged_into_registration_number}"
-    if entry.assessment_late:
-        outcome += " (assessed after the analysis deadline)"
-    facts.append(("Outcome", outcome + (f" — {entry.rationale}" if entry.rationale else "")))
+        facts.append((words("positions"), positions_of(words, entry)))
+    facts.append((words("summary"), entry.summary))
+    outcome = outcome_of(words, entry)
+    facts.append((words("outcome"), outcome + (f" — {entry.rationale}" if entry.rationale else "")))
     summary = entry.reviews_summary
     if summary.count:
-        averages = ", ".join(f"{label(k).lower()} {v:.2f}" for k, v in summary.average_scores.items())
-        facts.append(("Reviews", f"{summary.count}; average scores: {averages}"))
+        facts.append(
+            (
+                words("reviews"),
+                words("reviews_line", count=words.number(summary.count), averages=averages_of(words, entry)),
+            )
+        )
         for review in entry.reviews:
             facts.append(
                 (
                     "",
-                    f"{label(review.organization)}, {review.reviewer}: "
-                    f"{label(review.recommendation).lower()} — {review.rationale}",
+                    f"{words.label(review.organization)}, {review.reviewer}: "
+                    f"{words.lower(review.recommendation)} — {review.rationale}",
                 )
             )
     if entry.forwarded_at is not None:
-        facts.append(
-            (
-                "Forwarded",
-                _when(entry.forwarded_at) + (" (after the deadline)" if entry.forwarding_late else ""),
-            )
-        )
+        late = " " + words("forwarded_late") if entry.forwarding_late else ""
+        facts.append((words("forwarded"), words.moment(entry.forwarded_at) + late))
     for name, value in facts:
-        pdf.use(8.5, colour=MUTED)
-        pdf.set_x(pdf.l_margin + 3)
-        pdf.cell(24, 4.6, name)
-        pdf.use(8.5, bold=name == "Outcome")
-        pdf.multi_cell(0, 4.6, pdf.text_of(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.pair(name, value, name_width=30, size=8.5, height=4.6, bold=name == words("outcome"), indent=3)
     pdf.use(6.5, colour=MUTED)
     pdf.set_x(pdf.l_margin + 3)
     pdf.multi_cell(
-        0, 3.4, "Sources: " + " ".join(entry.event_ids), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        0,
+        3.4,
+        pdf.text_of(f"{words('sources')}: " + " ".join(entry.event_ids)),
+        align="L",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
     )
     bottom = pdf.get_y()
     if bottom > top:
@@ -264,128 +301,112 @@ def _entry(pdf: _Pdf, entry: Recommendation) -> None:
     pdf.ln(3)
 
 
-def render_pdf(document: PackageDocument) -> bytes:
+def render_pdf(document: PackageDocument, language: Language) -> bytes:
+    words = Wording.of(document, language)
+    label, number = words.label, words.number
     content, manifest = document.document, document.manifest
     package, consultation, stats = content.package, content.consultation, content.statistics
     pdf = _Pdf(
-        f"{package.title} · as of {_when(content.as_of)} · content SHA-256 {manifest.content_sha256[:16]}…"
+        words(
+            "footer",
+            title=package.title,
+            moment=words.moment(content.as_of),
+            digest=manifest.content_sha256[:16],
+        )
     )
-    pdf.set_title(pdf.text_of(f"Recommendations to the Government: {package.title}"))
+    pdf.set_title(pdf.text_of(words("title", title=package.title)))
     pdf.set_subject(f"aireg government package {package.package_id}")
     pdf.set_keywords(f"content_sha256={manifest.content_sha256}")
+    pdf.set_lang(language)
     pdf.set_creator("aireg reporting")
     pdf.set_creation_date(content.as_of)
     pdf.add_page()
 
-    pdf.line_of("RECOMMENDATIONS TO THE GOVERNMENT", 9, bold=True, colour=MUTED)
+    pdf.line_of(words("kicker").upper(), 9, bold=True, colour=MUTED)
     pdf.line_of(package.title, 20, bold=True, colour=NAVY, height=9)
     pdf.ln(2)
-    status = (
-        f"Submitted to the government {_when(package.submitted_at)}" + (" (late)" if package.late else "")
-        if package.status == "submitted"
-        else "Open: a draft, not submitted yet"
-    )
     meta = [
         (
-            "Consultation",
-            f"{consultation.code} — {consultation.title}" if consultation else "(not received yet)",
+            words("consultation"),
+            f"{consultation.code} — {consultation.title}" if consultation else words("not_received"),
         ),
-        ("Package", package.package_id),
-        ("Status", status),
-        ("As of", _when(content.as_of)),
-        ("Proposals in the package", str(len(content.recommendations))),
+        (words("package"), package.package_id),
+        (words("status"), status_of(words, document)),
+        (words("as_of"), words.moment(content.as_of)),
+        (words("proposals_in_package"), number(len(content.recommendations))),
     ]
     if consultation is not None:
         meta += [
-            ("Proposals accepted until", _when(consultation.submission_closes_at)),
-            ("Analysis due", _when(consultation.analysis_due_at)),
-            ("Forwarding due", _when(consultation.forwarding_due_at)),
+            (label("submission_closes_at"), words.moment(consultation.submission_closes_at)),
+            (label("analysis_due_at"), words.moment(consultation.analysis_due_at)),
+            (label("forwarding_due_at"), words.moment(consultation.forwarding_due_at)),
         ]
     for name, value in meta:
-        pdf.use(9.5, colour=MUTED)
-        pdf.cell(50, 6, name)
-        pdf.use(9.5)
-        pdf.multi_cell(0, 6, pdf.text_of(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.pair(name, value, name_width=62, size=9.5, height=6)
+    if consultation is not None:
+        zone = words.catalogue.zone_name(words.zone)
+        pdf.line_of(words("time_zone", zone=zone, name=words.zone), 8.5, colour=MUTED)
 
-    pdf.heading("The call in figures")
-    pdf.line_of(f"Proposals received: {stats.proposals}, of which late: {stats.late_submissions}.", 10)
+    pdf.heading(words("in_figures"))
+    pdf.line_of(words("received", count=number(stats.proposals), late=number(stats.late_submissions)), 10)
     pdf.ln(2)
-    pdf.stacked_chart("Positions per question", positions_per_question(stats))
-    pdf.bar_chart("Proposals per direction", proposals_per_direction(stats))
-    pdf.grid(["Status", "Proposals"], [[label(k), str(v)] for k, v in stats.by_status.items()], [120, 54])
-    compliance = stats.deadline_compliance
-    pdf.line_of("Deadline compliance", 11, bold=True)
+    pdf.stacked_chart(words("positions_per_question"), positions_per_question(stats, words), words)
+    pdf.bar_chart(words("proposals_per_direction"), proposals_per_direction(stats, words))
     pdf.grid(
-        ["Work", "Total", "On time", "Late", "Pending", "Overdue"],
-        [
-            [
-                "Assessment",
-                str(compliance.analysis.work),
-                str(compliance.analysis.assessed_on_time),
-                str(compliance.analysis.assessed_late),
-                str(compliance.analysis.pending),
-                str(compliance.analysis.overdue),
-            ],
-            [
-                "Forwarding",
-                str(compliance.forwarding.work),
-                str(compliance.forwarding.forwarded_on_time),
-                str(compliance.forwarding.forwarded_late),
-                str(compliance.forwarding.pending),
-                str(compliance.forwarding.overdue),
-            ],
-        ],
-        [49, 25, 25, 25, 25, 25],
+        [words("column_status"), words("column_proposals")],
+        [[label(k), number(v)] for k, v in stats.by_status.items()],
+        [120, 54],
     )
+    pdf.line_of(words("compliance"), 11, bold=True)
+    pdf.grid(compliance_header(words), compliance_rows(words, document), [46, 20, 22, 30, 26, 30])
     if stats.campaigns:
-        pdf.line_of("Mass campaigns", 11, bold=True)
+        pdf.line_of(words("campaigns"), 11, bold=True)
         pdf.grid(
-            ["Campaign", "Proposals"], [[c.campaign_id, str(c.size)] for c in stats.campaigns[:20]], [120, 54]
+            [words("column_campaign"), words("column_proposals")],
+            [[c.campaign_id, number(c.size)] for c in stats.campaigns[:20]],
+            [120, 54],
         )
 
     by_number = {entry.registration_number: entry for entry in content.recommendations}
     pdf.add_page()
-    pdf.heading("Recommendations by direction and question")
+    pdf.heading(words("by_direction_and_question"))
     for group in content.groups:
         pdf.heading(label(group.direction), size=13)
         for question in group.questions:
             pdf.line_of(label(question.question), 10.5, bold=True, colour=MUTED)
             pdf.ln(1)
-            for number in question.registration_numbers:
-                _entry(pdf, by_number[number])
+            for registration in question.registration_numbers:
+                _entry(pdf, words, by_number[registration])
         if group.also_concerning:
-            pdf.line_of(
-                "Also concerning this direction: " + ", ".join(group.also_concerning), 8.5, colour=MUTED
-            )
+            pdf.line_of(words("also_concerning", numbers=", ".join(group.also_concerning)), 8.5, colour=MUTED)
             pdf.ln(2)
 
     pdf.add_page()
-    pdf.heading("Manifest")
-    pdf.line_of(
-        "Content SHA-256 (the canonical JSON of the document, attached to this file as document.json):", 9
-    )
+    pdf.heading(words("manifest"))
+    pdf.line_of(words("manifest_hash") + ":", 9)
     pdf.line_of(manifest.content_sha256, 9.5, bold=True)
-    pdf.line_of(f"Canonical form: {manifest.canonical_form}.", 8.5, colour=MUTED)
+    pdf.line_of(words("canonical_form", form=words("canonical_form_description")), 8.5, colour=MUTED)
     pdf.ln(2)
-    pdf.line_of(f"As of {format_timestamp(manifest.as_of)}; built from {manifest.event_count} events.", 9)
-    pdf.line_of(f"SHA-256 of their sorted ids, one per line: {manifest.event_ids_sha256}", 9)
+    pdf.line_of(words("manifest_as_of", moment=format_timestamp(manifest.as_of)), 9)
+    events = words.catalogue.plural("events", manifest.event_count)
+    pdf.line_of(words("manifest_events", events=events, digest=manifest.event_ids_sha256), 9)
     pdf.ln(2)
     if manifest.event_count <= MAX_LISTED_EVENT_IDS:
         pdf.use(6.5, colour=MUTED)
         pdf.multi_cell(0, 3.2, "  ".join(manifest.event_ids), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     else:
-        pdf.line_of(f"The {manifest.event_count} event ids are in the attached manifest.json.", 9)
+        pdf.line_of(words("event_ids_attached", count=number(manifest.event_count)), 9)
     pdf.embed_file(
         bytes=document_json(document),
         basename="document.json",
-        desc="The document and its manifest, canonical JSON",
+        desc=pdf.text_of(words("attachment_document")),
         modification_date=content.as_of,
         creation_date=content.as_of,
     )
     pdf.embed_file(
         bytes=canonical_json(manifest.model_dump(mode="json")),
         basename="manifest.json",
-        desc="Event ids and the SHA-256 of the document's canonical content",
+        desc=pdf.text_of(words("attachment_manifest")),
         modification_date=content.as_of,
         creation_date=content.as_of,
     )
