@@ -17,15 +17,17 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, LargeBinary, MetaData, delete, insert, select
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +38,8 @@ from aireg_events.envelope import new_event_id
 from aireg_events.log.columns import UtcTimestamp
 from aireg_events.log.database import Database
 from aireg_events.sealed import SealedValue
+
+logger = logging.getLogger(__name__)
 
 KEY_BYTES = 32
 SECRET_BYTES = 32
@@ -67,6 +71,9 @@ class DigestSecretRow(KeyTable, table=True):
 
 key_metadata = KeyTable.metadata
 _KEYS = DataSubjectKeyRow.__table__  # type: ignore[attr-defined]
+_NOT_YET_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable|tuples missed: (\d+) dead")
+"""What VACUUM (VERBOSE) could not remove: row versions an older transaction may see, or on pages whose
+cleanup lock it could not take."""
 _SECRET = DigestSecretRow.__table__  # type: ignore[attr-defined]
 
 
@@ -226,27 +233,53 @@ async def stored_digest_secret(database: Database) -> bytes:
         return secret
 
 
-async def scrub_after_erasure(database: Database) -> None:
-    """Make the destroyed key's bytes unreadable from the database files, after its deletion committed.
+async def scrub_after_erasure(database: Database, *, attempts: int = 50) -> bool:
+    """Make the destroyed key's bytes unreadable from the database files, after its deletion committed;
+    True when that is done.
 
     SQLite: the writer deletes with ``secure_delete`` on (zeros over the freed cell, see ``app.py``), and a
     ``wal_checkpoint(TRUNCATE)`` copies the zeroed pages into the database file and empties the WAL, which
-    held the pages that wrote the key. PostgreSQL: the deleted row version stays in the heap until VACUUM,
-    so the key table is vacuumed (outside a transaction); the README says what that leaves (WAL segments
-    until recycled, free space inside a page until reused)."""
-    if database.dialect == "sqlite":
+    held the pages that wrote the key; retried while a reader holds the WAL. PostgreSQL: the deleted row
+    version stays in the heap until VACUUM removes it, which it cannot while a transaction that began
+    before the deletion still runs; so the key table is vacuumed (outside a transaction) until VACUUM
+    reports no dead row version it could not remove. The README says what that leaves (WAL segments
+    until recycled)."""
+    for attempt in range(attempts):
+        if attempt:
+            await asyncio.sleep(0.2)
         async with database.writer.connect() as connection:
             raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            for _attempt in range(50):
+            driver: Any = raw.driver_connection
+            if database.dialect == "sqlite":
                 cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                busy = (await cursor.fetchone() or (1,))[0]
+                row = await cursor.fetchone()
                 await cursor.close()
-                if not busy:
-                    return
-                await asyncio.sleep(0.1)
-        return
-    async with database.writer.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(sql_text(f"VACUUM {_KEYS.name}"))
+                if row is not None and row[0] == 0:
+                    return True
+            elif await _vacuum_left_nothing(driver):
+                return True
+    logger.warning("the destroyed key's storage is not scrubbed yet; a later VACUUM or checkpoint will")
+    return False
+
+
+async def _vacuum_left_nothing(driver: Any) -> bool:
+    """VACUUM the key table on an asyncpg connection; whether it removed every dead row version (its
+    VERBOSE report says how many "are dead but not yet removable")."""
+    notices: list[str] = []
+
+    def collect(_connection: Any, message: Any) -> None:
+        notices.append(str(getattr(message, "message", message)))
+
+    driver.add_log_listener(collect)
+    try:
+        await driver.execute(f"VACUUM (VERBOSE) {_KEYS.name}")
+    finally:
+        driver.remove_log_listener(collect)
+    kept = [
+        int(number)
+        for notice in notices
+        for found in _NOT_YET_REMOVABLE.findall(notice)
+        for number in found
+        if number
+    ]
+    return not any(kept)
