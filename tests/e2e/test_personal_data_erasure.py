@@ -1,8 +1,8 @@
 """The people behind proposals, end to end: the three services as real processes on a real broker, on SQLite
 and on PostgreSQL. A citizen's proposal goes through triage, reviews, assessment and a package for the
 government; the citizen's data is erased; then the e-mail and the name are in no byte the system keeps
-(database files or rows, topics, feeds, documents in all five formats, the live stream, log files,
-``/metrics``), as UTF-8 and as JSON-escaped text, the destroyed key is gone from the key table's storage,
+(database files or rows, topics, feeds, documents in all five formats, the live stream, log files, trace
+spans, ``/metrics``), as UTF-8 and as JSON-escaped text, the destroyed key is gone from the key table's storage,
 ``aireg audit verify`` still finds every chain whole and ``aireg audit history`` shows ``[erased]``. Then an
 attribution dispute is upheld and its proposal leaves the counts, the queue and stays in the log.
 
@@ -108,6 +108,13 @@ def scene(
         tokens=tokens,
         folder=tmp_path,
         databases=DatabaseFactory(db_backend, tmp_path),
+        extra_env={
+            name: {
+                "AIREG_OTEL_EXPORTER": "jsonl",
+                "AIREG_OTEL_JSONL_FILE": str(tmp_path / f"{name}-spans.jsonl"),
+            }
+            for name in ("submission", "analysis", "reporting")
+        },
     )
     try:
         system.start()
@@ -309,6 +316,7 @@ def everything(scene: Scene, bootstrap: str) -> dict[str, bytes]:
     for name in ("submission", "analysis", "reporting"):
         kept.update(database_bytes(system, name))
         kept[f"{name} log file"] = "\n".join(system.log_lines(name)).encode()
+        kept[f"{name} traces"] = (system.folder / f"{name}-spans.jsonl").read_bytes()
         kept[f"{name} /metrics"] = httpx.get(f"{system.url(name)}/metrics", timeout=10).content
     for name in ("submission", "analysis"):
         kept[f"{name} feed"] = json.dumps(asyncio.run(system.feed(name)), ensure_ascii=False).encode()

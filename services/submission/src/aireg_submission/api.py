@@ -812,6 +812,7 @@ def personal_data_router(runtime: LogRuntime, subjects: DataSubjects) -> APIRout
         subject = subjects.subject_digest(str(body.contact_email))
 
         async def work(uow: UnitOfWork) -> tuple[ErasurePublic, bool]:
+            await uow.log_head()  # the log lock first: no intake of this subject runs beside the erasure
             key_id = await subjects.key_of_subject(uow.session, subject)
             if key_id is None:
                 done = await store.latest_erasure(uow.session, subject)

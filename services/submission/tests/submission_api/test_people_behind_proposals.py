@@ -188,3 +188,33 @@ async def test_an_upheld_dispute_sets_the_proposal_aside_and_a_rejected_one_does
         json={"outcome": "upheld", "rationale": "r"},
     )
     assert (missing.status_code, missing.json()["error"]) == (404, "dispute_not_found")
+
+
+async def test_an_amended_submitter_is_sealed_too_and_repeating_it_changes_nothing(
+    submission: Submission,
+) -> None:
+    email = f"petr.{uuid.uuid4().hex[:8]}@example.org"
+    answer = await submit_as_citizen(submission, email)
+    proposal_id = answer["proposal_id"]
+    new_email = f"petr.new.{uuid.uuid4().hex[:8]}@example.org"
+    changed = {**citizen_body(email)["submitter"], "contact_email": new_email}
+    amended = await submission.client.post(
+        f"/v1/proposals/{proposal_id}/amendments",
+        headers=submission.portal(),
+        json={"changes": {"submitter": changed}, "reason": "a new address"},
+    )
+    assert amended.status_code == 200, amended.text
+    assert amended.json()["content"]["submitter"]["contact_email"]["erased"] is False
+    log = await submission.log()
+    [event] = [
+        item for item in log if item["event_type"] == "ProposalAmended" and item["stream_id"] == proposal_id
+    ]
+    assert event["schema_version"] == 2 and list(event["payload"]["changes"]) == ["submitter"]
+    assert new_email not in str(event) and "Сидоров" not in str(event)
+    assert (await as_admin(submission, proposal_id))["content"]["submitter"] == changed
+    repeated = await submission.client.post(
+        f"/v1/proposals/{proposal_id}/amendments",
+        headers=submission.portal(),
+        json={"changes": {"submitter": changed}, "reason": "again"},
+    )
+    assert (repeated.status_code, repeated.json()["error"]) == (422, "amendment_changes_nothing")
