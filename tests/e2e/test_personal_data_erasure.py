@@ -4,7 +4,8 @@ government; the citizen's data is erased; then the e-mail and the name are in no
 (database files or rows, topics, feeds, documents in all five formats, the live stream, log files, trace
 spans, ``/metrics``), as UTF-8 and as JSON-escaped text, the destroyed key is gone from the key table's storage,
 ``aireg audit verify`` still finds every chain whole and ``aireg audit history`` shows ``[erased]``. Then an
-attribution dispute is upheld and its proposal leaves the counts, the queue and stays in the log.
+attribution dispute is upheld and its proposal leaves the counts, the queue and stays in the log; and
+``aireg rebuild submission`` gives the same state back without touching the remaining keys.
 
 What "every byte" means here. SQLite: each service's database, ``-wal`` and ``-shm`` files, read raw.
 PostgreSQL: the server's data directory is not readable by the tests (another user owns it), so every row
@@ -505,3 +506,24 @@ def test_an_erased_citizen_is_in_no_byte_the_system_keeps_and_an_upheld_dispute_
     assert "[erased]" in summaries["ProposalSubmitted"] and "[erased]" in summaries["PersonalDataErased"]
     assert "ProposalForwardedToGovernment" in summaries
     assert system.unhandled_errors() == []
+
+    # the key table is no state: a rebuild gives the same state back and keeps the remaining keys
+    keys_before = asyncio.run(
+        system.rows("submission", "SELECT key_id FROM data_subject_key ORDER BY key_id")
+    )
+    assert len(keys_before) == 2, "the two organizations' subjects keep their keys"
+    system["submission"].stop()
+    code, rebuilt = aireg(
+        scene,
+        kafka_bootstrap,
+        keys,
+        "rebuild",
+        "submission",
+        "--database-url",
+        system.database_url("submission"),
+    )
+    assert (code, rebuilt["identical"]) == (0, True), rebuilt
+    assert (
+        asyncio.run(system.rows("submission", "SELECT key_id FROM data_subject_key ORDER BY key_id"))
+        == keys_before
+    )

@@ -190,7 +190,9 @@ async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: 
             }
         ],
     )
-    await _record_sealed_use(session, event.proposal_id, submitter_key_ids(event.content.submitter))
+    await _record_sealed_use(
+        session, event.proposal_id, submitter_key_ids(event.content.submitter), new_proposal=True
+    )
     number = domain.parse_registration_number(event.registration_number)
     counter = await session.get(RegistrationCounterRow, event.consultation_id)
     if counter is None:  # the consultation's first proposal: it took its series with it
@@ -210,9 +212,12 @@ def _stored(content: ProposalContent) -> dict[str, Any]:
 _INSERT_SEALED_USE = insert(SealedValueUseRow.__table__)  # type: ignore[attr-defined]
 
 
-async def _record_sealed_use(session: AsyncSession, proposal_id: str, key_ids: set[str]) -> None:
+async def _record_sealed_use(
+    session: AsyncSession, proposal_id: str, key_ids: set[str], *, new_proposal: bool = False
+) -> None:
+    """``new_proposal``: its submission, which nothing recorded before (the intake's hot path: no look-up)."""
     for key_id in sorted(key_ids):
-        if await session.get(SealedValueUseRow, (key_id, proposal_id)) is None:
+        if new_proposal or await session.get(SealedValueUseRow, (key_id, proposal_id)) is None:
             await session.execute(_INSERT_SEALED_USE, [{"key_id": key_id, "proposal_id": proposal_id}])
 
 
