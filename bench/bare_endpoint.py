@@ -1,5 +1,5 @@
 """The intake benchmark's baseline: a bare FastAPI endpoint on the same path that validates the same body
-(the same pydantic ``ProposalContent``) and the Idempotency-Key header, stores nothing and answers 201.
+(the same pydantic ``ProposalBody``) and the Idempotency-Key header, stores nothing and answers 201.
 Served like the services (uvicorn with uvloop and httptools, no access log), one process.
 
     uv run python -m bench.bare_endpoint --port 8100
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, status
 
-from aireg_events.catalogue.submission import ProposalContent
+from aireg_events.catalogue.submission import ProposalBody
 from aireg_events.envelope import new_event_id
 from aireg_http.serve import serve
 
@@ -23,7 +23,7 @@ def create_app() -> FastAPI:
     @app.post("/v1/consultations/{consultation_id}/proposals", status_code=status.HTTP_201_CREATED)
     async def submit(
         consultation_id: str,
-        body: ProposalContent,
+        body: ProposalBody,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> dict[str, Any]:
         if not idempotency_key:

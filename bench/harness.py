@@ -197,7 +197,7 @@ def text(rng: random.Random, words: int) -> str:
 
 
 def proposal_body(rng: random.Random, index: int) -> dict[str, Any]:
-    """A valid ``ProposalContent`` of about 1.5 KB with its own text (triage finds no near-duplicates)."""
+    """A valid ``ProposalBody`` of about 1.5 KB with its own text (triage finds no near-duplicates)."""
     questions = rng.sample(QUESTIONS, rng.randint(1, 3))
     return {
         "submitter": {

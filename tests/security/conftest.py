@@ -51,6 +51,7 @@ class Target:
             "proposal_id": self.proposal_a,
             "package_id": self.package_id,
             "portal": PORTAL_A,
+            "dispute_id": "01900000-0000-7000-8000-000000000d15",  # none: the empty body is refused first
         }
 
 

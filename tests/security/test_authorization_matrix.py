@@ -43,6 +43,11 @@ ACCESS: dict[str, dict[tuple[str, str], tuple[str, ...] | str]] = {
         ("POST", "/v1/portals/{portal}/suspension"): ("admin",),
         ("POST", "/v1/portals/{portal}/resumption"): ("admin",),
         ("GET", "/v1/portals/{portal}"): ("admin",),
+        # admin erases a data subject's personal data and records and resolves attribution disputes
+        ("POST", "/v1/personal-data/erasures"): ("admin",),
+        ("POST", "/v1/proposals/{proposal_id}/attribution-disputes"): ("admin",),
+        ("POST", "/v1/attribution-disputes/{dispute_id}/resolution"): ("admin",),
+        ("GET", "/v1/attribution-disputes"): ("admin",),
         # auditor reads the feed
         ("GET", "/v1/events"): ("auditor",),
     },

@@ -1,4 +1,5 @@
-"""The key pairs a deployment needs: the token issuer's, and each producer's signing key."""
+"""The key pairs a deployment needs: the token issuer's, and each producer's signing key; and the secret
+of the submission service's keyed digests of personal data."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aireg_events.signing import write_key_pair
+from aireg_submission.personal_data import write_digest_secret_file
 
 PRODUCERS = ("submission", "analysis")
 
@@ -36,6 +38,11 @@ class KeyRing:
         return ([current] if current.exists() else []) + older
 
     @property
+    def digest_secret(self) -> Path:
+        """The submission service's secret for the keyed digests of personal data (hex)."""
+        return self.directory / "submission.digest-secret"
+
+    @property
     def revoked_tokens(self) -> Path:
         return self.directory / "revoked-tokens"
 
@@ -46,5 +53,6 @@ def ensure_keys(directory: Path) -> KeyRing:
     for producer in PRODUCERS:
         write_key_pair(directory, producer)
     ring = KeyRing(directory)
+    write_digest_secret_file(ring.digest_secret)
     ring.revoked_tokens.touch(exist_ok=True)
     return ring

@@ -485,6 +485,8 @@ def service_env(
     }
     if name != "reporting":
         env["AIREG_SIGNING_KEY_FILE"] = str(keys.signing_private(name))
+    if name == "submission":
+        env["AIREG_DIGEST_SECRET_FILE"] = str(keys.digest_secret)
     env.update(extra or {})
     return env
 

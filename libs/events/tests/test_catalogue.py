@@ -19,6 +19,9 @@ CONTRACT_EVENTS = {
     "ProposalWithdrawn",
     "PortalSuspended",
     "PortalResumed",
+    "PersonalDataErased",
+    "AttributionDisputed",
+    "AttributionDisputeResolved",
     "ProposalTriaged",
     "ReviewerAssigned",
     "ReviewSubmitted",
@@ -92,3 +95,22 @@ def test_events_are_frozen_and_refuse_unknown_fields() -> None:
         model.model_validate(
             {"proposal_id": "p", "consultation_id": "c", "portal": "x", "reason": "r", "extra": 1}
         )
+
+
+def test_the_asyncapi_document_shows_which_fields_are_sealed_and_what_readers_see() -> None:
+    import json
+
+    from aireg_events.asyncapi import asyncapi_document
+
+    schemas = asyncapi_document()["components"]["schemas"]
+    sealed = schemas["SealedValue"]
+    assert set(sealed["properties"]) == {"erased", "sealed"} and '{"erased": true}' in sealed["description"]
+    submitter = schemas["SealedSubmitter"]["properties"]
+    assert submitter["contact_email"]["description"] == "always sealed"
+    for field in ("name", "registration_number"):
+        assert "sealed when `kind` is `citizen`" in submitter[field]["description"]
+        assert "#/components/schemas/SealedValue" in json.dumps(submitter[field])
+    assert "SealedSubmitter" in json.dumps(schemas["ProposalContent"]["properties"]["submitter"])
+    assert "#/components/schemas/SealedValue" in json.dumps(
+        schemas["AttributionDisputed"]["properties"]["complainant"]
+    )

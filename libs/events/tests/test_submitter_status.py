@@ -18,10 +18,13 @@ from aireg_events.submitter_status import SubmitterStatus, submitter_status
         ({"assessed": True, "forwarded": True}, "forwarded_to_government"),
         ({"assessed": True, "merged": True, "forwarded": True, "withdrawn": True}, "withdrawn"),
         ({"withdrawn": True}, "withdrawn"),
+        ({"misattributed": True, "withdrawn": True, "forwarded": True, "assessed": True}, "misattributed"),
     ],
 )
 def test_the_status_a_submitter_sees_follows_the_facts_in_order_of_precedence(
     facts: dict[str, bool], status: SubmitterStatus
 ) -> None:
-    given = {"withdrawn": False, "forwarded": False, "assessed": False, "merged": False, "in_review": False}
+    given = dict.fromkeys(
+        ("misattributed", "withdrawn", "forwarded", "assessed", "merged", "in_review"), False
+    )
     assert submitter_status(**{**given, **facts}) == status

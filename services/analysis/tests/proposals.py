@@ -17,6 +17,7 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
+from tests.support.sealed import sealed_submitter
 
 
 def content(text: str = "Regulate AI where the cost of an error is high.", **changes: Any) -> ProposalContent:
@@ -40,7 +41,7 @@ def content(text: str = "Regulate AI where the cost of an error is high.", **cha
         "attachments": [],
     }
     body.update(changes)
-    return ProposalContent.model_validate(body)
+    return ProposalContent.model_validate({**body, "submitter": sealed_submitter(body["submitter"])})
 
 
 class SubmissionStandIn:

@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis.app import MIGRATIONS
+from aireg_analysis.domain import ProposalStatus
 from aireg_analysis.projections import project_input, project_own
 from aireg_analysis.similarity import SimilarityMethod
 from aireg_analysis.store import PROPOSALS, ProposalRow
+from aireg_analysis.views import queue_page
 from aireg_events.catalogue.analysis import ProposalTriaged, ReviewerAssigned
 from aireg_events.catalogue.common import DomainEvent, Organization
-from aireg_events.catalogue.submission import ProposalSubmitted
+from aireg_events.catalogue.submission import AttributionDisputeResolved, DisputeOutcome, ProposalSubmitted
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
@@ -133,3 +135,36 @@ async def test_a_proposal_submitted_twice_keeps_what_the_first_submission_said(d
             )
         ).all()
     assert [title for (title,) in titles] == ["The first submission"]
+
+
+async def test_an_upheld_attribution_dispute_takes_the_proposal_out_of_the_queue_a_rejected_one_does_not(
+    database: Database,
+) -> None:
+    upheld, rejected = submitted("Filed in someone's name"), submitted("Filed with consent")
+    consultation_id = upheld.consultation_id
+    rejected = rejected.model_copy(update={"consultation_id": consultation_id})
+    async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
+        for proposal, outcome in ((upheld, DisputeOutcome.upheld), (rejected, DisputeOutcome.rejected)):
+            await project_input(session, sealed(proposal, "submission"), proposal)
+            await project_own(session, sealed(triaged(proposal), "analysis"), triaged(proposal))
+            resolution = AttributionDisputeResolved(
+                dispute_id=new_event_id(),
+                proposal_id=proposal.proposal_id,
+                consultation_id=consultation_id,
+                outcome=outcome,
+                rationale="r",
+            )
+            await project_input(session, sealed(resolution, "submission"), resolution)
+        await session.flush()
+        queue = await queue_page(session, now=MOMENT, limit=100, cursor=None, consultation_id=consultation_id)
+        assert [item.proposal_id for item in queue] == [rejected.proposal_id]
+        asked = await queue_page(
+            session,
+            now=MOMENT,
+            limit=100,
+            cursor=None,
+            consultation_id=consultation_id,
+            status=ProposalStatus.misattributed,
+        )
+        assert [item.proposal_id for item in asked] == [upheld.proposal_id]
+        assert [item.submitter_kind for item in asked] == ["industry_association"]

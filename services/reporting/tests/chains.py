@@ -36,6 +36,7 @@ from aireg_events.catalogue.submission import (
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
 from aireg_events.kafka_admin import ensure_topics
 from aireg_events.topics import Topics
+from tests.support.sealed import sealed_submitter
 
 METHOD = TriageMethod(name="minhash", version="1", parameters={"threshold": 0.8})
 ADMIN = Actor(role="admin", name="ministry-admin")
@@ -117,7 +118,9 @@ def content(
 ) -> ProposalContent:
     return ProposalContent.model_validate(
         {
-            "submitter": {"name": name, "kind": kind, "contact_email": "office@example.org"},
+            "submitter": sealed_submitter(
+                {"name": name, "kind": kind, "contact_email": "office@example.org"}
+            ),
             "title": title,
             "summary": f"{title}: what it changes and why.",
             "text": f"{title}. The full argument of the proposal.",

@@ -145,6 +145,7 @@ async def test_statistics_count_what_was_sent_by_status_direction_question_submi
         "assessed": 0,
         "forwarded_to_government": 3,
         "withdrawn": 1,
+        "misattributed": 0,
     }
     assert nonzero(stats["by_direction"]) == counted(d.value for n in active for d in contents[n].directions)
     assert nonzero(stats["by_question"]) == counted(q.value for n in active for q in contents[n].questions)

@@ -2,6 +2,7 @@
 
 from aireg_events.log.migrations import run_alembic_env
 from aireg_events.log.tables import LOG_METADATA
+from aireg_submission.personal_data import key_metadata
 from aireg_submission.store import metadata
 
-run_alembic_env([metadata, LOG_METADATA])
+run_alembic_env([metadata, key_metadata, LOG_METADATA])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from aireg_events.canonical import canonical_json
 from aireg_events.catalogue.analysis import (
     ProposalAssessed,
     ProposalForwardedToGovernment,
@@ -15,17 +17,31 @@ from aireg_events.catalogue.analysis import (
     TriageMethod,
 )
 from aireg_events.catalogue.common import DomainEvent, LateSubmissions, Organization, Outcome
-from aireg_events.catalogue.submission import ProposalAmended, ProposalContent
+from aireg_events.catalogue.submission import ProposalAmended, ProposalBody, ProposalContent, Submitter
 from aireg_submission import domain
 from aireg_submission.api import ProposalChanges
 from aireg_submission.domain import ProposalStatus as S
+from aireg_submission.personal_data import DataSubjects, sealed_submitter
 from services.submission.tests.harness import proposal_body
 
 OPENS = datetime(2027, 1, 1, tzinfo=UTC)
 CLOSES = datetime(2027, 1, 20, tzinfo=UTC)
 WINDOW = domain.SubmissionWindow(OPENS, CLOSES, LateSubmissions.reject)
 LENIENT = domain.SubmissionWindow(OPENS, CLOSES, LateSubmissions.accept_and_label)
-CONTENT = ProposalContent.model_validate(proposal_body())
+KEY_ID, KEY = "01900000-0000-7000-8000-000000000001", bytes(range(32))
+DIGEST = DataSubjects(b"digest secret of the unit tests.").digest
+
+
+def sealed(body: dict[str, Any]) -> ProposalContent:
+    submitter = sealed_submitter(KEY_ID, KEY, Submitter.model_validate(body["submitter"]))
+    return ProposalContent.model_validate({**body, "submitter": submitter.model_dump(mode="json")})
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    return domain.request_fingerprint(ProposalBody.model_validate(body), DIGEST)
+
+
+CONTENT = sealed(proposal_body())
 
 
 def consultation(**overrides: Any) -> dict[str, Any]:
@@ -97,7 +113,7 @@ def test_the_window_runs_from_opening_to_closing_inclusive_and_late_ones_are_lab
 
 
 def test_a_key_replays_only_the_same_body_for_the_same_consultation() -> None:
-    sha = domain.request_sha256(CONTENT)
+    sha = fingerprint(proposal_body())
     assert domain.is_replay(None, None, consultation_id="c1", sha256=sha) is False
     assert domain.is_replay("c1", sha, consultation_id="c1", sha256=sha) is True
     with pytest.raises(domain.IdempotencyKeyReused):
@@ -111,10 +127,16 @@ def test_the_fingerprint_is_of_the_parsed_body_not_of_its_bytes() -> None:
     reordered = dict(reversed(list(body.items())))
     without_defaults = {name: value for name, value in body.items() if name != "positions"}
     with_defaults = {**without_defaults, "positions": {}}
-    assert domain.request_sha256(ProposalContent.model_validate(reordered)) == domain.request_sha256(CONTENT)
-    assert domain.request_sha256(ProposalContent.model_validate(without_defaults)) == domain.request_sha256(
-        ProposalContent.model_validate(with_defaults)
-    )
+    assert fingerprint(reordered) == fingerprint(body)
+    assert fingerprint(without_defaults) == fingerprint(with_defaults)
+
+
+def test_the_fingerprint_is_keyed_so_a_guessed_e_mail_cannot_be_checked_against_it() -> None:
+    body = proposal_body()
+    other_secret = DataSubjects(b"another deployment's secret.....").digest
+    assert domain.request_fingerprint(ProposalBody.model_validate(body), other_secret) != fingerprint(body)
+    unkeyed = hashlib.sha256(canonical_json(ProposalBody.model_validate(body).model_dump(mode="json")))
+    assert fingerprint(body) != unkeyed.hexdigest()
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ ENDPOINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/v1/consultations"): {"codes": {}},
     ("get", "/v1/consultations/{consultation_id}"): {"codes": {404: ["consultation_not_found"]}},
     ("post", "/v1/consultations/{consultation_id}/proposals"): {
-        "body": "ProposalContent",
+        "body": "ProposalBody",
         "codes": {
             403: ["forbidden_role", "portal_suspended"],
             404: ["consultation_not_found"],
@@ -34,14 +34,30 @@ ENDPOINTS: dict[tuple[str, str], dict[str, Any]] = {
         "body": "AmendmentRequest",
         "codes": {
             404: ["proposal_not_found"],
-            409: ["proposal_withdrawn", "amendment_window_closed"],
+            409: ["proposal_withdrawn", "proposal_misattributed", "amendment_window_closed"],
             422: ["amendment_changes_nothing"],
         },
     },
     ("post", "/v1/proposals/{proposal_id}/withdrawal"): {
         "body": "WithdrawalRequest",
-        "codes": {404: ["proposal_not_found"], 409: ["proposal_withdrawn", "withdrawal_window_closed"]},
+        "codes": {
+            404: ["proposal_not_found"],
+            409: ["proposal_withdrawn", "proposal_misattributed", "withdrawal_window_closed"],
+        },
     },
+    ("post", "/v1/personal-data/erasures"): {
+        "body": "ErasureRequest",
+        "codes": {403: ["forbidden_role"], 404: ["data_subject_not_found"], 422: ["validation_failed"]},
+    },
+    ("post", "/v1/proposals/{proposal_id}/attribution-disputes"): {
+        "body": "DisputeCreate",
+        "codes": {403: ["forbidden_role"], 404: ["proposal_not_found"]},
+    },
+    ("post", "/v1/attribution-disputes/{dispute_id}/resolution"): {
+        "body": "DisputeResolution",
+        "codes": {404: ["dispute_not_found"], 409: ["dispute_already_resolved"]},
+    },
+    ("get", "/v1/attribution-disputes"): {"codes": {403: ["forbidden_role"]}},
     ("post", "/v1/portals/{portal}/suspension"): {
         "body": "SuspensionRequest",
         "codes": {409: ["portal_already_suspended"]},
@@ -126,7 +142,7 @@ def test_the_body_lists_the_value_sets_of_the_contract(document: dict[str, Any])
     schemas = document["components"]["schemas"]
     for name, count in CONTRACT_VALUES.items():
         assert len(schemas[name]["enum"]) == count, name
-    content = schemas["ProposalContent"]
+    content = schemas["ProposalBody"]
     assert content["additionalProperties"] is False
     assert content["properties"]["title"]["maxLength"] == 300
     assert content["properties"]["summary"]["maxLength"] == 2000
@@ -140,4 +156,17 @@ def test_the_body_lists_the_value_sets_of_the_contract(document: dict[str, Any])
         "forwarded_to_government",
         "withdrawn",
         "rejected_as_duplicate",
+        "misattributed",
     }
+
+
+def test_the_document_shows_which_fields_are_sealed_and_what_readers_see(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    sealed = schemas["SealedValue"]
+    assert set(sealed["properties"]) == {"erased", "sealed"}
+    assert '{"erased": true}' in sealed["description"]
+    submitter = schemas["SubmitterPublic"]["properties"]
+    for field in ("name", "registration_number", "contact_email"):
+        assert "#/components/schemas/SealedValue" in json.dumps(submitter[field]), field
+        assert "personal data" in submitter[field]["description"], field
+    assert "plain text" in document["paths"]["/v1/proposals/{proposal_id}"]["get"]["description"]

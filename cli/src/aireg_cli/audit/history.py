@@ -20,6 +20,8 @@ PRODUCER_ORDER = {"submission": 0, "analysis": 1}
 @dataclass(frozen=True)
 class HistoryEntry:
     envelope: Envelope
+    destroyed_keys: frozenset[str] = frozenset()
+    """Data subject keys that a ``PersonalDataErased`` (as of the moment asked) destroyed."""
 
     def to_json(self) -> dict[str, Any]:
         envelope = self.envelope
@@ -31,27 +33,64 @@ class HistoryEntry:
             "log_position": envelope.log_position,
             "actor": envelope.actor.model_dump(mode="json"),
             "causation_id": envelope.causation_id,
-            "summary": summarize(envelope),
+            "summary": summarize(envelope, self.destroyed_keys),
             "payload": envelope.payload,
         }
 
 
 def _mentions(payload: dict[str, Any], proposal_id: str) -> bool:
-    return payload.get("proposal_id") == proposal_id or proposal_id in (payload.get("proposal_ids") or ())
+    return (
+        payload.get("proposal_id") == proposal_id
+        or proposal_id in (payload.get("proposal_ids") or ())
+        or proposal_id in (payload.get("proposals") or ())  # PersonalDataErased
+    )
 
 
-def summarize(envelope: Envelope) -> str:
+def _shown(value: Any, destroyed_keys: frozenset[str]) -> str:
+    """A submitter's field as an auditor without keys sees it: plain (an organization's), or
+    ``[sealed]`` (personal data), ``[erased]`` once its key was destroyed."""
+    if not isinstance(value, dict):
+        return str(value)
+    parts = str(value.get("sealed") or "").split(":")
+    if value.get("erased") or (len(parts) == 4 and parts[1] in destroyed_keys):
+        return "[erased]"
+    return "[sealed]"
+
+
+def _submitter(content: dict[str, Any], destroyed_keys: frozenset[str]) -> str:
+    submitter = content.get("submitter") or {}
+    name = _shown(submitter.get("name"), destroyed_keys)
+    email = _shown(submitter.get("contact_email"), destroyed_keys)
+    return f"{name} ({submitter.get('kind')}, contact {email})"
+
+
+def summarize(envelope: Envelope, destroyed_keys: frozenset[str] = frozenset()) -> str:
     """One readable line of what the event decided."""
     payload = envelope.payload
     match envelope.event_type:
         case "ProposalSubmitted":
             content = payload.get("content", {})
             late = " (late)" if payload.get("late") else ""
-            return f"submitted as {payload.get('registration_number')}{late}: {content.get('title', '')!r}"
+            return (
+                f"submitted as {payload.get('registration_number')}{late} by "
+                f"{_submitter(content, destroyed_keys)}: {content.get('title', '')!r}"
+            )
         case "ProposalAmended":
             return f"amended ({', '.join(sorted(payload.get('changes', {})))}): {payload.get('reason', '')}"
         case "ProposalWithdrawn":
             return f"withdrawn: {payload.get('reason', '')}"
+        case "PersonalDataErased":
+            return (
+                f"personal data [erased] ({payload.get('legal_basis', '')}): "
+                f"{len(payload.get('proposals', []))} proposal(s)"
+            )
+        case "AttributionDisputed":
+            complainant = _shown(payload.get("complainant"), destroyed_keys)
+            return f"attribution disputed by {complainant}: filed without the named person's consent?"
+        case "AttributionDisputeResolved":
+            outcome = payload.get("outcome")
+            aside = ": set aside as misattributed" if outcome == "upheld" else ""
+            return f"attribution dispute {outcome}{aside} ({payload.get('rationale', '')})"
         case "ProposalTriaged":
             parts = [
                 "complete" if payload.get("complete") else f"incomplete (missing {payload.get('missing')})"
@@ -119,4 +158,10 @@ async def proposal_history(
             envelope.log_position,
         ),
     )
-    return [HistoryEntry(envelope) for envelope in ordered]
+    destroyed = frozenset(
+        key_id
+        for envelope in ordered
+        if envelope.event_type == "PersonalDataErased"
+        for key_id in envelope.payload.get("key_ids", [])
+    )
+    return [HistoryEntry(envelope, destroyed) for envelope in ordered]

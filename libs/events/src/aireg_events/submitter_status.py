@@ -1,6 +1,8 @@
 """The status a submitter sees (CONTRACT.md), as one function of the facts the events establish: the
 submission service shows it, reporting counts it.
 
+- ``misattributed`` once an attribution dispute about it was upheld (filed in someone's name without
+  their consent), whatever else happened: it is set aside, and stays in the log;
 - ``withdrawn`` once the submitter withdrew it, whatever happened after;
 - ``forwarded_to_government`` once analysis forwarded it;
 - with a current assessment (assessed, and not amended since: an amendment asks for a new one):
@@ -16,14 +18,22 @@ from __future__ import annotations
 from typing import Literal
 
 SubmitterStatus = Literal[
-    "submitted", "under_review", "assessed", "forwarded_to_government", "rejected_as_duplicate", "withdrawn"
+    "submitted",
+    "under_review",
+    "assessed",
+    "forwarded_to_government",
+    "rejected_as_duplicate",
+    "withdrawn",
+    "misattributed",
 ]
 
 
 def submitter_status(
-    *, withdrawn: bool, forwarded: bool, assessed: bool, merged: bool, in_review: bool
+    *, misattributed: bool, withdrawn: bool, forwarded: bool, assessed: bool, merged: bool, in_review: bool
 ) -> SubmitterStatus:
     """``assessed``: it has a current assessment; ``merged``: that assessment's outcome is ``merged``."""
+    if misattributed:
+        return "misattributed"
     if withdrawn:
         return "withdrawn"
     if forwarded:

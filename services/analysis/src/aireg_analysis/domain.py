@@ -44,6 +44,8 @@ class ProposalStatus(StrEnum):
     in_package = "in_package"
     forwarded = "forwarded"
     withdrawn = "withdrawn"
+    misattributed = "misattributed"
+    """An upheld attribution dispute (the submission service's): filed in someone's name without consent."""
 
 
 RECOMMENDING = (Outcome.recommended, Outcome.recommended_with_changes)
@@ -221,6 +223,7 @@ class PackageFacts:
 def proposal_status(
     *,
     withdrawn: bool,
+    misattributed: bool = False,
     forwarded: bool,
     assessment_current: bool,
     in_package: bool,
@@ -228,6 +231,8 @@ def proposal_status(
     triaged_current: bool,
 ) -> ProposalStatus:
     """The one place the workflow status is derived from the facts (stored for the queue's filter)."""
+    if misattributed:
+        return ProposalStatus.misattributed
     if withdrawn:
         return ProposalStatus.withdrawn
     if forwarded:
@@ -276,7 +281,7 @@ def missing_answers(content: ProposalContent) -> list[str]:
             missing.append(f"position:{question.value}")
     if (
         content.submitter.kind in _ORGANIZATION_KINDS
-        and not (content.submitter.registration_number or "").strip()
+        and not (content.submitter.public_registration_number or "").strip()
     ):
         missing.append("submitter.registration_number")
     declared = {attachment.filename.casefold() for attachment in content.attachments}

@@ -51,7 +51,9 @@ from aireg_events.catalogue.analysis import (
 )
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.catalogue.submission import (
+    AttributionDisputeResolved,
     ConsultationOpened,
+    DisputeOutcome,
     ProposalAmended,
     ProposalContent,
     ProposalSubmitted,
@@ -120,7 +122,7 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
             return
         amended.version += 1
         amended.title = event.content.title
-        amended.submitter_name = event.content.submitter.name
+        amended.submitter_name = event.content.submitter.public_name
         amended.submitter_kind = event.content.submitter.kind.value
         amended.content = _document(event.content.model_dump(mode="json"))
         amended.text_sha256 = text_fingerprint(event.content.text)
@@ -139,6 +141,15 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
         await _forget_signature(session, withdrawn.proposal_id)
         await _leave_campaign(session, withdrawn)
         await restatus(session, withdrawn)
+    elif isinstance(event, AttributionDisputeResolved) and event.outcome is DisputeOutcome.upheld:
+        misattributed = await session.get(ProposalRow, event.proposal_id)
+        if misattributed is None:
+            logger.warning(
+                "dispute on unknown proposal %s (event %s); ignored", event.proposal_id, envelope.event_id
+            )
+            return
+        misattributed.misattributed = True  # it leaves the queue; its decisions stay in the log
+        await restatus(session, misattributed)
 
 
 async def record_submission(session: AsyncSession, envelope: Envelope, event: ProposalSubmitted) -> bool:
@@ -165,13 +176,14 @@ def _submitted_row(event: ProposalSubmitted) -> dict[str, Any]:
         "received_at": event.received_at,
         "late": event.late,
         "title": content.title,
-        "submitter_name": content.submitter.name,
+        "submitter_name": content.submitter.public_name,
         "submitter_kind": content.submitter.kind.value,
         "content": _document(content.model_dump(mode="json")),
         "version": 1,
         "text_sha256": text_fingerprint(content.text),
         "status": domain.ProposalStatus.received.value,
         "withdrawn": False,
+        "misattributed": False,
         "triaged_version": None,
         "complete": None,
         "missing": [],
@@ -232,6 +244,7 @@ async def restatus(session: AsyncSession, row: ProposalRow) -> None:
     ).first() is not None
     row.status = domain.proposal_status(
         withdrawn=row.withdrawn,
+        misattributed=row.misattributed,
         forwarded=row.forwarded_at is not None,
         assessment_current=row.assessed_version is not None and row.assessed_version == row.version,
         in_package=row.package_id is not None,

@@ -65,6 +65,8 @@ class ProposalRow(StateTable, table=True):
     text_sha256: str = Field(max_length=64)
     status: str = Field(max_length=32, default=domain.ProposalStatus.received.value)
     withdrawn: bool = False
+    misattributed: bool = False
+    """An upheld attribution dispute set it aside: out of the queue."""
     triaged_version: int | None = None
     complete: bool | None = None
     missing: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -172,7 +172,8 @@ async def queue_page(
     status: ProposalStatus | None = None,
     direction: Direction | None = None,
 ) -> list[QueueItem]:
-    """Up to ``limit`` proposals in the order received; withdrawn ones only when asked for by status."""
+    """Up to ``limit`` proposals in the order received; withdrawn and misattributed ones only when asked
+    for by status."""
     query = (
         select(ProposalRow).order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id)).limit(limit)
     )
@@ -181,7 +182,11 @@ async def queue_page(
     if status is not None:
         query = query.where(ProposalRow.status == status.value)
     else:
-        query = query.where(ProposalRow.status != ProposalStatus.withdrawn.value)
+        query = query.where(
+            col(ProposalRow.status).not_in(
+                [ProposalStatus.withdrawn.value, ProposalStatus.misattributed.value]
+            )
+        )
     if direction is not None:
         query = query.where(
             col(ProposalRow.proposal_id).in_(

@@ -32,7 +32,11 @@ from aireg_events.catalogue.analysis import (
 )
 from aireg_events.catalogue.common import Outcome
 from aireg_events.catalogue.submission import (
+    AttributionDisputed,
+    AttributionDisputeResolved,
     ConsultationOpened,
+    DisputeOutcome,
+    PersonalDataErased,
     PortalResumed,
     PortalSuspended,
     ProposalAmended,
@@ -53,6 +57,7 @@ STATUSES = (
     "assessed",
     "forwarded_to_government",
     "withdrawn",
+    "misattributed",
 )
 """The statuses a submitter sees (CONTRACT.md), in the order a proposal moves through them."""
 
@@ -198,6 +203,8 @@ class ProposalState:
     amended_at: datetime | None = None
     withdrawn_at: datetime | None = None
     withdrawal_reason: str | None = None
+    misattributed_at: datetime | None = None
+    """When an upheld attribution dispute set it aside: it leaves the counts, it stays in the log."""
     triaged_at: datetime | None = None
     complete: bool | None = None
     missing: list[str] = field(default_factory=list)
@@ -229,6 +236,7 @@ class ProposalState:
     def status(self) -> str:
         """What its submitter sees (:func:`aireg_events.submitter_status.submitter_status`)."""
         return submitter_status(
+            misattributed=self.misattributed_at is not None,
             withdrawn=self.withdrawn_at is not None,
             forwarded=self.forwarded_at is not None,
             assessed=self.assessment_is_current,
@@ -251,6 +259,8 @@ class ProposalState:
     @property
     def is_analysis_work(self) -> bool:
         if not self.is_submitted or self.withdrawn_at is not None or self.exact_duplicate_of is not None:
+            return False
+        if self.misattributed_at is not None:
             return False
         represented_by_another = (
             self.campaign_id is not None
@@ -287,6 +297,8 @@ class ProposalState:
         elif isinstance(event, ProposalWithdrawn):
             self.withdrawn_at = at
             self.withdrawal_reason = event.reason
+        elif isinstance(event, AttributionDisputeResolved) and event.outcome is DisputeOutcome.upheld:
+            self.misattributed_at = at
         elif isinstance(event, ProposalTriaged):
             self.triaged_at = at
             self.complete = event.complete
@@ -332,9 +344,9 @@ class ProposalState:
             "status": self.status,
             "title": content.title,
             "summary": content.summary,
-            "submitter_name": content.submitter.name,
+            "submitter_name": content.submitter.public_name,
             "submitter_kind": content.submitter.kind.value,
-            "submitter_registration_number": content.submitter.registration_number,
+            "submitter_registration_number": content.submitter.public_registration_number,
             "directions": [value.value for value in content.directions],
             "questions": [value.value for value in content.questions],
             "positions": {question.value: position.value for question, position in content.positions.items()},
@@ -485,7 +497,7 @@ def describe(item: Received) -> str:
         submitter = event.content.submitter
         late = " (late)" if event.late else ""
         return (
-            f"Proposal {event.registration_number} submitted{late} by {submitter.name} "
+            f"Proposal {event.registration_number} submitted{late} by {submitter.public_name} "
             f"({_label(submitter.kind.value)}) via {event.portal}: {event.content.title}"
         )
     if isinstance(event, ProposalAmended):
@@ -493,6 +505,14 @@ def describe(item: Received) -> str:
         return f"Proposal amended ({changed}): {event.reason}"
     if isinstance(event, ProposalWithdrawn):
         return f"Proposal withdrawn: {event.reason}"
+    if isinstance(event, AttributionDisputed):
+        return "Attribution disputed: a complaint that it was filed without the named person's consent"
+    if isinstance(event, AttributionDisputeResolved):
+        if event.outcome is DisputeOutcome.upheld:
+            return f"Attribution dispute upheld: set aside as misattributed ({event.rationale})"
+        return f"Attribution dispute rejected ({event.rationale})"
+    if isinstance(event, PersonalDataErased):
+        return f"Personal data erased from {len(event.proposals)} proposal(s)"
     if isinstance(event, ProposalTriaged):
         parts = ["complete" if event.complete else "incomplete (missing " + ", ".join(event.missing) + ")"]
         if event.exact_duplicate_of:
@@ -555,7 +575,7 @@ def payload_summary(item: Received) -> dict[str, Any]:
             "portal": event.portal,
             "late": event.late,
             "title": content.title,
-            "submitter": {"name": content.submitter.name, "kind": content.submitter.kind.value},
+            "submitter": {"name": content.submitter.public_name, "kind": content.submitter.kind.value},
             "directions": [value.value for value in content.directions],
             "questions": [value.value for value in content.questions],
             "positions": {key.value: value.value for key, value in content.positions.items()},
@@ -585,6 +605,7 @@ def is_decision(event_type: str) -> bool:
         ProposalForwardedToGovernment.event_type,
         GovernmentPackageSubmitted.event_type,
         ProposalWithdrawn.event_type,
+        AttributionDisputeResolved.event_type,
         PortalSuspended.event_type,
         PortalResumed.event_type,
     }

@@ -4,8 +4,9 @@
 the events up to its ``as_of``: one computation, so the two always agree.
 
 What counts: ``by_status`` counts every proposal; the content breakdowns (direction, question, positions,
-submitter kind, approach, cost of error, instrument, application area) count the proposals not
-withdrawn. Deadline compliance: a proposal is analysis work unless it is withdrawn, an exact duplicate,
+submitter kind, approach, cost of error, instrument, application area) count the proposals neither
+withdrawn nor misattributed (an upheld attribution dispute set it aside). Deadline compliance: a proposal
+is analysis work unless it is withdrawn, misattributed, an exact duplicate,
 or a campaign member its campaign's representative stands for; it is assessed on time when its
 ``ProposalAssessed`` occurred at or before ``analysis_due_at``. A proposal assessed with any outcome but
 ``merged`` awaits forwarding; it is forwarded on time at or before ``forwarding_due_at``.
@@ -35,6 +36,9 @@ from aireg_events.catalogue.common import (
     UtcDateTime,
 )
 from aireg_reporting.domain import STATUSES
+
+SET_ASIDE = frozenset({"withdrawn", "misattributed"})
+"""Statuses whose proposals leave the content breakdowns and the work awaiting forwarding."""
 
 
 class ProposalFacts(Protocol):
@@ -156,7 +160,7 @@ def proposal_counts(proposal: ProposalFacts, due: Deadlines | None) -> Counts:
         counts["late", ""] += 1
     if proposal.outcome is not None:
         counts["outcome", proposal.outcome] += 1
-    if proposal.status != "withdrawn":
+    if proposal.status not in SET_ASIDE:
         counts.update(("direction", value) for value in proposal.directions)
         counts.update(("question", value) for value in proposal.questions)
         counts.update(("application_area", value) for value in proposal.application_areas)
@@ -178,7 +182,7 @@ def proposal_counts(proposal: ProposalFacts, due: Deadlines | None) -> Counts:
     awaits_forwarding = (
         proposal.assessed_at is not None
         and proposal.outcome != Outcome.merged.value
-        and proposal.status != "withdrawn"
+        and proposal.status not in SET_ASIDE
     )
     if awaits_forwarding:
         counts["forwarding", "work"] += 1

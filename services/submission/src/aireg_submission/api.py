@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 from sqlmodel import col, select
 
@@ -23,20 +23,38 @@ from aireg_events.catalogue.common import (
     LateSubmissions,
     Position,
     Question,
+    SubmitterKind,
     UtcDateTime,
 )
-from aireg_events.catalogue.submission import Attachment, ConsultationLanguage, ProposalContent, Submitter
+from aireg_events.catalogue.submission import (
+    Attachment,
+    ConsultationLanguage,
+    DisputeOutcome,
+    ProposalBody,
+    ProposalContent,
+    ProposalFields,
+    SealedSubmitter,
+    Submitter,
+)
 from aireg_events.envelope import new_event_id
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
 from aireg_events.receipts import Receipt, ReceiptClaims, issue_receipt
+from aireg_events.sealed import SealedValue
 from aireg_http.auth import ROLES, Principal, TokenRole, require_roles
 from aireg_http.errors import ErrorBody, NotFound
 from aireg_http.pagination import Page, PageParams
 from aireg_submission import domain, store
 from aireg_submission.domain import ProposalStatus
+from aireg_submission.personal_data import DataSubjects, opened, scrub_after_erasure, seal, submitter_key_ids
 from aireg_submission.projections import project_own, registration
-from aireg_submission.store import ConsultationRow, PortalRow, ProposalRow, RegistrationCounterRow
+from aireg_submission.store import (
+    AttributionDisputeRow,
+    ConsultationRow,
+    PortalRow,
+    ProposalRow,
+    RegistrationCounterRow,
+)
 
 ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
 PORTAL_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
@@ -315,6 +333,30 @@ class WithdrawalRequest(BaseModel):
     reason: BoundedText(2_000, min_length=1)  # type: ignore[valid-type]
 
 
+class SubmitterPublic(BaseModel):
+    """The submitter as a reader sees it: personal data sealed (``{"erased": false, "sealed": ...}``) or
+    erased (``{"erased": true}``); in plain text only for an admin reading one proposal while the key exists."""
+
+    name: str | SealedValue = Field(description="an organization's name; a citizen's is personal data")
+    kind: SubmitterKind
+    registration_number: str | SealedValue | None = Field(description="a citizen's is personal data")
+    contact_email: str | SealedValue = Field(description="personal data")
+
+    @classmethod
+    def of(cls, submitter: SealedSubmitter, keys: dict[str, bytes]) -> SubmitterPublic:
+        """``submitter`` with the values sealed under ``keys`` opened (no keys: as recorded)."""
+        return cls(
+            name=opened(submitter.name, "name", keys),
+            kind=submitter.kind,
+            registration_number=opened(submitter.registration_number, "registration_number", keys),
+            contact_email=opened(submitter.contact_email, "contact_email", keys),
+        )
+
+
+class ContentPublic(ProposalFields):
+    submitter: SubmitterPublic
+
+
 class ProposalPublic(BaseModel):
     """A proposal as it stands, with the status its submitter sees."""
 
@@ -324,7 +366,7 @@ class ProposalPublic(BaseModel):
     portal: str
     status: ProposalStatus = Field(
         description="submitted → under_review → assessed | rejected_as_duplicate → "
-        "forwarded_to_government; or withdrawn"
+        "forwarded_to_government; or withdrawn; or misattributed (an upheld attribution dispute)"
     )
     late: bool
     submitted_at: UtcDateTime
@@ -333,12 +375,14 @@ class ProposalPublic(BaseModel):
     amended_at: UtcDateTime | None
     withdrawn_at: UtcDateTime | None
     withdrawal_reason: str | None
-    content: ProposalContent
+    content: ContentPublic
     event_id: str = Field(description="the ProposalSubmitted event")
     last_event_id: str = Field(description="the latest event of this service about the proposal")
 
     @classmethod
-    def of(cls, row: ProposalRow) -> ProposalPublic:
+    def of(cls, row: ProposalRow, keys: dict[str, bytes] | None = None) -> ProposalPublic:
+        """``keys``: the data subject keys to open personal data with (an admin's read of one proposal)."""
+        content = ProposalContent.model_validate(row.content)
         return cls(
             proposal_id=row.proposal_id,
             consultation_id=row.consultation_id,
@@ -352,17 +396,33 @@ class ProposalPublic(BaseModel):
             amended_at=row.amended_at,
             withdrawn_at=row.withdrawn_at,
             withdrawal_reason=row.withdrawal_reason,
-            content=ProposalContent.model_validate(row.content),
+            content=ContentPublic.model_validate(
+                {
+                    **content.model_dump(exclude={"submitter"}),
+                    "submitter": SubmitterPublic.of(content.submitter, keys or {}),
+                }
+            ),
             event_id=row.submitted_event_id,
             last_event_id=row.last_event_id,
         )
+
+
+def _now_only(
+    decide: Callable[[domain.Proposal | None, datetime], DomainEvent],
+) -> Callable[[domain.Proposal | None, datetime, UnitOfWork], Awaitable[DomainEvent]]:
+    async def decided(state: domain.Proposal | None, now: datetime, _uow: UnitOfWork) -> DomainEvent:
+        return decide(state, now)
+
+    return decided
 
 
 def _visible(row: ProposalRow | None, principal: Principal) -> bool:
     return row is not None and (principal.role != "portal" or row.portal == principal.name)
 
 
-def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> APIRouter:
+def proposals_router(
+    runtime: LogRuntime, signing_key: Ed25519PrivateKey, subjects: DataSubjects
+) -> APIRouter:
     router = APIRouter(tags=["proposals"])
 
     def answer(row: store.Registration) -> SubmissionAnswer:
@@ -414,7 +474,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
     )
     async def submit_proposal(
         consultation_id: ConsultationId,
-        body: ProposalContent,
+        body: ProposalBody,
         principal: PortalCaller,
         request: Request,
         idempotency_key: Annotated[
@@ -426,7 +486,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
         ] = None,
     ) -> SubmissionAnswer:
         key = domain.checked_idempotency_key(idempotency_key)
-        fingerprint = domain.request_sha256(body)
+        fingerprint = domain.request_fingerprint(body, subjects.digest)
         portal = principal.name
 
         async def work(uow: UnitOfWork) -> SubmissionAnswer:
@@ -452,6 +512,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
             else:
                 year = domain.registration_year(consultation.submission_opens_at)
                 numbering = domain.first_numbering(year, await store.series_taken(uow.session, year))
+            sealed = await subjects.seal_submitter(uow.session, body.submitter, uow.now())
             event = domain.submit_proposal(
                 proposal_id=new_event_id(),
                 consultation_id=consultation_id,
@@ -459,7 +520,8 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
                 numbering=numbering,
                 portal=portal,
                 idempotency_key=key,
-                content=body,
+                request_fingerprint=fingerprint,
+                content=ProposalContent(**{**dict(body), "submitter": sealed}),
                 now=uow.now(),
             )
             envelope = await uow.append(
@@ -500,20 +562,26 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
         "/v1/proposals/{proposal_id}",
         response_model=ProposalPublic,
         summary=f"Read a proposal and the status its submitter sees (its portal; {STAFF_READERS})",
+        description="Personal data reads sealed or erased; an `admin` reads it in plain text while its "
+        "data subject's key exists.",
         responses=errors(*AUTH, SUSPENDED, NO_PROPOSAL, INVALID),
     )
     async def get_proposal(proposal_id: ProposalId, principal: Reader) -> ProposalPublic:
         async with store.read_session(runtime) as session:
             row = await session.get(ProposalRow, proposal_id)
-        if row is None or not _visible(row, principal):
-            raise domain.ProposalNotFound(f"no proposal {proposal_id} of this portal")
-        return ProposalPublic.of(row)
+            if row is None or not _visible(row, principal):
+                raise domain.ProposalNotFound(f"no proposal {proposal_id} of this portal")
+            keys: dict[str, bytes] = {}
+            if principal.role == "admin":
+                sealed = ProposalContent.model_validate(row.content).submitter
+                keys = await subjects.keys(session, submitter_key_ids(sealed))
+        return ProposalPublic.of(row, keys)
 
     async def change(
         proposal_id: str,
         principal: Principal,
         request: Request,
-        decide: Callable[[domain.Proposal | None, datetime], DomainEvent],
+        decide: Callable[[domain.Proposal | None, datetime, UnitOfWork], Awaitable[DomainEvent]],
     ) -> ProposalPublic:
         portal = principal.name
 
@@ -524,7 +592,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
             row = await uow.session.get(ProposalRow, proposal_id)
             consultation = await uow.session.get(ConsultationRow, row.consultation_id) if row else None
             state = row.state(consultation.window()) if row is not None and consultation is not None else None
-            event = decide(state, uow.now())
+            event = await decide(state, uow.now(), uow)
             envelope = await uow.append(
                 event,
                 actor=principal.actor(),
@@ -547,6 +615,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
             SUSPENDED,
             NO_PROPOSAL,
             (409, "proposal_withdrawn", "a withdrawn proposal cannot be amended"),
+            (409, "proposal_misattributed", "the proposal was set aside by an upheld attribution dispute"),
             (409, "amendment_window_closed", "the consultation's submission window has closed"),
             TOO_LARGE,
             INVALID,
@@ -557,19 +626,22 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
         proposal_id: ProposalId, body: AmendmentRequest, principal: PortalCaller, request: Request
     ) -> ProposalPublic:
         changes = body.changes.model_dump(mode="json", exclude_unset=True)
-        return await change(
-            proposal_id,
-            principal,
-            request,
-            lambda state, now: domain.amend_proposal(
+
+        async def decide(state: domain.Proposal | None, now: datetime, uow: UnitOfWork) -> DomainEvent:
+            sealed = dict(changes)
+            if body.changes.submitter is not None and state is not None and state.portal == principal.name:
+                submitter = await subjects.seal_submitter(uow.session, body.changes.submitter, now)
+                sealed["submitter"] = submitter.model_dump(mode="json", exclude_none=True)
+            return domain.amend_proposal(
                 state,
                 proposal_id=proposal_id,
                 portal=principal.name,
-                changes=changes,
+                changes=sealed,
                 reason=body.reason,
                 now=now,
-            ),
-        )
+            )
+
+        return await change(proposal_id, principal, request, decide)
 
     @router.post(
         "/v1/proposals/{proposal_id}/withdrawal",
@@ -580,6 +652,7 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
             SUSPENDED,
             NO_PROPOSAL,
             (409, "proposal_withdrawn", "the proposal was withdrawn already"),
+            (409, "proposal_misattributed", "the proposal was set aside by an upheld attribution dispute"),
             (409, "withdrawal_window_closed", "the consultation's submission window has closed"),
             TOO_LARGE,
             INVALID,
@@ -592,8 +665,10 @@ def proposals_router(runtime: LogRuntime, signing_key: Ed25519PrivateKey) -> API
             proposal_id,
             principal,
             request,
-            lambda state, now: domain.withdraw_proposal(
-                state, proposal_id=proposal_id, portal=principal.name, reason=body.reason, now=now
+            _now_only(
+                lambda state, now: domain.withdraw_proposal(
+                    state, proposal_id=proposal_id, portal=principal.name, reason=body.reason, now=now
+                )
             ),
         )
 
@@ -707,5 +782,225 @@ def portals_router(runtime: LogRuntime, suspensions: store.SuspensionCache) -> A
     async def get_portal(portal: PortalName, _principal: Admin) -> PortalPublic:
         async with store.read_session(runtime) as session:
             return PortalPublic.of(portal, await session.get(PortalRow, portal))
+
+    return router
+
+
+# --- the people behind proposals ------------------------------------------------------------------
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_email: EmailStr = Field(
+        max_length=320, description="the data subject (normalized: trimmed, lower case)"
+    )
+    reason: BoundedText(2_000, min_length=1)  # type: ignore[valid-type]
+    legal_basis: BoundedText(300, min_length=1) = Field(  # type: ignore[valid-type]
+        description="e.g. `152-FZ art. 21`, `GDPR art. 17`"
+    )
+
+
+class ErasurePublic(BaseModel):
+    erasure_id: str
+    proposals: list[str] = Field(description="the proposals whose personal data can no longer be read")
+    erased_at: UtcDateTime
+    event_id: str = Field(description="the PersonalDataErased event")
+
+
+class DisputeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    complainant: BoundedText(300, min_length=1) = Field(  # type: ignore[valid-type]
+        description="who complains (personal data: recorded sealed)"
+    )
+    statement: BoundedText(20_000, min_length=1) = Field(  # type: ignore[valid-type]
+        description="what they state (recorded sealed)"
+    )
+
+
+class DisputeResolution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: DisputeOutcome = Field(description="upheld sets the proposal aside as `misattributed`")
+    rationale: BoundedText(20_000, min_length=1)  # type: ignore[valid-type]
+
+
+class DisputePublic(BaseModel):
+    dispute_id: str
+    proposal_id: str
+    consultation_id: str
+    status: Literal["open", "resolved"]
+    complainant: SealedValue
+    statement: SealedValue
+    outcome: DisputeOutcome | None
+    rationale: str | None
+    opened_at: UtcDateTime
+    resolved_at: UtcDateTime | None
+    event_id: str = Field(description="the AttributionDisputed event")
+    resolution_event_id: str | None = Field(description="the AttributionDisputeResolved event")
+
+    @classmethod
+    def of(cls, row: AttributionDisputeRow) -> DisputePublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+NO_DISPUTE: Refusal = (404, "dispute_not_found", "no attribution dispute with this id")
+DisputeId = Annotated[str, Path(pattern=ID_PATTERN, description="the dispute's id")]
+
+
+def personal_data_router(runtime: LogRuntime, subjects: DataSubjects) -> APIRouter:
+    router = APIRouter(tags=["personal data"])
+
+    @router.post(
+        "/v1/personal-data/erasures",
+        response_model=ErasurePublic,
+        summary="Erase a data subject's personal data (admin): its key is destroyed",
+        description="Every value sealed under the subject's key (the normalized contact e-mail's) reads "
+        '`{"erased": true}` from then on, in every log, topic, feed and store; the logs still verify. '
+        "The same request again answers the same.",
+        responses=errors(
+            *AUTH,
+            (404, "data_subject_not_found", "no proposal names this contact e-mail, and none was erased"),
+            TOO_LARGE,
+            INVALID,
+        ),
+    )
+    async def erase_personal_data(body: ErasureRequest, principal: Admin, request: Request) -> ErasurePublic:
+        subject = subjects.subject_digest(str(body.contact_email))
+
+        async def work(uow: UnitOfWork) -> tuple[ErasurePublic, bool]:
+            await uow.log_head()  # the log lock first: no intake of this subject runs beside the erasure
+            key_id = await subjects.key_of_subject(uow.session, subject)
+            if key_id is None:
+                done = await store.latest_erasure(uow.session, subject)
+                if done is not None:
+                    return ErasurePublic(
+                        erasure_id=done.erasure_id,
+                        proposals=done.proposals,
+                        erased_at=done.erased_at,
+                        event_id=done.event_id,
+                    ), False
+            event = domain.erase_personal_data(
+                erasure_id=new_event_id(),
+                subject_digest=subject,
+                key_id=key_id,
+                proposals=await store.proposals_sealed_under(uow.session, key_id) if key_id else [],
+                reason=body.reason,
+                legal_basis=body.legal_basis,
+            )
+            assert key_id is not None
+            await subjects.destroy(uow.session, key_id)
+            envelope = await uow.append(
+                event, actor=principal.actor(), correlation_id=request.state.correlation_id
+            )
+            await project_own(uow.session, envelope, event)
+            return ErasurePublic(
+                erasure_id=event.erasure_id,
+                proposals=event.proposals,
+                erased_at=envelope.occurred_at,
+                event_id=envelope.event_id,
+            ), True
+
+        answer, destroyed = await runtime.appender.run(work)
+        if destroyed:
+            await scrub_after_erasure(runtime.database)
+        return answer
+
+    @router.post(
+        "/v1/proposals/{proposal_id}/attribution-disputes",
+        status_code=status.HTTP_201_CREATED,
+        response_model=DisputePublic,
+        summary="Record a complaint that a proposal was filed in someone's name without consent (admin)",
+        description="The complainant and the statement are recorded sealed under the proposal's data "
+        'subject (`{"erased": true}` when that subject was erased already).',
+        responses=errors(*AUTH, NO_PROPOSAL, TOO_LARGE, INVALID),
+    )
+    async def dispute_attribution(
+        proposal_id: ProposalId, body: DisputeCreate, principal: Admin, request: Request
+    ) -> DisputePublic:
+        async def work(uow: UnitOfWork) -> DisputePublic:
+            row = await uow.session.get(ProposalRow, proposal_id)
+            consultation = await uow.session.get(ConsultationRow, row.consultation_id) if row else None
+            state = row.state(consultation.window()) if row is not None and consultation is not None else None
+            complainant = statement = SealedValue.gone()
+            key_id = (
+                ProposalContent.model_validate(row.content).submitter.contact_email.key_id if row else None
+            )
+            key = await subjects.key_by_id(uow.session, key_id) if key_id else None
+            if key_id is not None and key is not None:
+                complainant = seal(key_id, key, "complainant", body.complainant)
+                statement = seal(key_id, key, "statement", body.statement)
+            event = domain.dispute_attribution(
+                state,
+                proposal_id=proposal_id,
+                dispute_id=new_event_id(),
+                complainant=complainant,
+                statement=statement,
+            )
+            envelope = await uow.append(
+                event,
+                actor=principal.actor(),
+                correlation_id=request.state.correlation_id,
+                expected_version=state.stream_version if state else None,
+            )
+            await project_own(uow.session, envelope, event)
+            await uow.session.flush()
+            dispute = await uow.session.get(AttributionDisputeRow, event.dispute_id)
+            assert dispute is not None
+            return DisputePublic.of(dispute)
+
+        return await runtime.appender.run(work)
+
+    @router.post(
+        "/v1/attribution-disputes/{dispute_id}/resolution",
+        response_model=DisputePublic,
+        summary="Resolve an attribution dispute (admin): upheld sets the proposal aside as misattributed",
+        responses=errors(
+            *AUTH,
+            NO_DISPUTE,
+            (409, "dispute_already_resolved", "the dispute was resolved already"),
+            TOO_LARGE,
+            INVALID,
+        ),
+    )
+    async def resolve_dispute(
+        dispute_id: DisputeId, body: DisputeResolution, principal: Admin, request: Request
+    ) -> DisputePublic:
+        async def work(uow: UnitOfWork) -> DisputePublic:
+            dispute = await uow.session.get(AttributionDisputeRow, dispute_id)
+            event = domain.resolve_dispute(
+                dispute.state() if dispute is not None else None,
+                dispute_id=dispute_id,
+                outcome=body.outcome,
+                rationale=body.rationale,
+            )
+            envelope = await uow.append(
+                event, actor=principal.actor(), correlation_id=request.state.correlation_id
+            )
+            await project_own(uow.session, envelope, event)
+            await uow.session.flush()
+            assert dispute is not None
+            return DisputePublic.of(dispute)
+
+        return await runtime.appender.run(work)
+
+    @router.get(
+        "/v1/attribution-disputes",
+        response_model=Page[DisputePublic],
+        summary="List attribution disputes, open or resolved (admin)",
+        responses=errors(*AUTH, INVALID, BAD_CURSOR),
+    )
+    async def list_disputes(
+        _principal: Admin,
+        page: PageParams,
+        status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
+    ) -> Page[DisputePublic]:
+        query = store.disputes_query(
+            status=status, after=str(page.cursor[0]) if page.cursor else None, limit=page.limit + 1
+        )
+        async with store.read_session(runtime) as session:
+            rows = (await session.exec(query)).all()
+        return page.page([DisputePublic.of(row) for row in rows], lambda item: [item.dispute_id])
 
     return router

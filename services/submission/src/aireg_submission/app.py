@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
@@ -19,15 +21,23 @@ from aireg_submission.api import (
     AUTH,
     consultations_router,
     errors,
+    personal_data_router,
     portals_router,
     proposals_router,
 )
 from aireg_submission.consumers import apply_analysis_event, handles
+from aireg_submission.personal_data import DataSubjects, read_digest_secret_file, stored_digest_secret
 from aireg_submission.settings import Settings
 from aireg_submission.store import SuspensionCache
 
 SERVICE = "submission"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def _secure_delete(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -54,10 +64,18 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         ),
     )
     signing_key = load_private_key(settings.signing_key_file)
+    subjects = DataSubjects(
+        read_digest_secret_file(settings.digest_secret_file) if settings.digest_secret_file else None
+    )
+    if runtime.database.dialect == "sqlite":
+        # Deleted rows (a destroyed data subject key) are overwritten with zeros, not only unlinked.
+        event.listen(runtime.database.writer.sync_engine, "connect", _secure_delete)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        if subjects.digest_secret is None:
+            subjects.digest_secret = await stored_digest_secret(runtime.database)
         try:
             yield
         finally:
@@ -80,7 +98,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
     app.include_router(consultations_router(runtime))
-    app.include_router(proposals_router(runtime, signing_key))
+    app.include_router(proposals_router(runtime, signing_key, subjects))
+    app.include_router(personal_data_router(runtime, subjects))
     app.include_router(portals_router(runtime, app.state.suspensions))
     app.include_router(
         feed_router(runtime.database),

@@ -12,9 +12,8 @@ of ``aireg up``, tests) use none.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -33,16 +32,22 @@ from aireg_events.catalogue.analysis import (
 )
 from aireg_events.catalogue.common import DomainEvent, LateSubmissions, Outcome
 from aireg_events.catalogue.submission import (
+    AttributionDisputed,
+    AttributionDisputeResolved,
     ConsultationLanguage,
     ConsultationOpened,
+    DisputeOutcome,
+    PersonalDataErased,
     PortalResumed,
     PortalSuspended,
     ProposalAmended,
+    ProposalBody,
     ProposalContent,
     ProposalSubmitted,
     ProposalWithdrawn,
 )
 from aireg_events.rules import RuleViolation
+from aireg_events.sealed import SealedValue
 from aireg_events.submitter_status import submitter_status
 
 SERIES_PER_YEAR = 10
@@ -60,6 +65,8 @@ class ProposalStatus(StrEnum):
     forwarded_to_government = "forwarded_to_government"
     rejected_as_duplicate = "rejected_as_duplicate"
     withdrawn = "withdrawn"
+    misattributed = "misattributed"
+    """An upheld attribution dispute: filed in someone's name without their consent, set aside."""
 
 
 # --- refusals -------------------------------------------------------------------------------------
@@ -127,6 +134,11 @@ class ProposalIsWithdrawn(RuleViolation):
     kind = "conflict"
 
 
+class ProposalIsMisattributed(RuleViolation):
+    code = "proposal_misattributed"
+    kind = "conflict"
+
+
 class AmendmentWindowClosed(RuleViolation):
     code = "amendment_window_closed"
     kind = "conflict"
@@ -147,6 +159,23 @@ class InvalidAmendment(RuleViolation):
 class AmendmentChangesNothing(RuleViolation):
     code = "amendment_changes_nothing"
     kind = "invalid"
+
+
+class DataSubjectNotFound(RuleViolation):
+    """No proposal was ever submitted with this contact e-mail (nor erased under it)."""
+
+    code = "data_subject_not_found"
+    kind = "not_found"
+
+
+class DisputeNotFound(RuleViolation):
+    code = "dispute_not_found"
+    kind = "not_found"
+
+
+class DisputeAlreadyResolved(RuleViolation):
+    code = "dispute_already_resolved"
+    kind = "conflict"
 
 
 class PortalAlreadySuspended(RuleViolation):
@@ -310,9 +339,10 @@ def checked_idempotency_key(key: str | None) -> str:
     return key
 
 
-def request_sha256(content: ProposalContent) -> str:
-    """The fingerprint of a parsed body: SHA-256 of its canonical JSON (defaults filled in)."""
-    return hashlib.sha256(canonical_json(content.model_dump(mode="json"))).hexdigest()
+def request_fingerprint(body: ProposalBody, digest: Callable[[bytes], str]) -> str:
+    """The fingerprint of a parsed body: ``digest`` (a keyed hash: the body holds personal data) of its
+    canonical JSON, defaults filled in."""
+    return digest(b"request\x00" + canonical_json(body.model_dump(mode="json")))
 
 
 def is_replay(
@@ -363,9 +393,11 @@ def submit_proposal(
     numbering: Numbering,
     portal: str,
     idempotency_key: str,
+    request_fingerprint: str,
     content: ProposalContent,
     now: datetime,
 ) -> ProposalSubmitted:
+    """``content`` is the body with its personal data sealed already."""
     late = lateness(window, now)
     return ProposalSubmitted(
         proposal_id=proposal_id,
@@ -375,7 +407,7 @@ def submit_proposal(
         received_at=now,
         late=late,
         idempotency_key=idempotency_key,
-        request_sha256=request_sha256(content),
+        request_sha256=request_fingerprint,
         content=content,
     )
 
@@ -388,6 +420,8 @@ def _own_live_proposal(proposal: Proposal | None, proposal_id: str, portal: str)
         raise ProposalNotFound(f"no proposal {proposal_id} of this portal")
     if proposal.status is ProposalStatus.withdrawn:
         raise ProposalIsWithdrawn(f"proposal {proposal_id} was withdrawn")
+    if proposal.status is ProposalStatus.misattributed:
+        raise ProposalIsMisattributed(f"proposal {proposal_id} was set aside as misattributed")
     return proposal
 
 
@@ -400,7 +434,8 @@ def amend_proposal(
     reason: str,
     now: datetime,
 ) -> ProposalAmended:
-    """``changes`` are the JSON values of the fields to replace; the result must still be a valid body."""
+    """``changes`` are the JSON values of the fields to replace (a submitter sealed already); the result
+    must still be a valid body."""
     current = _own_live_proposal(proposal, proposal_id, portal)
     if now > current.window.closes_at:
         raise AmendmentWindowClosed(
@@ -457,6 +492,80 @@ def withdraw_proposal(
     )
 
 
+# --- the people behind proposals ------------------------------------------------------------------
+
+
+def erase_personal_data(
+    *,
+    erasure_id: str,
+    subject_digest: str,
+    key_id: str | None,
+    proposals: Collection[str],
+    reason: str,
+    legal_basis: str,
+) -> PersonalDataErased:
+    """The subject's key ``key_id`` is to be destroyed; ``proposals`` carry values sealed under it."""
+    if key_id is None:
+        raise DataSubjectNotFound("no proposal names this contact e-mail, and none erased under it")
+    return PersonalDataErased(
+        erasure_id=erasure_id,
+        subject_digest=subject_digest,
+        key_ids=[key_id],
+        proposals=sorted(proposals),
+        reason=reason,
+        legal_basis=legal_basis,
+    )
+
+
+def dispute_attribution(
+    proposal: Proposal | None,
+    *,
+    proposal_id: str,
+    dispute_id: str,
+    complainant: SealedValue,
+    statement: SealedValue,
+) -> AttributionDisputed:
+    """A complaint is recorded on any proposal, whatever its status (a withdrawn one included)."""
+    if proposal is None:
+        raise ProposalNotFound(f"no proposal {proposal_id}")
+    return AttributionDisputed(
+        dispute_id=dispute_id,
+        proposal_id=proposal.proposal_id,
+        consultation_id=proposal.consultation_id,
+        complainant=complainant,
+        statement=statement,
+    )
+
+
+@dataclass(frozen=True)
+class Dispute:
+    dispute_id: str
+    proposal_id: str
+    consultation_id: str
+    resolved: bool
+
+
+def resolve_dispute(
+    dispute: Dispute | None, *, dispute_id: str, outcome: DisputeOutcome, rationale: str
+) -> AttributionDisputeResolved:
+    if dispute is None:
+        raise DisputeNotFound(f"no attribution dispute {dispute_id}")
+    if dispute.resolved:
+        raise DisputeAlreadyResolved(f"the attribution dispute {dispute_id} is resolved already")
+    return AttributionDisputeResolved(
+        dispute_id=dispute.dispute_id,
+        proposal_id=dispute.proposal_id,
+        consultation_id=dispute.consultation_id,
+        outcome=outcome,
+        rationale=rationale,
+    )
+
+
+def status_after_resolution(current: ProposalStatus, event: AttributionDisputeResolved) -> ProposalStatus:
+    """An upheld dispute sets the proposal aside for good; a rejected one changes nothing."""
+    return ProposalStatus.misattributed if event.outcome is DisputeOutcome.upheld else current
+
+
 # --- portals --------------------------------------------------------------------------------------
 
 
@@ -481,7 +590,7 @@ def status_after(current: ProposalStatus, event: DomainEvent) -> ProposalStatus:
     event tell: triage or an assignment puts a proposal under review; an assessment makes it assessed,
     or rejected as a duplicate when it was merged into another proposal (triage only flags duplicates);
     an amendment asks for a new assessment; forwarding it to the government is the last step; a late
-    assignment after the assessment changes nothing, and a withdrawn proposal stays withdrawn.
+    assignment after the assessment changes nothing, and a withdrawn or misattributed proposal stays so.
     """
     assessed = current in (ProposalStatus.assessed, ProposalStatus.rejected_as_duplicate)
     merged = current is ProposalStatus.rejected_as_duplicate
@@ -491,6 +600,7 @@ def status_after(current: ProposalStatus, event: DomainEvent) -> ProposalStatus:
         assessed = merged = False
     return ProposalStatus(
         submitter_status(
+            misattributed=current is ProposalStatus.misattributed,
             withdrawn=current is ProposalStatus.withdrawn,
             forwarded=current is ProposalStatus.forwarded_to_government
             or isinstance(event, ProposalForwardedToGovernment),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.canonical import canonical_json, loads
@@ -18,7 +19,10 @@ from aireg_events.catalogue.analysis import (
 )
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.catalogue.submission import (
+    AttributionDisputed,
+    AttributionDisputeResolved,
     ConsultationOpened,
+    PersonalDataErased,
     PortalResumed,
     PortalSuspended,
     ProposalAmended,
@@ -27,13 +31,18 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import Envelope
+from aireg_events.sealed import SealedValue
 from aireg_submission import domain
+from aireg_submission.personal_data import sealed_key_ids, submitter_key_ids
 from aireg_submission.store import (
+    AttributionDisputeRow,
     ConsultationRow,
+    ErasureRow,
     PortalRow,
     ProposalRow,
     Registration,
     RegistrationCounterRow,
+    SealedValueUseRow,
 )
 
 
@@ -44,6 +53,7 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
         await _proposal_submitted(session, envelope, event)
     elif isinstance(event, ProposalAmended):
         proposal = await _proposal(session, event.proposal_id)
+        await _record_sealed_use(session, event.proposal_id, submitter_key_ids(event.content.submitter))
         proposal.content = _stored(event.content)
         proposal.version += 1
         proposal.amended_at = envelope.occurred_at
@@ -59,6 +69,43 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
         proposal.status_changed_at = envelope.occurred_at
         proposal.withdrawn_at = envelope.occurred_at
         proposal.withdrawal_reason = event.reason
+        proposal.stream_version = envelope.stream_version
+        proposal.last_event_id = envelope.event_id
+    elif isinstance(event, PersonalDataErased):
+        await _personal_data_erased(session, envelope, event)
+    elif isinstance(event, AttributionDisputed):
+        proposal = await _proposal(session, event.proposal_id)
+        await _record_sealed_use(
+            session, event.proposal_id, sealed_key_ids((event.complainant, event.statement))
+        )
+        session.add(
+            AttributionDisputeRow(
+                dispute_id=event.dispute_id,
+                proposal_id=event.proposal_id,
+                consultation_id=event.consultation_id,
+                complainant=event.complainant.model_dump(mode="json", exclude_none=True),
+                statement=event.statement.model_dump(mode="json", exclude_none=True),
+                status="open",
+                opened_at=envelope.occurred_at,
+                event_id=envelope.event_id,
+            )
+        )
+        proposal.stream_version = envelope.stream_version
+        proposal.last_event_id = envelope.event_id
+    elif isinstance(event, AttributionDisputeResolved):
+        proposal = await _proposal(session, event.proposal_id)
+        dispute = await session.get(AttributionDisputeRow, event.dispute_id)
+        if dispute is None:
+            raise LookupError(f"attribution dispute {event.dispute_id} is not in the state tables")
+        dispute.status = "resolved"
+        dispute.outcome = event.outcome.value
+        dispute.rationale = event.rationale
+        dispute.resolved_at = envelope.occurred_at
+        dispute.resolution_event_id = envelope.event_id
+        status = domain.status_after_resolution(domain.ProposalStatus(proposal.status), event)
+        if status != proposal.status:
+            proposal.status = status.value
+            proposal.status_changed_at = envelope.occurred_at
         proposal.stream_version = envelope.stream_version
         proposal.last_event_id = envelope.event_id
     elif isinstance(event, (PortalSuspended, PortalResumed)):
@@ -149,6 +196,9 @@ async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: 
             }
         ],
     )
+    await _record_sealed_use(
+        session, event.proposal_id, submitter_key_ids(event.content.submitter), new_proposal=True
+    )
     number = domain.parse_registration_number(event.registration_number)
     counter = await session.get(RegistrationCounterRow, event.consultation_id)
     if counter is None:  # the consultation's first proposal: it took its series with it
@@ -162,6 +212,54 @@ async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: 
 def _stored(content: ProposalContent) -> dict[str, Any]:
     """The content as the log holds it (canonical key order), so a rebuild stores the very same JSON."""
     stored: dict[str, Any] = loads(canonical_json(content.model_dump(mode="json")))
+    return stored
+
+
+_INSERT_SEALED_USE = insert(SealedValueUseRow.__table__)  # type: ignore[attr-defined]
+
+
+async def _record_sealed_use(
+    session: AsyncSession, proposal_id: str, key_ids: set[str], *, new_proposal: bool = False
+) -> None:
+    """``new_proposal``: its submission, which nothing recorded before (the intake's hot path: no look-up)."""
+    for key_id in sorted(key_ids):
+        if new_proposal or await session.get(SealedValueUseRow, (key_id, proposal_id)) is None:
+            await session.execute(_INSERT_SEALED_USE, [{"key_id": key_id, "proposal_id": proposal_id}])
+
+
+async def _personal_data_erased(session: AsyncSession, envelope: Envelope, event: PersonalDataErased) -> None:
+    """Every value sealed under the destroyed keys reads ``{"erased": true}`` in the tables from now on."""
+    session.add(
+        ErasureRow(
+            erasure_id=event.erasure_id,
+            subject_digest=event.subject_digest,
+            proposals=list(event.proposals),
+            erased_at=envelope.occurred_at,
+            event_id=envelope.event_id,
+        )
+    )
+    destroyed = set(event.key_ids)
+    for proposal_id in event.proposals:
+        proposal = await session.get(ProposalRow, proposal_id)
+        if proposal is not None:
+            proposal.content = _erased(proposal.content, destroyed)
+        query = select(AttributionDisputeRow).where(AttributionDisputeRow.proposal_id == proposal_id)
+        for dispute in (await session.exec(query)).all():
+            dispute.complainant = _erased(dispute.complainant, destroyed)
+            dispute.statement = _erased(dispute.statement, destroyed)
+
+
+def _erased(stored: Any, destroyed: set[str]) -> Any:
+    """``stored`` (JSON) with every sealed value naming one of the ``destroyed`` keys replaced by the
+    erased one."""
+    if isinstance(stored, dict):
+        if set(stored) == {"erased", "sealed"} and stored["erased"] is False:
+            if SealedValue.model_validate(stored).key_id in destroyed:
+                return SealedValue.gone().model_dump(mode="json", exclude_none=True)
+            return stored
+        return {name: _erased(value, destroyed) for name, value in stored.items()}
+    if isinstance(stored, list):
+        return [_erased(value, destroyed) for value in stored]
     return stored
 
 

@@ -11,4 +11,7 @@ class Settings(ServiceSettings):
     port: int = 8001
     signing_key_file: Path
     """Ed25519 private key: signs receipts and chain checkpoints."""
+    digest_secret_file: Path | None = None
+    """The secret of the keyed digests of personal data (hex, ``aireg keys create`` writes
+    ``submission.digest-secret``); unset: the service keeps one in its own database."""
     consumer_group: str = "aireg-submission"

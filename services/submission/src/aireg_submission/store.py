@@ -121,6 +121,57 @@ class PortalRow(StateTable, table=True):
     event_id: str = Field(max_length=36)
 
 
+class SealedValueUseRow(StateTable, table=True):
+    """Which proposals carry values sealed under which data subject key (from the key ids the sealed
+    values name): what an erasure lists."""
+
+    __tablename__ = "sealed_value_use"
+
+    key_id: str = Field(primary_key=True, max_length=36)
+    proposal_id: str = Field(primary_key=True, max_length=36)
+
+
+class ErasureRow(StateTable, table=True):
+    """A ``PersonalDataErased``: the answer a repeated erasure request gets again."""
+
+    __tablename__ = "personal_data_erasure"
+
+    erasure_id: str = Field(primary_key=True, max_length=36)
+    subject_digest: str = Field(max_length=64, index=True)
+    proposals: list[str] = Field(sa_column=Column(JSON(), nullable=False))
+    erased_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    event_id: str = Field(max_length=36)
+
+
+class AttributionDisputeRow(StateTable, table=True):
+    """A complaint that a proposal was filed in someone's name without their consent, and its outcome.
+    ``complainant`` and ``statement`` hold sealed values only."""
+
+    __tablename__ = "attribution_dispute"
+
+    dispute_id: str = Field(primary_key=True, max_length=36)
+    proposal_id: str = Field(max_length=36, index=True)
+    consultation_id: str = Field(max_length=36)
+    complainant: dict[str, Any] = Field(sa_column=Column(JSON(), nullable=False))
+    statement: dict[str, Any] = Field(sa_column=Column(JSON(), nullable=False))
+    status: str = Field(max_length=16, index=True)
+    """open | resolved"""
+    outcome: str | None = Field(default=None, max_length=16)
+    rationale: str | None = None
+    opened_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp(), nullable=True))
+    event_id: str = Field(max_length=36)
+    resolution_event_id: str | None = Field(default=None, max_length=36)
+
+    def state(self) -> domain.Dispute:
+        return domain.Dispute(
+            dispute_id=self.dispute_id,
+            proposal_id=self.proposal_id,
+            consultation_id=self.consultation_id,
+            resolved=self.status == "resolved",
+        )
+
+
 metadata = StateTable.metadata
 
 
@@ -221,3 +272,26 @@ async def read_session(runtime: LogRuntime) -> AsyncIterator[AsyncSession]:
     """A session for queries, on the reader engine (never holds the write lock)."""
     async with AsyncSession(runtime.database.reader, expire_on_commit=False) as session:
         yield session
+
+
+async def proposals_sealed_under(session: AsyncSession, key_id: str) -> list[str]:
+    query = select(SealedValueUseRow.proposal_id).where(SealedValueUseRow.key_id == key_id)
+    return sorted((await session.exec(query)).all())
+
+
+async def latest_erasure(session: AsyncSession, subject_digest: str) -> ErasureRow | None:
+    query = (
+        select(ErasureRow)
+        .where(ErasureRow.subject_digest == subject_digest)
+        .order_by(col(ErasureRow.erasure_id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+def disputes_query(*, status: str | None, after: str | None, limit: int) -> Any:
+    query = select(AttributionDisputeRow).order_by(col(AttributionDisputeRow.dispute_id)).limit(limit)
+    if status is not None:
+        query = query.where(AttributionDisputeRow.status == status)
+    if after is not None:
+        query = query.where(col(AttributionDisputeRow.dispute_id) > after)
+    return query

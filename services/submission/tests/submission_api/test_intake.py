@@ -61,7 +61,12 @@ async def test_a_submission_is_registered_with_a_signed_receipt_that_matches_the
     assert event["payload"]["received_at"] == answer["receipt"]["received_at"] == answer["submitted_at"]
     assert event["payload"]["portal"] == "portal-a"
     assert event["payload"]["idempotency_key"] == "first-try"
-    assert event["payload"]["content"] == body
+    recorded = event["payload"]["content"]
+    assert {**recorded, "submitter": None} == {**body, "submitter": None}
+    sealed_email = recorded["submitter"]["contact_email"]
+    assert sealed_email["erased"] is False and sealed_email["sealed"].startswith("aes256gcm:")
+    assert body["submitter"]["contact_email"] not in str(event), "the log holds the e-mail sealed only"
+    assert recorded["submitter"]["name"] == body["submitter"]["name"], "an organization's name is no secret"
     assert event["actor"] == {"role": "portal", "name": "portal-a", "organization": None}
 
     read = await submission.proposal(answer["proposal_id"])
@@ -69,8 +74,12 @@ async def test_a_submission_is_registered_with_a_signed_receipt_that_matches_the
     proposal = read.json()
     assert proposal["status"] == "submitted"
     assert proposal["registration_number"] == answer["registration_number"]
-    assert proposal["content"] == body
+    assert proposal["content"] == recorded, "the portal reads it as recorded: sealed"
     assert proposal["version"] == 1
+    as_admin = await submission.client.get(
+        f"/v1/proposals/{answer['proposal_id']}", headers=submission.auth("admin")
+    )
+    assert as_admin.json()["content"] == body, "an admin reads the plain values while the key exists"
 
 
 async def test_two_consultations_of_one_year_never_share_a_registration_number(

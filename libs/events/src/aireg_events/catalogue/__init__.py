@@ -72,5 +72,7 @@ class EventRegistry:
 
 CATALOGUE = EventRegistry((*submission.EVENTS, *analysis.EVENTS, ChainCheckpoint))
 """Every event of the contract, at its current version."""
+for _event_type, _from_version, _upcaster in submission.UPCASTERS:
+    CATALOGUE.register_upcaster(_event_type, _from_version, _upcaster)
 
 __all__ = ["CATALOGUE", "ChainCheckpoint", "DomainEvent", "EventRegistry", "UnknownEventType"]

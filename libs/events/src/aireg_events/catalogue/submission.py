@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -21,6 +22,7 @@ from aireg_events.catalogue.common import (
     SubmitterKind,
     UtcDateTime,
 )
+from aireg_events.sealed import SealedValue
 
 PRODUCER = "submission"
 
@@ -28,12 +30,55 @@ Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Submitter(BaseModel):
+    """Who submits, as a portal posts it. Never recorded like this: the submission service seals the
+    personal data (:class:`SealedSubmitter`) before anything is written."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: BoundedText(300, min_length=1)  # type: ignore[valid-type]
     kind: SubmitterKind
     registration_number: BoundedText(64) | None = None  # type: ignore[valid-type]
     contact_email: EmailStr = Field(max_length=320)
+
+
+class SealedSubmitter(BaseModel):
+    """Who submitted, as the log, the topics and every store hold it: ``contact_email`` always sealed,
+    ``name`` and ``registration_number`` sealed when ``kind`` is ``citizen`` (CONTRACT.md, "Personal
+    data"); an organization's name and registration number stay readable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: BoundedText(300, min_length=1) | SealedValue = Field(  # type: ignore[valid-type]
+        description="the organization's name; sealed when `kind` is `citizen`"
+    )
+    kind: SubmitterKind
+    registration_number: BoundedText(64) | SealedValue | None = Field(  # type: ignore[valid-type]
+        default=None, description="sealed when `kind` is `citizen`"
+    )
+    contact_email: SealedValue = Field(description="always sealed")
+
+    @model_validator(mode="after")
+    def _sealed_where_personal(self) -> SealedSubmitter:
+        citizen = self.kind is SubmitterKind.citizen
+        for name in ("name", "registration_number"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if citizen and not isinstance(value, SealedValue):
+                raise ValueError(f"a citizen's {name} is personal data and travels sealed only")
+            if not citizen and isinstance(value, SealedValue):
+                raise ValueError(f"an organization's {name} is not sealed")
+        return self
+
+    @property
+    def public_name(self) -> str:
+        """What analysis, reporting and their documents show: the organization's name, or "citizen"."""
+        return self.name if isinstance(self.name, str) else SubmitterKind.citizen.value
+
+    @property
+    def public_registration_number(self) -> str | None:
+        """An organization's registration number; None for a citizen (personal data) or when none."""
+        return self.registration_number if isinstance(self.registration_number, str) else None
 
 
 class Attachment(BaseModel):
@@ -45,12 +90,11 @@ class Attachment(BaseModel):
     sha256: Sha256Hex
 
 
-class ProposalContent(BaseModel):
-    """What an organization proposes: the body a portal posts, minus nothing, plus nothing."""
+class ProposalFields(BaseModel):
+    """What an organization proposes, but for who it is."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    submitter: Submitter
     title: BoundedText(300, min_length=1)  # type: ignore[valid-type]
     summary: BoundedText(2_000, min_length=1)  # type: ignore[valid-type]
     text: BoundedText(100_000, min_length=1)  # type: ignore[valid-type]
@@ -64,7 +108,7 @@ class ProposalContent(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
-    def _consistent(self) -> ProposalContent:
+    def _consistent(self) -> ProposalFields:
         for name in ("directions", "questions", "application_areas"):
             values = getattr(self, name)
             if len(set(values)) != len(values):
@@ -76,6 +120,18 @@ class ProposalContent(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError("two attachments share a filename")
         return self
+
+
+class ProposalBody(ProposalFields):
+    """The body a portal posts (plain submitter). Never recorded like this: see :class:`ProposalContent`."""
+
+    submitter: Submitter
+
+
+class ProposalContent(ProposalFields):
+    """A proposal as the log records it: the body with its personal data sealed."""
+
+    submitter: SealedSubmitter
 
 
 class ConsultationLanguage(StrEnum):
@@ -107,7 +163,11 @@ class ConsultationOpened(DomainEvent):
 
 
 class ProposalSubmitted(DomainEvent):
+    """v2: the submitter's personal data is sealed, and ``request_sha256`` is keyed (HMAC-SHA-256 under
+    the submission service's digest secret), so the body's fingerprint cannot be tried against guesses."""
+
     event_type: ClassVar[str] = "ProposalSubmitted"
+    schema_version: ClassVar[int] = 2
     producer: ClassVar[str] = PRODUCER
     stream_field: ClassVar[str] = "proposal_id"
 
@@ -118,12 +178,18 @@ class ProposalSubmitted(DomainEvent):
     received_at: UtcDateTime
     late: bool = False
     idempotency_key: str
-    request_sha256: Sha256Hex
+    request_sha256: Sha256Hex = Field(
+        description="HMAC-SHA-256, under the submission service's digest secret, of the canonical JSON of "
+        "the parsed body (plain values): tells a retry from another body, and reveals nothing"
+    )
     content: ProposalContent
 
 
 class ProposalAmended(DomainEvent):
+    """v2: the submitter, in ``changes`` and ``content``, is sealed as in ``ProposalSubmitted``."""
+
     event_type: ClassVar[str] = "ProposalAmended"
+    schema_version: ClassVar[int] = 2
     producer: ClassVar[str] = PRODUCER
     stream_field: ClassVar[str] = "proposal_id"
 
@@ -175,6 +241,63 @@ class PortalResumed(DomainEvent):
         return f"portal:{self.portal}"
 
 
+class PersonalDataErased(DomainEvent):
+    """A data subject's key was destroyed: every value sealed under it reads ``{"erased": true}`` from
+    now on, in every event that carries it. Names the subject only by its keyed digest."""
+
+    event_type: ClassVar[str] = "PersonalDataErased"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "stream"
+
+    erasure_id: str
+    subject_digest: Sha256Hex = Field(
+        description="HMAC-SHA-256 of the normalized contact e-mail under the service's digest secret"
+    )
+    key_ids: list[str] = Field(description="the destroyed keys (the key id each sealed value names)")
+    proposals: list[str] = Field(description="the proposals whose personal data is now unreadable")
+    reason: str
+    legal_basis: str
+
+    @property
+    def stream(self) -> str:
+        return f"erasure:{self.erasure_id}"
+
+
+class DisputeOutcome(StrEnum):
+    upheld = "upheld"
+    rejected = "rejected"
+
+
+class AttributionDisputed(DomainEvent):
+    """Someone complains that the proposal was filed in their name without their consent (recorded by an
+    admin). The complainant and the statement are personal data: sealed under the proposal's data subject."""
+
+    event_type: ClassVar[str] = "AttributionDisputed"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "proposal_id"
+
+    dispute_id: str
+    proposal_id: str
+    consultation_id: str
+    complainant: SealedValue
+    statement: SealedValue
+
+
+class AttributionDisputeResolved(DomainEvent):
+    """An admin's decision on a dispute; ``upheld`` sets the proposal aside as ``misattributed``
+    everywhere (it stays in the log)."""
+
+    event_type: ClassVar[str] = "AttributionDisputeResolved"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "proposal_id"
+
+    dispute_id: str
+    proposal_id: str
+    consultation_id: str
+    outcome: DisputeOutcome
+    rationale: str
+
+
 EVENTS: tuple[type[DomainEvent], ...] = (
     ConsultationOpened,
     ProposalSubmitted,
@@ -182,4 +305,32 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     ProposalWithdrawn,
     PortalSuspended,
     PortalResumed,
+    PersonalDataErased,
+    AttributionDisputed,
+    AttributionDisputeResolved,
 )
+
+
+def erase_plain_submitter_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 → v2 of ``ProposalSubmitted`` and ``ProposalAmended``: v1 carried the submitter's personal data
+    in plain text. No reader may see it any more, and no key seals it: it reads as erased."""
+    upcast = dict(payload)
+    for holder in ("content", "changes"):
+        part = upcast.get(holder)
+        if isinstance(part, dict) and isinstance(part.get("submitter"), dict):
+            submitter = dict(part["submitter"])
+            gone = SealedValue.gone().model_dump(mode="json")
+            submitter["contact_email"] = gone
+            if submitter.get("kind") == SubmitterKind.citizen.value:
+                submitter["name"] = gone
+                if submitter.get("registration_number") is not None:
+                    submitter["registration_number"] = gone
+            upcast[holder] = {**part, "submitter": submitter}
+    return upcast
+
+
+UPCASTERS: tuple[tuple[str, int, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
+    (ProposalSubmitted.event_type, 1, erase_plain_submitter_v1),
+    (ProposalAmended.event_type, 1, erase_plain_submitter_v1),
+)
+"""``(event_type, from_version, upcaster)`` of this producer's old versions."""
