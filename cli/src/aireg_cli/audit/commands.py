@@ -130,6 +130,11 @@ def _verify_bundle_file(path: Path, keys_dir: Path | None) -> AuditReport:
         raise typer.Exit(2) from error
     try:
         public_keys = _public_keys(keys_dir) if keys_dir else _bundle_keys(opened.public_keys())
+        if keys_dir is None:
+            err.print(
+                "checkpoints are checked against the keys inside the bundle: compare their ids (below, "
+                "and in --json's key_ids) with the producers' keys you hold, or pass --keys DIR"
+            )
         return asyncio.run(verify_bundle(opened, public_keys))
     finally:
         opened.close()
@@ -192,7 +197,8 @@ def _print_report(report: AuditReport, as_json: bool) -> None:
         for producer, ids in report.key_ids.items():
             console.print(f"{producer} checkpoints checked against key ids: {', '.join(ids) or 'none'}")
         if report.ok:
-            console.print("[green]all holds[/]: every chain, position, stream version, checkpoint and feed")
+            checked = "checkpoint and feed" if report.source == "broker" else "and checkpoint (no feeds)"
+            console.print(f"[green]all holds[/]: every chain, position, stream version, {checked}")
         else:
             console.print(f"[red]{len(report.faults)} fault(s)[/]:")
             for fault in report.faults:
