@@ -4,7 +4,8 @@ crypto, kafkajs; ``verifiers/javascript/``) from the topics and from the offline
 built here on the reference canonicalizer (the ``rfc8785`` package, ``hashlib``, ``cryptography``) with
 none of aireg's code; a tampered copy is refused by all three with the producer and position named;
 ``aireg audit export`` round-trips; a log hashed under the canonical form before RFC 8785 is refused
-as such.
+as such; and our canonical bytes equal ``canonicalize``'s (V8's own number formatting) on 4,000 random
+values.
 
 The services run as real processes (submission and analysis, SQLite, the shared test broker).
 """
@@ -15,8 +16,11 @@ import asyncio
 import base64
 import hashlib
 import json
+import math
 import os
+import random
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -36,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from aireg_cli.keys import KeyRing
+from aireg_events.canonical import canonical_json_of_decoded
 from tests.support.system import System, build_system, consultation_body, proposal_body
 from tests.support.tokens import TokenFactory
 
@@ -231,6 +236,71 @@ def node(verifier: Path, *arguments: str) -> tuple[int, dict[str, Any]]:
 
 def faults_of(report: dict[str, Any]) -> set[Fault]:
     return {(fault["producer"], fault["log_position"], fault["kind"]) for fault in report["faults"]}
+
+
+def random_json_values(count: int, seed: int) -> list[Any]:
+    """Doubles from random bit patterns (every exponent), strings of random code points (controls,
+    U+2028, beyond U+FFFF; no surrogates), objects with such keys (UTF-16 order) holding both."""
+    chooser = random.Random(seed)
+
+    def double() -> float:
+        while True:
+            value: float = struct.unpack(">d", chooser.getrandbits(64).to_bytes(8, "big"))[0]
+            if math.isfinite(value):
+                return value
+
+    def text() -> str:
+        points = [
+            chooser.choice(
+                (
+                    chooser.randrange(0x20),
+                    chooser.randrange(0x20, 0xD800),
+                    chooser.randrange(0xE000, 0x110000),
+                )
+            )
+            for _ in range(chooser.randrange(8))
+        ]
+        return "".join(map(chr, points))
+
+    values: list[Any] = []
+    for _ in range(count):
+        kind = chooser.randrange(4)
+        if kind == 0:
+            values.append(double())
+        elif kind == 1:
+            values.append(float(round(double() % 1e6)))  # integral floats
+        elif kind == 2:
+            values.append(text())
+        else:
+            values.append(
+                {text(): chooser.choice([double(), text(), [double(), None, True]]) for _ in range(4)}
+            )
+    return values
+
+
+def test_our_canonical_bytes_equal_the_javascript_canonicalize_on_random_values(
+    javascript_verifier: Path,
+) -> None:
+    """ECMAScript's own number formatting and UTF-16 ordering (V8, through npm ``canonicalize``) against
+    ours, value by value: a check independent of the Python reference."""
+    values = random_json_values(4000, seed=8785)
+    script = (
+        "import canonicalize from 'canonicalize'; let input = '';"
+        "process.stdin.on('data', (chunk) => { input += chunk; });"
+        "process.stdin.on('end', () => { process.stdout.write(JSON.stringify(JSON.parse(input).map(canonicalize))); });"
+    )
+    completed = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        input=json.dumps(values).encode(),  # ASCII, doubles as their shortest round-trip digits
+        capture_output=True,
+        cwd=javascript_verifier.parent,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr.decode()[-3000:]
+    theirs = json.loads(completed.stdout)
+    assert len(theirs) == len(values)
+    for value, expected in zip(values, theirs, strict=True):
+        assert canonical_json_of_decoded(value) == expected.encode(), value
 
 
 # --- tampered copies ------------------------------------------------------------------------------------

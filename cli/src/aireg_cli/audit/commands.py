@@ -131,6 +131,11 @@ def _verify_bundle_file(path: Path, keys_dir: Path | None) -> AuditReport:
         raise typer.Exit(2) from error
     try:
         public_keys = _public_keys(keys_dir) if keys_dir else _bundle_keys(opened.public_keys())
+        if keys_dir is None:
+            err.print(
+                "checkpoints are checked against the keys inside the bundle: compare their ids (below, "
+                "and in --json's key_ids) with the producers' keys you hold, or pass --keys DIR"
+            )
         return asyncio.run(verify_bundle(opened, public_keys))
     finally:
         opened.close()
@@ -197,7 +202,7 @@ def _print_report(report: AuditReport, as_json: bool) -> None:
         for producer, ids in report.key_ids.items():
             console.print(say("checkpoint_keys", producer=producer, key_ids=", ".join(ids) or "-"))
         if report.ok:
-            console.print(say("all_holds"))
+            console.print(say("all_holds" if report.source == "broker" else "all_holds_without_feeds"))
         else:
             console.print(say("faults", count=len(report.faults)))
             for fault in report.faults:
@@ -225,7 +230,7 @@ def export_command(
     ring = KeyRing(keys_dir)
     publics = {producer: ring.signing_publics(producer) for producer in PRODUCER_TOPICS}
     if not any(publics.values()):
-        err.print(f"no producer public key in {keys_dir} (submission.pub, analysis.pub)")
+        err.print(say("no_public_keys", folder=keys_dir))
         raise typer.Exit(2)
 
     async def run() -> BundleSummary:
@@ -239,9 +244,9 @@ def export_command(
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:
         for producer, count in summary.records.items():
-            console.print(f"{producer}: {count} records")
-        console.print(f"keys: {', '.join(summary.keys)}")
-        console.print(f"wrote {summary.path}")
+            console.print(say("bundle_records", producer=producer, count=count))
+        console.print(say("bundle_keys", keys=", ".join(summary.keys)))
+        console.print(say("bundle_written", path=summary.path))
 
 
 @audit.command("history")
