@@ -25,7 +25,7 @@ from aireg_events.envelope import Actor
 from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, require_roles
 from aireg_http.errors import NotFound, Unprocessable
-from aireg_http.messages import Language, catalogue, language_of, preferred_language
+from aireg_http.messages import DEFAULT_LANGUAGE, Language, catalogue, language_of, preferred_language
 from aireg_http.pagination import Page, PageParams
 from aireg_reporting import domain, store
 from aireg_reporting.document.content import PackageDocument, PackageNotFound, build_document, document_json
@@ -61,9 +61,11 @@ LanguageQuery = Annotated[
 AcceptLanguage = Annotated[str | None, Header(include_in_schema=False)]
 
 
-def answer_language(lang: Language | None, accept_language: str | None, consultation: str | None) -> Language:
+def reading_language(
+    lang: Language | None, accept_language: str | None, consultation: str | None
+) -> Language:
     """``lang`` if given, else the first of ours in ``Accept-Language``, else the consultation's, else English."""
-    return lang or preferred_language(accept_language) or language_of(consultation) or "en"
+    return lang or preferred_language(accept_language) or language_of(consultation) or DEFAULT_LANGUAGE
 
 
 class TimelineEntry(BaseModel):
@@ -254,7 +256,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
                 consultation,
                 counts.get(consultation.consultation_id, Counter()),
                 now,
-                answer_language(lang, accept_language, consultation.language),
+                reading_language(lang, accept_language, consultation.language),
             )
             for consultation in consultations
         ]
@@ -335,7 +337,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         except PackageNotFound:
             raise NotFound(_absent(package_id, as_of), code="package_not_found") from None
         consultation = document.document.consultation
-        language = answer_language(lang, accept_language, consultation.language if consultation else None)
+        language = reading_language(lang, accept_language, consultation.language if consultation else None)
         return await anyio.to_thread.run_sync(_render, document, format, language)
 
     return router

@@ -183,10 +183,6 @@ class ConsultationCreate(BaseModel):
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
-    def command(self) -> dict[str, Any]:
-        """The fields of :func:`domain.open_consultation`, every deadline an instant."""
-        return self.model_dump()
-
 
 class ConsultationPublic(BaseModel):
     consultation_id: str
@@ -238,7 +234,7 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             event = domain.open_consultation(
                 consultation_id=new_event_id(),
                 code_taken=await store.consultation_by_code(uow.session, body.code) is not None,
-                **body.command(),
+                **body.model_dump(),
             )
             envelope = await uow.append(
                 event, actor=principal.actor(), correlation_id=request.state.correlation_id

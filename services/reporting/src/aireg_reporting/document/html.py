@@ -169,8 +169,7 @@ def render_html(document: PackageDocument, language: Language) -> str:
         + "</tbody></table>",
     ]
     if consultation is not None:
-        zone = words.catalogue.zone_name(words.zone)
-        parts.append(f'<p class="zone">{escape(words("time_zone", zone=zone, name=words.zone))}</p>')
+        parts.append(f'<p class="zone">{escape(words.zone_sentence())}</p>')
     received = _markup(
         words,
         "received",

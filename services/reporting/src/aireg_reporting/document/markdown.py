@@ -100,7 +100,7 @@ def render_markdown(document: PackageDocument, language: Language) -> str:
                 [label("forwarding_due_at"), words.moment(consultation.forwarding_due_at)],
             ],
         )
-        lines += [words("time_zone", zone=words.catalogue.zone_name(words.zone), name=words.zone), ""]
+        lines += [words.zone_sentence(), ""]
 
     lines += [f"## {words('in_figures')}", ""]
     lines.append(

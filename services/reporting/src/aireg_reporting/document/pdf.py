@@ -344,8 +344,7 @@ def render_pdf(document: PackageDocument, language: Language) -> bytes:
     for name, value in meta:
         pdf.pair(name, value, name_width=62, size=9.5, height=6)
     if consultation is not None:
-        zone = words.catalogue.zone_name(words.zone)
-        pdf.line_of(words("time_zone", zone=zone, name=words.zone), 8.5, colour=MUTED)
+        pdf.line_of(words.zone_sentence(), 8.5, colour=MUTED)
 
     pdf.heading(words("in_figures"))
     pdf.line_of(words("received", count=number(stats.proposals), late=number(stats.late_submissions)), 10)

@@ -40,6 +40,11 @@ class Wording:
     def moment(self, value: datetime | None) -> str:
         return self.catalogue.moment(value, self.zone)
 
+    def zone_sentence(self) -> str:
+        """Which zone the deadlines are in: "MSK (Europe/Moscow)", or "UTC" where the two names agree."""
+        name = self.catalogue.zone_name(self.zone)
+        return self("time_zone", zone=name if name == self.zone else f"{name} ({self.zone})")
+
     def number(self, value: float, decimals: int | None = None) -> str:
         return self.catalogue.number(value, decimals)
 
