@@ -50,7 +50,7 @@ def test_the_schema_check_refuses_a_mistyped_key(compose):
     assert any("service_ready" in error for error in schema_errors(broken))
 
 
-def test_kafka_and_postgresql_images_are_pinned_to_exact_versions_kafka_that_of_the_tests(compose):
+def test_images_are_pinned_to_exact_versions_and_kafka_is_the_one_the_tests_run(compose):
     images = {name: service.get("image", "") for name, service in compose["services"].items()}
     for name in ("kafka", "kafka-2", "kafka-3", "topics"):
         assert re.fullmatch(r"apache/kafka:\d+\.\d+\.\d+", images[name]), images[name]
