@@ -90,6 +90,7 @@ async def kill_and_restart(cluster: KafkaCluster, node_id: int, topics: list[str
         states = await partition_states(cluster.bootstrap, topics)
         if all(state.leader != node_id for state in states.values()):
             break
+        assert time.monotonic() - killed_at < 60, f"node {node_id} still leads after 60 s: {states}"
         await asyncio.sleep(0.2)
     new_leaders_after = time.monotonic() - killed_at
     await asyncio.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - killed_at)))
