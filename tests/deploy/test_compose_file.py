@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from aireg_cli.stack import KAFKA_VERSION
 from tests.deploy.deployment import (
     DEPLOY,
     PORTS,
@@ -49,11 +50,12 @@ def test_the_schema_check_refuses_a_mistyped_key(compose):
     assert any("service_ready" in error for error in schema_errors(broken))
 
 
-def test_kafka_and_postgresql_images_are_pinned_to_exact_versions(compose):
+def test_images_are_pinned_to_exact_versions_and_kafka_is_the_one_the_tests_run(compose):
     images = {name: service.get("image", "") for name, service in compose["services"].items()}
     for name in ("kafka", "kafka-2", "kafka-3", "topics"):
         assert re.fullmatch(r"apache/kafka:\d+\.\d+\.\d+", images[name]), images[name]
     assert len({images[name] for name in ("kafka", "kafka-2", "kafka-3", "topics")}) == 1
+    assert images["kafka"] == f"apache/kafka:{KAFKA_VERSION}", "the Apache Kafka the tests run"
     assert re.fullmatch(r"postgres:16\.\d+", images["postgres"]), images["postgres"]
 
 

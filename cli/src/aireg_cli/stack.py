@@ -8,6 +8,7 @@ run on the machine's Java (17 or later); one node, or several on one machine as 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ctypes
 import fcntl
@@ -445,8 +446,6 @@ class KafkaCluster:
 
 def _kafka_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool prints)."""
-    import base64
-
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
