@@ -46,7 +46,7 @@ from aireg_http.errors import ErrorBody, NotFound
 from aireg_http.pagination import Page, PageParams
 from aireg_submission import domain, store
 from aireg_submission.domain import ProposalStatus
-from aireg_submission.personal_data import DataSubjects, opened, scrub_after_erasure, seal, submitter_key_ids
+from aireg_submission.personal_data import DataSubjects, opened, scrub_after_erasure, submitter_key_ids
 from aireg_submission.projections import project_own, registration
 from aireg_submission.store import (
     AttributionDisputeRow,
@@ -919,20 +919,13 @@ def personal_data_router(runtime: LogRuntime, subjects: DataSubjects) -> APIRout
             row = await uow.session.get(ProposalRow, proposal_id)
             consultation = await uow.session.get(ConsultationRow, row.consultation_id) if row else None
             state = row.state(consultation.window()) if row is not None and consultation is not None else None
-            complainant = statement = SealedValue.gone()
-            key_id = (
-                ProposalContent.model_validate(row.content).submitter.contact_email.key_id if row else None
-            )
-            key = await subjects.key_by_id(uow.session, key_id) if key_id else None
-            if key_id is not None and key is not None:
-                complainant = seal(key_id, key, "complainant", body.complainant)
-                statement = seal(key_id, key, "statement", body.statement)
+            subject = ProposalContent.model_validate(row.content).submitter if row is not None else None
             event = domain.dispute_attribution(
                 state,
                 proposal_id=proposal_id,
                 dispute_id=new_event_id(),
-                complainant=complainant,
-                statement=statement,
+                complainant=await subjects.seal_beside(uow.session, subject, "complainant", body.complainant),
+                statement=await subjects.seal_beside(uow.session, subject, "statement", body.statement),
             )
             envelope = await uow.append(
                 event,

@@ -172,6 +172,17 @@ class DataSubjects:
     async def destroy(self, session: AsyncSession, key_id: str) -> None:
         await session.execute(delete(_KEYS).where(_KEYS.c.key_id == key_id))
 
+    async def seal_beside(
+        self, session: AsyncSession, submitter: SealedSubmitter | None, purpose: str, plain: str
+    ) -> SealedValue:
+        """``plain`` sealed under the key of ``submitter``'s data subject (what a dispute about their
+        proposal says); erased at once when that subject's key is gone."""
+        key_id = submitter.contact_email.key_id if submitter is not None else None
+        key = await self.key_by_id(session, key_id) if key_id is not None else None
+        if key_id is None or key is None:
+            return SealedValue.gone()
+        return seal(key_id, key, purpose, plain)
+
     async def seal_submitter(
         self, session: AsyncSession, submitter: Submitter, now: datetime
     ) -> SealedSubmitter:

@@ -113,6 +113,16 @@ async def test_an_erasure_destroys_the_key_and_the_data_reads_erased_everywhere_
     )
     assert portal.status_code == 403
 
+    late_complaint = await submission.client.post(
+        f"/v1/proposals/{proposal_id}/attribution-disputes",
+        headers=submission.auth("admin"),
+        json={"complainant": "Пётр Сидоров", "statement": "not me"},
+    )
+    assert late_complaint.status_code == 201, late_complaint.text
+    assert (late_complaint.json()["complainant"], late_complaint.json()["statement"]) == (ERASED, ERASED), (
+        "a complaint about an erased subject's proposal is not kept readable"
+    )
+
 
 async def test_an_upheld_dispute_sets_the_proposal_aside_and_a_rejected_one_does_not(
     submission: Submission,
