@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from aireg_cli.keys import KeyRing
 from aireg_events.topic_reader import read_topics
 from aireg_events.topics import Topics
+from aireg_http.messages import catalogue
 from tests.support.databases import DatabaseFactory
 from tests.support.system import System, build_system, consultation_body, proposal_body
 from tests.support.tokens import TokenFactory
@@ -456,7 +457,8 @@ def test_an_erased_citizen_is_in_no_byte_the_system_keeps_and_an_upheld_dispute_
     markdown = httpx.get(
         f"{reporting}/v1/packages/{scene.package_id}/document", params={"format": "md"}, headers=dashboard
     ).text
-    assert "| Misattributed | 1 |" in markdown, "the document says how many were set aside so"
+    set_aside = catalogue("en").label("misattributed")
+    assert f"| {set_aside} | 1 |" in markdown, "the document says how many were set aside so"
     stays = [
         item["event_type"]
         for item in asyncio.run(system.feed("submission"))
