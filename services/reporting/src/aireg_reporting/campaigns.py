@@ -12,7 +12,9 @@ a release takes a proposal out. Reporting folds those decisions and never recomp
   campaign points straight at its survivor, since a merge re-points those that pointed at the merged
   one), and the survivor's member count takes the merged one's. Members are never moved one by one.
 - Members are counted per surviving campaign: placed there, not withdrawn (a withdrawal is not in
-  analysis's log, so it counts whenever it arrives). A campaign of fewer than two is no campaign.
+  analysis's log, so it counts whenever it arrives). A campaign of fewer than two is no campaign; it is
+  kept (with its lone member's placement) rather than dissolved, which gives what analysis gives since
+  analysis never names a campaign again once it dissolved or merged it.
 - The representative is the member received first (one not received yet comes last); it is kept as
   members join. When it leaves, the survivor is marked for an election (:meth:`CampaignBook.elections`)
   that the holder of the members answers (a query in the store, a scan in memory).
@@ -20,7 +22,7 @@ a release takes a proposal out. Reporting folds those decisions and never recomp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -317,10 +319,6 @@ def hold_elections_in_memory(book: CampaignBook) -> None:
             and book.find(consultation_id, placement.campaign_id) == key
         ]
         book.elected(key, first_received(members))
-
-
-def group_facts(book: CampaignBook, proposal_ids: Iterable[str]) -> Mapping[str, GroupFacts]:
-    return {proposal_id: book.facts(proposal_id) for proposal_id in proposal_ids}
 
 
 def fold_decision(book: CampaignBook, event: DomainEvent, log_position: int) -> None:

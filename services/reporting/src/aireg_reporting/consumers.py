@@ -18,6 +18,6 @@ from aireg_reporting.projections import project_all
 async def apply_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[int]:
     """The consumer's one path for every delivery (a batch, or one retried on its own): the projector
     (:func:`project_all`); reporting appends nothing."""
-    items = [Received(delivery.envelope, delivery.event) for delivery in deliveries]
+    items = [Received(delivery.envelope, delivery.event, delivery.body) for delivery in deliveries]
     await project_all(uow.session, items, received_at=uow.now())
     return [0] * len(items)

@@ -68,11 +68,17 @@ class Received:
 
     envelope: Envelope
     event: DomainEvent
+    body: str | None = None
+    """The canonical JSON envelope as received, when the receiver has it (else it is encoded again)."""
 
     @classmethod
     def parse(cls, body: str | bytes) -> Received:
         envelope = Envelope.from_json(body)
-        return cls(envelope, CATALOGUE.read(envelope))
+        return cls(envelope, CATALOGUE.read(envelope), body if isinstance(body, str) else body.decode())
+
+    @property
+    def canonical(self) -> str:
+        return self.body if self.body is not None else self.envelope.to_canonical().decode()
 
     @property
     def event_id(self) -> str:

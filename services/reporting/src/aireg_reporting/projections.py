@@ -157,7 +157,7 @@ def received_rows(received: Received, *, seq: int, received_at: datetime) -> Rec
             "occurred_at": envelope.occurred_at,
             "consultation_id": domain.consultation_of(event),
             "received_at": received_at,
-            "body": envelope.to_canonical().decode(),
+            "body": received.canonical,
         },
         subjects=[
             {"subject_kind": kind, "subject_id": subject_id, "event_id": envelope.event_id}

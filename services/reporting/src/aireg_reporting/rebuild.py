@@ -108,7 +108,8 @@ class TopicsLoad:
         if envelope.event_id in self.seen:  # a repeat on the topic (a relay republished it)
             return
         self.seen.add(envelope.event_id)
-        self.items.append(Received(envelope, delivery.event))
+        received = Received(envelope, delivery.event, delivery.body)
+        self.items.append(received)
         self.inbox.append(
             inbox_row(
                 envelope,
@@ -117,7 +118,7 @@ class TopicsLoad:
                 offset=offset,
                 own_log_head=0,
                 applied_at=utc_now(),
-                body=envelope.to_canonical().decode(),
+                body=received.canonical,
             )
         )
         if len(self.items) >= self.BATCH:

@@ -1,8 +1,9 @@
 """The reporting service's read models (SQLModel) and their queries; all rebuildable from the topics.
 
 ``received_event`` keeps every envelope received, numbered gap-free in the order it was applied (the live
-stream's ids) and linked to the proposals and packages it concerns (``event_subject``); the other tables
-are what :mod:`aireg_reporting.domain` folds those events into.
+stream's ids) and linked to the proposals and packages it concerns (``event_subject``); ``placement``
+and ``campaign`` hold the campaign book (:mod:`aireg_reporting.campaigns`), ``counter`` the statistics'
+figures; the other tables are what :mod:`aireg_reporting.domain` folds those events into.
 """
 
 from __future__ import annotations

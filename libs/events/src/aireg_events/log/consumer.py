@@ -76,6 +76,9 @@ class Delivery:
     traceparent: str | None = None
     """The trace context of the consumer's span for it, given to an :data:`ApplyBatch` (what the
     delivery's effects append carries it on)."""
+    body: str | None = None
+    """The envelope as the record carried it (the relays publish the canonical JSON their log stores),
+    so that the inbox and the projections keep it without encoding it again."""
 
 
 Apply = Callable[[UnitOfWork, Delivery], Awaitable[None]]
@@ -144,7 +147,8 @@ def parse_record(record: ConsumerRecord, registry: EventRegistry = CATALOGUE) ->
         raise PoisonMessage("unknown_event_type", str(error)) from error
     except ValidationError as error:
         raise PoisonMessage("invalid_payload", str(error)[:2000]) from error
-    return Delivery(envelope, event, record.topic, record.partition, record.offset)
+    body = record.value.decode() if isinstance(record.value, bytes) else None
+    return Delivery(envelope, event, record.topic, record.partition, record.offset, body=body)
 
 
 class EventConsumer:
@@ -245,6 +249,7 @@ class EventConsumer:
                     partition=delivery.partition,
                     offset=delivery.offset,
                     own_log_head=head,  # a rebuild replays this input right after that event
+                    body=delivery.body,
                 )
             )
             head += count
