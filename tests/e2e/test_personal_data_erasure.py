@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from aireg_cli.keys import KeyRing
-from aireg_events.topic_reader import read_topics
+from aireg_events.topic_reader import read_topic_batches, read_topics
 from aireg_events.topics import Topics
 from aireg_http.messages import catalogue
 from tests.support.databases import DatabaseFactory
@@ -268,11 +268,15 @@ def database_bytes(system: System, name: str) -> dict[str, bytes]:
 
 
 async def topic_bytes(bootstrap: str, namespace: str) -> bytes:
+    """Every record of both topics and their dead-letter topics: key, value and headers."""
     topics = Topics(namespace)
     names = [topics.submission, topics.analysis, f"{topics.submission}.dlq", f"{topics.analysis}.dlq"]
-    return b"\n".join(
-        [(record.key or b"") + b" " + (record.value or b"") async for record in read_topics(bootstrap, names)]
-    )
+    kept = b""
+    async for records in read_topic_batches(bootstrap, names):
+        for record in records:
+            headers = b" ".join(name.encode() + b"=" + (value or b"") for name, value in record.headers)
+            kept += (record.key or b"") + b" " + (record.value or b"") + b" " + headers + b"\n"
+    return kept
 
 
 def stream_bytes(system: System, dashboard: dict[str, str], events: int) -> bytes:
