@@ -23,7 +23,7 @@ from aireg_analysis.similarity import (
     Signature,
     SimilarityMethod,
     band_keys,
-    estimated_similarities,
+    near_duplicate_similarities,
     signature,
     text_fingerprint,
     to_bytes,
@@ -192,20 +192,23 @@ def _decide(
     compared = [
         (proposal_id, state.candidates[proposal_id]) for proposal_id in ids if proposal_id in state.candidates
     ]
-    estimates = (
-        estimated_similarities(subject.values, [candidate.hashvalues for _id, candidate in compared])
+    similarities = (
+        near_duplicate_similarities(
+            subject.values, [candidate.hashvalues for _id, candidate in compared], method
+        )
         if subject.values is not None
         else []
     )
     candidates = [
         domain.Candidate(
             proposal_id=proposal_id,
-            similarity=estimate,
+            similarity=similarity,
             received_at=candidate.received_at,
             campaign_id=state.campaign(proposal_id, candidate.campaign_id),
             released=candidate.released,
         )
-        for (proposal_id, candidate), estimate in zip(compared, estimates, strict=True)
+        for (proposal_id, candidate), similarity in zip(compared, similarities, strict=True)
+        if similarity is not None
     ]
     campaigns = {}
     for candidate in candidates:

@@ -16,7 +16,7 @@ from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis import domain
-from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, estimated_similarities
+from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, near_duplicate_similarities
 from aireg_events.catalogue.common import Organization, Outcome
 from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.log.columns import UtcTimestamp
@@ -406,7 +406,8 @@ async def near_duplicates(
     limit: int,
 ) -> list[domain.Candidate]:
     """The LSH query: proposals of the consultation sharing at least one band key with ``signature``
-    (those sharing the most first, at most ``limit``), with their estimated similarity to it."""
+    (those sharing the most first, at most ``limit``), and of those the near-duplicates under
+    ``method``, with their estimated similarity to it."""
     connection = await plain_sql(session)
     found = await connection.execute(
         _BAND_MATCHES,
@@ -421,18 +422,19 @@ async def near_duplicates(
     if not ids:
         return []
     rows = (await connection.execute(_CANDIDATES, {"ids": ids, "method_key": method.key})).all()
-    estimates = estimated_similarities(signature, [values for *_, values in rows])
+    similarities = near_duplicate_similarities(signature, [values for *_, values in rows], method)
     return [
         domain.Candidate(
             proposal_id=candidate,
-            similarity=estimate,
+            similarity=similarity,
             received_at=received_at,
             campaign_id=campaign_id,
             released=released,
         )
-        for (candidate, received_at, campaign_id, released, _values), estimate in zip(
-            rows, estimates, strict=True
+        for (candidate, received_at, campaign_id, released, _values), similarity in zip(
+            rows, similarities, strict=True
         )
+        if similarity is not None
     ]
 
 
