@@ -165,7 +165,8 @@ class SimilarityMethod:
         return key
 
     def required(self, shingles: float) -> float:
-        """The similarity two texts of ``shingles`` shingles (the mean of their sizes) need."""
+        """The similarity two texts of ``shingles`` shingles (the mean of their sizes) need (what
+        :func:`near_duplicate_similarities` computes for many pairs at once)."""
         long = self.threshold if self.long_threshold is None else self.long_threshold
         share = (shingles - self.short_shingles) / (self.long_shingles - self.short_shingles)
         return self.threshold + (long - self.threshold) * min(1.0, max(0.0, share))
@@ -320,12 +321,10 @@ def near_duplicate_similarities(
         return []
     matrix = np.frombuffer(b"".join(others), dtype="<u4").reshape(len(others), len(one))
     estimates = np.count_nonzero(matrix == one.astype("<u4"), axis=1) / float(len(one))
-    if method.long_threshold is None or method.long_threshold == method.threshold:
-        required = np.full(len(others), method.threshold)
-    else:
+    required: npt.NDArray[np.float64] | float = method.threshold
+    if method.long_threshold is not None and method.long_threshold != method.threshold:
         pair_sizes = (estimated_sizes(matrix) + estimated_sizes(one.reshape(1, -1))[0]) / 2.0
-        required = np.array([method.required(float(size)) for size in pair_sizes])
-    return [
-        float(estimate) if estimate >= needed else None
-        for estimate, needed in zip(estimates, required, strict=True)
-    ]
+        share = (pair_sizes - method.short_shingles) / (method.long_shingles - method.short_shingles)
+        required = method.threshold + (method.long_threshold - method.threshold) * np.clip(share, 0.0, 1.0)
+    near = estimates >= required
+    return [float(estimate) if keep else None for estimate, keep in zip(estimates, near, strict=True)]
