@@ -17,9 +17,10 @@ from aireg_analysis.similarity import (
     WORD_SHINGLES,
     SimilarityMethod,
     band_keys,
-    estimated_similarities,
+    decision_part,
     estimated_similarity,
     estimated_sizes,
+    exact_similarity,
     from_bytes,
     near_duplicate_similarities,
     shingle_hashes,
@@ -27,6 +28,7 @@ from aireg_analysis.similarity import (
     signature,
     text_fingerprint,
     to_bytes,
+    word_shingle_hashes,
     words,
 )
 from aireg_events.catalogue.analysis import TriageMethod
@@ -68,20 +70,23 @@ def test_shingles_are_runs_of_characters_of_the_normalized_words_and_a_short_tex
     assert signature("?!", METHOD) is None
 
 
-def test_the_hashes_are_one_per_distinct_shingle_and_the_signature_is_datasketchs_minhash_of_them() -> None:
+def test_the_signature_is_datasketchs_minhash_of_word_pairs_then_of_character_shingles() -> None:
     text = russian_letter_copy(random.Random(1))
-    hashes = shingle_hashes(text, METHOD.shingle_size)
-    assert len(hashes) == len(shingles(text, METHOD.shingle_size))
-    reference = MinHash(num_perm=128, seed=1, scheme="affine32", hashfunc=lambda value: value)
-    reference.update_batch(hashes)
+    characters = shingle_hashes(text, METHOD.shingle_size)
+    pairs = word_shingle_hashes(text, 2)
+    assert len(characters) == len(shingles(text, METHOD.shingle_size))
+    assert len(pairs) == len(shingles(text, 2, "words"))
     values = signature(text, METHOD)
-    assert values is not None
-    assert np.array_equal(values, reference.hashvalues)
-    size = estimated_sizes(values.reshape(1, -1))[0]
-    assert 0.75 * len(hashes) < size < 1.25 * len(hashes)
+    assert values is not None and len(values) == 2 * METHOD.num_perm
+    for part, hashes in ((values[: METHOD.num_perm], pairs), (decision_part(values, METHOD), characters)):
+        reference = MinHash(num_perm=128, seed=1, scheme="affine32", hashfunc=lambda value: value)
+        reference.update_batch(hashes)
+        assert np.array_equal(part, reference.hashvalues)
+    size = estimated_sizes(decision_part(values, METHOD).reshape(1, -1))[0]
+    assert 0.75 * len(characters) < size < 1.25 * len(characters)
 
 
-def test_the_estimate_is_what_datasketch_computes_for_the_same_minhashes() -> None:
+def test_the_estimate_is_what_datasketch_computes_and_the_exact_similarity_is_jaccards() -> None:
     rng = random.Random(1)
     one, other = form_letter_copy(rng), form_letter_copy(rng)
     a, b = signature(one, METHOD), signature(other, METHOD)
@@ -89,8 +94,9 @@ def test_the_estimate_is_what_datasketch_computes_for_the_same_minhashes() -> No
     expected = MinHash(hashvalues=a, scheme="affine32").jaccard(MinHash(hashvalues=b, scheme="affine32"))
     assert estimated_similarity(a, b) == pytest.approx(expected)
     assert np.array_equal(from_bytes(to_bytes(a)), a)
-    assert estimated_similarities(a, [to_bytes(b), to_bytes(a)]) == [estimated_similarity(a, b), 1.0]
-    assert estimated_similarities(a, []) == []
+    first, second = shingles(one, 7), shingles(other, 7)
+    assert exact_similarity(one, other, 7) == pytest.approx(len(first & second) / len(first | second))
+    assert exact_similarity(one, "", 7) == 0.0
 
 
 def test_the_threshold_grows_with_length_from_short_to_long_letters() -> None:
@@ -104,31 +110,37 @@ def test_the_threshold_grows_with_length_from_short_to_long_letters() -> None:
 def test_twelve_short_russian_letters_with_three_words_changed_each_are_near_duplicates() -> None:
     rng = random.Random(19)
     assert len(RUSSIAN_LETTER.split()) == 39
-    copies = [signature(russian_letter_copy(rng), METHOD) for _ in range(12)]
+    texts = [russian_letter_copy(rng) for _ in range(12)]
+    copies = [signature(text, METHOD) for text in texts]
     stored = [to_bytes(values) for values in copies if values is not None]
-    for one in copies:
+    for text, one in zip(texts, copies, strict=True):
         assert one is not None
-        assert None not in near_duplicate_similarities(one, stored, METHOD)
+        found = near_duplicate_similarities(one, stored, METHOD, text=text, other_texts=texts)
+        assert None not in found
 
 
 def test_copies_of_a_form_letter_resemble_each_other_and_distinct_proposals_do_not() -> None:
     rng = random.Random(7)
-    copies = [signature(form_letter_copy(rng), METHOD) for _ in range(20)]
-    distinct = [signature(distinct_text(rng), METHOD) for _ in range(60)]
-    for a, b in itertools.combinations(copies, 2):
-        assert a is not None and b is not None
-        assert near_duplicate_similarities(a, [to_bytes(b)], METHOD)[0] is not None
-    for a, b in itertools.combinations(distinct, 2):
-        assert a is not None and b is not None
-        assert near_duplicate_similarities(a, [to_bytes(b)], METHOD) == [None]
+    for texts, near in (
+        ([form_letter_copy(rng) for _ in range(20)], True),
+        ([distinct_text(rng) for _ in range(60)], False),
+    ):
+        for one, other in itertools.combinations(texts, 2):
+            a, b = signature(one, METHOD), signature(other, METHOD)
+            assert a is not None and b is not None
+            (found,) = near_duplicate_similarities(a, [to_bytes(b)], METHOD, text=one, other_texts=[other])
+            assert (found is not None) is near
 
 
 def test_a_short_letter_quoted_inside_a_long_proposal_is_not_its_near_duplicate() -> None:
     rng = random.Random(5)
-    short = signature(RUSSIAN_LETTER, METHOD)
-    quoting = signature(RUSSIAN_LETTER + " " + distinct_text(rng, sentences=14), METHOD)
+    long = RUSSIAN_LETTER + " " + distinct_text(rng, sentences=14)
+    short, quoting = signature(RUSSIAN_LETTER, METHOD), signature(long, METHOD)
     assert short is not None and quoting is not None
-    assert near_duplicate_similarities(short, [to_bytes(quoting)], METHOD) == [None]
+    found = near_duplicate_similarities(
+        short, [to_bytes(quoting)], METHOD, text=RUSSIAN_LETTER, other_texts=[long]
+    )
+    assert found == [None]
     assert near_duplicate_similarities(short, [], METHOD) == []
 
 
@@ -138,8 +150,14 @@ def test_near_duplicates_share_a_band_and_the_bands_depend_on_the_method() -> No
     assert a is not None and b is not None
     assert len(band_keys(a, METHOD)) == METHOD.bands
     assert set(enumerate(band_keys(a, METHOD))) & set(enumerate(band_keys(b, METHOD)))
-    other = SimilarityMethod.configure(threshold=0.8, num_perm=128, shingle_size=7)
-    assert not set(band_keys(a, METHOD)) & set(band_keys(a, other))
+    # Thresholds apply when comparing; what makes signatures or bands differ keeps them apart.
+    stricter = SimilarityMethod.configure(threshold=0.5, long_threshold=0.8, num_perm=128, shingle_size=7)
+    assert band_keys(a, stricter) == band_keys(a, METHOD)
+    for other in (
+        SimilarityMethod.configure(threshold=0.38, num_perm=128, shingle_size=7, candidate_threshold=0.4),
+        SimilarityMethod.configure(threshold=0.38, num_perm=128, shingle_size=6),
+    ):
+        assert not set(band_keys(a, METHOD)) & set(band_keys(a, other))
 
 
 def test_the_recorded_method_names_its_parameters_and_rebuilds_the_same_rule() -> None:
@@ -149,6 +167,8 @@ def test_the_recorded_method_names_its_parameters_and_rebuilds_the_same_rule() -
     assert (parameters["threshold"], parameters["long_threshold"]) == (0.38, 0.66)
     assert (parameters["short_shingles"], parameters["long_shingles"]) == (250, 1250)
     assert (parameters["shingle_size"], parameters["shingle_unit"]) == (7, "characters")
+    assert (parameters["candidate_shingle_size"], parameters["candidate_shingle_unit"]) == (2, "words")
+    assert (parameters["candidate_threshold"], parameters["verify_margin"]) == (0.25, 0.1)
     assert parameters["bands"] * parameters["rows"] <= 128
     assert SimilarityMethod.from_description(described) == METHOD
     assert signature(FORM_LETTER, SimilarityMethod.from_description(described)) is signature(

@@ -3,23 +3,26 @@
 No I/O: ``store.py`` keeps signatures and band keys in tables and finds candidates by band key, so the
 index is transactional with every triage decision and the same for every replica of the service.
 
-The rule (``minhash_lsh_char_shingles`` v2): two proposals are near-duplicates when the MinHash estimate
-of the Jaccard similarity of their sets of character shingles (``shingle_size`` characters of the
-normalized words joined by single spaces) reaches a threshold that grows with their length: ``threshold``
-up to ``short_shingles`` shingles (about 35 words), ``long_threshold`` from ``long_shingles`` (about 180
-words), linear in between. Senders edit a form letter by a few words, a greeting and a signature
-whatever its length, so two copies of a short letter keep less of their shingles in common than two
-copies of a long one, while distinct proposals on one topic share stock phrases in proportion to their
-length (``bench/campaigns.py`` measures both). The length of a pair is the mean of the sizes of its two
-shingle sets, estimated from the signatures themselves. Character shingles keep a changed word, a typo
-or another ending of a Russian word from breaking more than a few shingles.
+The rule (``minhash_lsh_char_shingles`` v2) has two MinHash signatures per text, stored one after the
+other:
 
-LSH narrows the comparison to proposals sharing at least one band (``bands`` bands of ``rows`` rows,
-datasketch's optimum for ``threshold``, the lowest the rule accepts), so triage never scans all pairs.
+- the **candidates'**: of the text's word pairs (``candidate_shingle_size`` words). LSH bands of it
+  (``bands`` bands of ``rows`` rows, datasketch's optimum for ``candidate_threshold``) find the proposals
+  to compare. Word pairs are specific: distinct proposals on one topic share words far more often than
+  pairs of words, so few of them become candidates, however many the consultation holds.
+- the **decision's**: of the text's character shingles (``shingle_size`` characters of the normalized
+  words joined by single spaces), robust to a changed word, a typo or another ending of a Russian word.
+  Two proposals are near-duplicates when its estimated Jaccard similarity reaches a threshold that grows
+  with their length: ``threshold`` up to ``short_shingles`` shingles (about 35 words),
+  ``long_threshold`` from ``long_shingles`` (about 180 words), linear in between. Senders edit a form
+  letter by a few words, a greeting and a signature whatever its length, so two copies of a short letter
+  keep less in common than two copies of a long one, while distinct proposals on one topic share stock
+  phrases in proportion to their length (``bench/campaigns.py`` measures both). The length of a pair is
+  the mean of the sizes of its two shingle sets, estimated from the signatures themselves.
 
-The rule before (``minhash_lsh_word_shingles`` v1: word shingles, one threshold) is still known, so that
-the signatures of proposals it triaged are rebuilt exactly; signatures of two rules never share a band
-key, so proposals triaged under different rules are never compared.
+The rule before (``minhash_lsh_word_shingles`` v1: one signature of word 3-shingles, one threshold) is
+still known, so that the signatures of proposals it triaged are rebuilt exactly; signatures of two rules
+never share a band key, so proposals triaged under different rules are never compared.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -70,8 +75,15 @@ class SimilarityMethod:
     """What two long texts need; None: ``threshold`` at every length (the word-shingle rule)."""
     short_shingles: int = 250
     long_shingles: int = 1250
+    candidate_shingle_size: int = 2
+    """Words per shingle of the candidates' signature (version 2)."""
+    candidate_threshold: float = 0.25
+    """The similarity of word pairs the LSH layout (``bands``, ``rows``) is the optimum for."""
+    verify_margin: float = 0.1
+    """A pair whose estimate is this close to what it requires is decided on the exact Jaccard
+    similarity of the two texts' shingles instead (version 2)."""
     unit: str = "chars"
-    """``chars`` (version 2) or ``words`` (the rule before)."""
+    """``chars`` (version 2) or ``words`` (the rule before: one signature of word shingles)."""
 
     @classmethod
     def configure(
@@ -83,14 +95,18 @@ class SimilarityMethod:
         long_threshold: float | None = None,
         short_shingles: int = 250,
         long_shingles: int = 1250,
+        candidate_shingle_size: int = 2,
+        candidate_threshold: float = 0.25,
+        verify_margin: float = 0.1,
         seed: int = 1,
     ) -> SimilarityMethod:
-        """Bands and rows are datasketch's optimum for ``threshold`` with ``num_perm`` permutations."""
+        """Bands and rows are datasketch's optimum for ``candidate_threshold`` with ``num_perm``
+        permutations."""
         if long_threshold is not None and long_threshold < threshold:
             raise ValueError("the long texts' threshold cannot be below the short texts'")
         if short_shingles >= long_shingles:
             raise ValueError("short_shingles must be below long_shingles")
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        lsh = MinHashLSH(threshold=candidate_threshold, num_perm=num_perm)
         return cls(
             threshold,
             num_perm,
@@ -101,6 +117,9 @@ class SimilarityMethod:
             threshold if long_threshold is None else long_threshold,
             short_shingles,
             long_shingles,
+            candidate_shingle_size,
+            candidate_threshold,
+            verify_margin,
         )
 
     @property
@@ -127,6 +146,10 @@ class SimilarityMethod:
                 long_threshold=self.long_threshold,
                 short_shingles=self.short_shingles,
                 long_shingles=self.long_shingles,
+                candidate_shingle_size=self.candidate_shingle_size,
+                candidate_shingle_unit="words",
+                candidate_threshold=self.candidate_threshold,
+                verify_margin=self.verify_margin,
                 normalization=NORMALIZATION,
             )
         else:
@@ -152,6 +175,11 @@ class SimilarityMethod:
             long_threshold=float(parameters["long_threshold"]) if chars else threshold,
             short_shingles=int(parameters["short_shingles"]) if chars else cls.short_shingles,
             long_shingles=int(parameters["long_shingles"]) if chars else cls.long_shingles,
+            candidate_shingle_size=(
+                int(parameters["candidate_shingle_size"]) if chars else cls.candidate_shingle_size
+            ),
+            candidate_threshold=float(parameters["candidate_threshold"]) if chars else threshold,
+            verify_margin=float(parameters["verify_margin"]) if chars else 0.0,
             unit="chars" if chars else "words",
         )
 
@@ -162,6 +190,8 @@ class SimilarityMethod:
             f"{self.name}/{self.version}/p{self.num_perm}/s{self.shingle_size}/seed{self.seed}"
             f"/b{self.bands}r{self.rows}"
         )
+        if self.unit == "chars":
+            key += f"/c{self.candidate_shingle_size}"
         return key
 
     def required(self, shingles: float) -> float:
@@ -185,6 +215,12 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace(_YO, _YE)))
 
 
+@lru_cache(maxsize=256)
+def _v1_words(text: str) -> tuple[str, ...]:
+    """The words as version 1 normalized them (ё kept): its signatures are rebuilt from these."""
+    return tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
 def text_fingerprint(text: str) -> str:
     """SHA-256 of the normalized words: equal for texts that differ only in case, spacing, punctuation,
     hyphens, quotes, or a ё written without its dots."""
@@ -193,8 +229,9 @@ def text_fingerprint(text: str) -> str:
 
 def shingles(text: str, size: int, unit: str = "chars") -> set[str]:
     """Runs of ``size`` consecutive characters of the normalized words joined by single spaces (``chars``)
-    or of ``size`` words (``words``); a shorter text is one shingle; no words, no shingles."""
-    found = _words(text)
+    or of ``size`` words (``words``, as version 1 normalized them); a shorter text is one shingle; no
+    words, no shingles."""
+    found = _words(text) if unit == "chars" else _v1_words(text)
     if not found:
         return set()
     if unit == "words":
@@ -207,13 +244,38 @@ def shingles(text: str, size: int, unit: str = "chars") -> set[str]:
     return {joined[start : start + size] for start in range(len(joined) - size + 1)}
 
 
+@lru_cache(maxsize=1024)
 def shingle_hashes(text: str, size: int) -> npt.NDArray[np.uint32]:
     """The 32-bit hashes of the text's character shingles (those :func:`shingles` lists), distinct and
-    sorted: a polynomial hash of each run of code points, computed for all runs at once."""
+    sorted: a polynomial hash of each run of code points, computed for all runs at once. Cached (read
+    only): the signature and an exact comparison need them."""
     joined = " ".join(_words(text))
     if not joined:
         return np.zeros(0, dtype=np.uint32)
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    hashes = _runs(np.frombuffer(joined.encode("utf-32-le"), dtype="<u4").astype(np.uint64), size)
+    hashes.setflags(write=False)
+    return hashes
+
+
+def exact_similarity(text: str, other: str, size: int) -> float:
+    """The Jaccard similarity of the two texts' sets of character shingles (by their 32-bit hashes)."""
+    one, two = shingle_hashes(text, size), shingle_hashes(other, size)
+    if not len(one) or not len(two):
+        return 0.0
+    common = len(np.intersect1d(one, two, assume_unique=True))
+    return common / (len(one) + len(two) - common)
+
+
+def word_shingle_hashes(text: str, size: int) -> npt.NDArray[np.uint32]:
+    """The 32-bit hashes of the runs of ``size`` normalized words (CRC-32 of each word, then the same
+    polynomial hash of each run), distinct and sorted."""
+    found = _words(text)
+    if not found:
+        return np.zeros(0, dtype=np.uint32)
+    return _runs(np.array([zlib.crc32(word.encode()) for word in found], dtype=np.uint64), size)
+
+
+def _runs(codes: npt.NDArray[np.uint64], size: int) -> npt.NDArray[np.uint32]:
     width = min(size, len(codes))
     count = len(codes) - width + 1
     rolling = np.zeros(count, dtype=np.uint64)
@@ -226,7 +288,9 @@ def shingle_hashes(text: str, size: int) -> npt.NDArray[np.uint32]:
 
 @lru_cache(maxsize=1024)
 def signature(text: str, method: SimilarityMethod) -> Signature | None:
-    """The MinHash signature of the text's shingles, or None for a text without words.
+    """The text's signature, or None for a text without words: version 2, the candidates' MinHash (of
+    word shingles) followed by the decision's (of character shingles), ``num_perm`` values each;
+    version 1, the MinHash of its word shingles.
 
     Cached: the consumer computes it to decide and the projection again to store it, from the same text;
     a batch triages up to 500 texts before it projects them (a cache of 256 computed each one twice).
@@ -241,15 +305,21 @@ def signature(text: str, method: SimilarityMethod) -> Signature | None:
         minhash.update_batch([part.encode() for part in sorted(parts)])
         values: Signature = minhash.hashvalues.astype(np.uint32)
     else:
-        hashes = shingle_hashes(text, method.shingle_size)
-        if not len(hashes):
+        characters = shingle_hashes(text, method.shingle_size)
+        if not len(characters):
             return None
-        # What MinHash.update_batch computes for these hash values (the affine32 scheme: the pre-mix,
-        # then each permutation), on the array at once instead of a Python call per shingle.
-        multipliers, offsets = _permutations(method)
-        permuted = _fmix(hashes.reshape(-1, 1), 32) * multipliers + offsets
-        values = permuted.min(axis=0).astype(np.uint32)
+        candidates = word_shingle_hashes(text, method.candidate_shingle_size)
+        values = np.concatenate([_minhash(candidates, method), _minhash(characters, method)])
     values.setflags(write=False)
+    return values
+
+
+def _minhash(hashes: npt.NDArray[np.uint32], method: SimilarityMethod) -> Signature:
+    """What ``MinHash.update_batch`` computes for these hash values under the affine32 scheme (the
+    pre-mix, then each permutation), on the array at once instead of a Python call per shingle."""
+    multipliers, offsets = _permutations(method)
+    permuted = _fmix(hashes.reshape(-1, 1), 32) * multipliers + offsets
+    values: Signature = permuted.min(axis=0).astype(np.uint32)
     return values
 
 
@@ -263,9 +333,10 @@ def _permutations(method: SimilarityMethod) -> npt.NDArray[np.uint32]:
 
 
 def band_keys(values: Signature, method: SimilarityMethod) -> list[int]:
-    """One key per band: a 64-bit hash of the band's rows, salted with the method, as a signed integer."""
+    """One key per band of the candidates' signature: a 64-bit hash of the band's rows, salted with the
+    method, as a signed integer."""
     salt = _salt(method)
-    data = to_bytes(values)
+    data = to_bytes(values[: method.num_perm])
     width = method.rows * 4  # bytes of one band's rows
     keys = []
     for band in range(method.bands):
@@ -295,13 +366,9 @@ def estimated_similarity(one: Signature, other: Signature) -> float:
     return float(np.count_nonzero(one == other)) / float(len(one))
 
 
-def estimated_similarities(one: Signature, others: list[bytes]) -> list[float]:
-    """:func:`estimated_similarity` of ``one`` to each stored signature in ``others``, in one pass."""
-    if not others:
-        return []
-    matrix = np.frombuffer(b"".join(others), dtype="<u4").reshape(len(others), len(one))
-    equal = np.count_nonzero(matrix == one.astype("<u4"), axis=1)
-    return [float(count) / float(len(one)) for count in equal]
+def decision_part(values: Signature, method: SimilarityMethod) -> Signature:
+    """The part of a signature the rule compares: version 2's character MinHash, version 1's only one."""
+    return values[method.num_perm :] if method.unit == "chars" else values
 
 
 def estimated_sizes(matrix: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:
@@ -313,18 +380,35 @@ def estimated_sizes(matrix: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:
 
 
 def near_duplicate_similarities(
-    one: Signature, others: list[bytes], method: SimilarityMethod
+    one: Signature,
+    others: list[bytes],
+    method: SimilarityMethod,
+    *,
+    text: str = "",
+    other_texts: Sequence[str] = (),
 ) -> list[float | None]:
-    """For each stored signature in ``others``: its estimated similarity to ``one`` when the pair is
-    near-duplicate under ``method`` (the similarity reaches what their length requires), else None."""
+    """For each stored signature in ``others``: the similarity of the pair when it is near-duplicate
+    under ``method`` (it reaches what their length requires), else None.
+
+    The similarity is the MinHash estimate; when that is within ``verify_margin`` of what is required
+    (version 2), the pair is decided on the exact similarity of ``text`` (``one``'s) and the other's
+    text (``other_texts``, in the order of ``others``), and that is the similarity returned."""
     if not others:
         return []
+    decision = decision_part(one, method)
     matrix = np.frombuffer(b"".join(others), dtype="<u4").reshape(len(others), len(one))
-    estimates = np.count_nonzero(matrix == one.astype("<u4"), axis=1) / float(len(one))
-    required: npt.NDArray[np.float64] | float = method.threshold
+    matrix = matrix[:, len(one) - len(decision) :]
+    estimates = np.count_nonzero(matrix == decision, axis=1) / float(len(decision))
+    required: npt.NDArray[np.float64] = np.full(len(others), method.threshold)
     if method.long_threshold is not None and method.long_threshold != method.threshold:
-        pair_sizes = (estimated_sizes(matrix) + estimated_sizes(one.reshape(1, -1))[0]) / 2.0
+        pair_sizes = (estimated_sizes(matrix) + estimated_sizes(decision.reshape(1, -1))[0]) / 2.0
         share = (pair_sizes - method.short_shingles) / (method.long_shingles - method.short_shingles)
         required = method.threshold + (method.long_threshold - method.threshold) * np.clip(share, 0.0, 1.0)
-    near = estimates >= required
-    return [float(estimate) if keep else None for estimate, keep in zip(estimates, near, strict=True)]
+    found: list[float | None] = []
+    for index, (estimate, needed) in enumerate(zip(estimates.tolist(), required.tolist(), strict=True)):
+        if method.unit == "chars" and abs(estimate - needed) < method.verify_margin:
+            exact = exact_similarity(text, other_texts[index], method.shingle_size)
+            found.append(exact if exact >= needed else None)
+        else:
+            found.append(estimate if estimate >= needed else None)
+    return found
