@@ -77,8 +77,10 @@ class SimilarityMethod:
     long_shingles: int = 1250
     candidate_shingle_size: int = 2
     """Words per shingle of the candidates' signature (version 2)."""
-    candidate_threshold: float = 0.25
+    candidate_threshold: float = 0.3
     """The similarity of word pairs the LSH layout (``bands``, ``rows``) is the optimum for."""
+    candidate_num_perm: int = 64
+    """Permutations of the candidates' signature (the first of the method's): it only feeds the bands."""
     verify_margin: float = 0.1
     """A pair whose estimate is this close to what it requires is decided on the exact Jaccard
     similarity of the two texts' shingles instead (version 2)."""
@@ -96,17 +98,20 @@ class SimilarityMethod:
         short_shingles: int = 250,
         long_shingles: int = 1250,
         candidate_shingle_size: int = 2,
-        candidate_threshold: float = 0.25,
+        candidate_threshold: float = 0.3,
+        candidate_num_perm: int = 64,
         verify_margin: float = 0.1,
         seed: int = 1,
     ) -> SimilarityMethod:
-        """Bands and rows are datasketch's optimum for ``candidate_threshold`` with ``num_perm``
+        """Bands and rows are datasketch's optimum for ``candidate_threshold`` with ``candidate_num_perm``
         permutations."""
         if long_threshold is not None and long_threshold < threshold:
             raise ValueError("the long texts' threshold cannot be below the short texts'")
         if short_shingles >= long_shingles:
             raise ValueError("short_shingles must be below long_shingles")
-        lsh = MinHashLSH(threshold=candidate_threshold, num_perm=num_perm)
+        if candidate_num_perm > num_perm:
+            raise ValueError("candidate_num_perm cannot exceed num_perm")
+        lsh = MinHashLSH(threshold=candidate_threshold, num_perm=candidate_num_perm)
         return cls(
             threshold,
             num_perm,
@@ -119,6 +124,7 @@ class SimilarityMethod:
             long_shingles,
             candidate_shingle_size,
             candidate_threshold,
+            candidate_num_perm,
             verify_margin,
         )
 
@@ -149,6 +155,7 @@ class SimilarityMethod:
                 candidate_shingle_size=self.candidate_shingle_size,
                 candidate_shingle_unit="words",
                 candidate_threshold=self.candidate_threshold,
+                candidate_num_perm=self.candidate_num_perm,
                 verify_margin=self.verify_margin,
                 normalization=NORMALIZATION,
             )
@@ -179,6 +186,9 @@ class SimilarityMethod:
                 int(parameters["candidate_shingle_size"]) if chars else cls.candidate_shingle_size
             ),
             candidate_threshold=float(parameters["candidate_threshold"]) if chars else threshold,
+            candidate_num_perm=(
+                int(parameters["candidate_num_perm"]) if chars else int(parameters["num_perm"])
+            ),
             verify_margin=float(parameters["verify_margin"]) if chars else 0.0,
             unit="chars" if chars else "words",
         )
@@ -191,7 +201,7 @@ class SimilarityMethod:
             f"/b{self.bands}r{self.rows}"
         )
         if self.unit == "chars":
-            key += f"/c{self.candidate_shingle_size}"
+            key += f"/c{self.candidate_shingle_size}p{self.candidate_num_perm}"
         return key
 
     def required(self, shingles: float) -> float:
@@ -289,8 +299,8 @@ def _runs(codes: npt.NDArray[np.uint64], size: int) -> npt.NDArray[np.uint32]:
 @lru_cache(maxsize=1024)
 def signature(text: str, method: SimilarityMethod) -> Signature | None:
     """The text's signature, or None for a text without words: version 2, the candidates' MinHash (of
-    word shingles) followed by the decision's (of character shingles), ``num_perm`` values each;
-    version 1, the MinHash of its word shingles.
+    word shingles, ``candidate_num_perm`` values) followed by the decision's (of character shingles,
+    ``num_perm`` values); version 1, the MinHash of its word shingles.
 
     Cached: the consumer computes it to decide and the projection again to store it, from the same text;
     a batch triages up to 500 texts before it projects them (a cache of 256 computed each one twice).
@@ -309,15 +319,21 @@ def signature(text: str, method: SimilarityMethod) -> Signature | None:
         if not len(characters):
             return None
         candidates = word_shingle_hashes(text, method.candidate_shingle_size)
-        values = np.concatenate([_minhash(candidates, method), _minhash(characters, method)])
+        values = np.concatenate(
+            [
+                _minhash(candidates, method, method.candidate_num_perm),
+                _minhash(characters, method, method.num_perm),
+            ]
+        )
     values.setflags(write=False)
     return values
 
 
-def _minhash(hashes: npt.NDArray[np.uint32], method: SimilarityMethod) -> Signature:
+def _minhash(hashes: npt.NDArray[np.uint32], method: SimilarityMethod, count: int) -> Signature:
     """What ``MinHash.update_batch`` computes for these hash values under the affine32 scheme (the
-    pre-mix, then each permutation), on the array at once instead of a Python call per shingle."""
-    multipliers, offsets = _permutations(method)
+    pre-mix, then each of the method's first ``count`` permutations), on the array at once instead of a
+    Python call per shingle."""
+    multipliers, offsets = _permutations(method)[:, :count]
     permuted = _fmix(hashes.reshape(-1, 1), 32) * multipliers + offsets
     values: Signature = permuted.min(axis=0).astype(np.uint32)
     return values
@@ -336,7 +352,7 @@ def band_keys(values: Signature, method: SimilarityMethod) -> list[int]:
     """One key per band of the candidates' signature: a 64-bit hash of the band's rows, salted with the
     method, as a signed integer."""
     salt = _salt(method)
-    data = to_bytes(values[: method.num_perm])
+    data = to_bytes(values[: method.candidate_num_perm] if method.unit == "chars" else values)
     width = method.rows * 4  # bytes of one band's rows
     keys = []
     for band in range(method.bands):
@@ -368,7 +384,7 @@ def estimated_similarity(one: Signature, other: Signature) -> float:
 
 def decision_part(values: Signature, method: SimilarityMethod) -> Signature:
     """The part of a signature the rule compares: version 2's character MinHash, version 1's only one."""
-    return values[method.num_perm :] if method.unit == "chars" else values
+    return values[method.candidate_num_perm :] if method.unit == "chars" else values
 
 
 def estimated_sizes(matrix: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:
