@@ -30,5 +30,8 @@ class Settings(ServiceSettings):
     """Characters per shingle."""
     triage_similar_limit: int = Field(default=10, ge=1, le=100)
     """How many of the closest near-duplicates a ProposalTriaged event lists."""
-    triage_max_candidates: int = Field(default=1000, ge=10)
-    """How many LSH candidates (those sharing the most bands first) get their similarity estimated."""
+    triage_max_candidates: int = Field(default=100, ge=10)
+    """How many LSH candidates (those sharing the most bands first) get their similarity estimated. A
+    letter of a large campaign needs a few of its members to join it; comparing a thousand cost it four
+    times what a distinct proposal costs (100: about twice, ``bench/campaigns.py``'s corpus, 3,000
+    letters)."""
