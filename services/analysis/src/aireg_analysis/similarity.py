@@ -257,14 +257,19 @@ def shingles(text: str, size: int, unit: str = "chars") -> set[str]:
 @lru_cache(maxsize=1024)
 def shingle_hashes(text: str, size: int) -> npt.NDArray[np.uint32]:
     """The 32-bit hashes of the text's character shingles (those :func:`shingles` lists), distinct and
-    sorted: a polynomial hash of each run of code points, computed for all runs at once. Cached (read
-    only): the signature and an exact comparison need them."""
+    sorted. Cached (read only): an exact comparison needs them, perhaps for several pairs."""
+    hashes: npt.NDArray[np.uint32] = np.unique(_character_runs(text, size))
+    hashes.setflags(write=False)
+    return hashes
+
+
+def _character_runs(text: str, size: int) -> npt.NDArray[np.uint32]:
+    """The hash of each run of ``size`` characters, repeats included (a MinHash needs no distinct set):
+    a polynomial hash of the run's code points, computed for all runs at once."""
     joined = " ".join(_words(text))
     if not joined:
         return np.zeros(0, dtype=np.uint32)
-    hashes = _runs(np.frombuffer(joined.encode("utf-32-le"), dtype="<u4").astype(np.uint64), size)
-    hashes.setflags(write=False)
-    return hashes
+    return _runs(np.frombuffer(joined.encode("utf-32-le"), dtype="<u4").astype(np.uint64), size)
 
 
 def exact_similarity(text: str, other: str, size: int) -> float:
@@ -282,7 +287,10 @@ def word_shingle_hashes(text: str, size: int) -> npt.NDArray[np.uint32]:
     found = _words(text)
     if not found:
         return np.zeros(0, dtype=np.uint32)
-    return _runs(np.array([zlib.crc32(word.encode()) for word in found], dtype=np.uint64), size)
+    pairs: npt.NDArray[np.uint32] = np.unique(
+        _runs(np.array([zlib.crc32(word.encode()) for word in found], dtype=np.uint64), size)
+    )
+    return pairs
 
 
 def _runs(codes: npt.NDArray[np.uint64], size: int) -> npt.NDArray[np.uint32]:
@@ -291,9 +299,8 @@ def _runs(codes: npt.NDArray[np.uint64], size: int) -> npt.NDArray[np.uint32]:
     rolling = np.zeros(count, dtype=np.uint64)
     for offset in range(width):
         rolling = rolling * _ROLLING_BASE + codes[offset : offset + count]
-    folded = ((rolling >> np.uint64(32)) ^ rolling).astype(np.uint32)
-    unique: npt.NDArray[np.uint32] = np.unique(folded)
-    return unique
+    folded: npt.NDArray[np.uint32] = ((rolling >> np.uint64(32)) ^ rolling).astype(np.uint32)
+    return folded
 
 
 @lru_cache(maxsize=1024)
@@ -315,7 +322,7 @@ def signature(text: str, method: SimilarityMethod) -> Signature | None:
         minhash.update_batch([part.encode() for part in sorted(parts)])
         values: Signature = minhash.hashvalues.astype(np.uint32)
     else:
-        characters = shingle_hashes(text, method.shingle_size)
+        characters = _character_runs(text, method.shingle_size)
         if not len(characters):
             return None
         candidates = word_shingle_hashes(text, method.candidate_shingle_size)
