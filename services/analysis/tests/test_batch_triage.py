@@ -42,7 +42,7 @@ from tests.support.databases import DatabaseFactory
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-METHOD = SimilarityMethod.configure(threshold=0.6, num_perm=128, shingle_size=3)
+METHOD = SimilarityMethod.configure(threshold=0.38, long_threshold=0.66, num_perm=128, shingle_size=7)
 POLICY = TriagePolicy(METHOD, similar_limit=10, max_candidates=1000)
 MOMENT = datetime(2027, 1, 25, 12, 0, tzinfo=UTC)
 TOPIC = "aireg.submission.v1"
@@ -60,9 +60,10 @@ class _NoDeadLetters:
 
 
 def _sequence(seed: int) -> list[DomainEvent]:
-    """Submissions in several families of texts, each a random walk (a few words changed per step, so
-    far members stop resembling each other), plus exact copies, distinct texts, a text without words,
-    then amendments, withdrawals and a second submission of an id, in a random order."""
+    """Submissions in several families of texts, each a random walk (four to seven words changed per
+    step, so members a few steps apart stop resembling each other), plus exact copies, distinct texts, a
+    text without words, then amendments, withdrawals and a second submission of an id, in a random
+    order."""
     rng = random.Random(seed)
     proposal_ids = _ids(0xA000 + seed)
     consultations = [f"00000000-0000-7000-c000-{seed:06x}{number:06x}" for number in range(2)]
@@ -72,7 +73,7 @@ def _sequence(seed: int) -> list[DomainEvent]:
         walk = [rng.choice(VOCABULARY) for _ in range(60)]
         for _step in range(rng.randint(8, 16)):
             texts.append(" ".join(walk))
-            for _change in range(rng.randint(2, 4)):
+            for _change in range(rng.randint(4, 7)):
                 walk[rng.randrange(len(walk))] = rng.choice(VOCABULARY)
     texts += [" ".join(rng.choice(VOCABULARY) for _ in range(40)) for _ in range(15)]
     texts += [rng.choice(texts).upper() + " !" for _ in range(12)]  # the same words: exact copies

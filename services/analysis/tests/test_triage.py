@@ -2,6 +2,8 @@
 form letters of a mass campaign come out as one campaign; exact duplicates are marked; a lead can take a
 proposal out of its campaign; amendments are triaged again and withdrawals leave the queue."""
 
+# ruff: noqa: RUF001 (Russian words made only of letters that look Latin)
+
 from __future__ import annotations
 
 import random
@@ -13,7 +15,13 @@ from aireg_events.catalogue.analysis import ProposalTriaged
 from aireg_events.envelope import Actor
 from services.analysis.tests.harness import AnalysisUnderTest, read_topic
 from services.analysis.tests.proposals import content
-from services.analysis.tests.texts import FORM_LETTER, distinct_text, form_letter_copy
+from services.analysis.tests.texts import (
+    FORM_LETTER,
+    RUSSIAN_DISTINCT,
+    distinct_text,
+    form_letter_copy,
+    russian_letter_copy,
+)
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="module")]
@@ -41,7 +49,7 @@ async def test_thirty_copies_of_a_form_letter_among_two_hundred_distinct_proposa
     assert campaign["size"] == 30
     assert set(campaign["members"]) == set(copies)
     assert campaign["representative_id"] == copies[0], "the copy received first represents the campaign"
-    assert campaign["method"]["name"] == "minhash_lsh_word_shingles"
+    assert campaign["method"]["name"] == "minhash_lsh_char_shingles"
     grouped = {item["proposal_id"]: item["campaign"] for item in queue}
     assert all(grouped[proposal_id]["campaign_id"] == campaign["campaign_id"] for proposal_id in copies)
     assert [pid for pid, membership in grouped.items() if membership and pid not in copies] == []
@@ -61,15 +69,47 @@ async def test_thirty_copies_of_a_form_letter_among_two_hundred_distinct_proposa
         assert event["causation_id"] == submitted[proposal_id].event_id
         assert event["actor"] == {"role": "system", "name": "triage", "organization": None}
         parameters = event["payload"]["method"]["parameters"]
-        assert (parameters["threshold"], parameters["num_perm"], parameters["shingle_size"]) == (0.6, 128, 3)
+        assert (parameters["threshold"], parameters["long_threshold"]) == (0.38, 0.66)
+        assert (parameters["num_perm"], parameters["shingle_size"], parameters["shingle_unit"]) == (
+            128,
+            7,
+            "characters",
+        )
         similar = [entry["proposal_id"] for entry in event["payload"]["similar"]]
         if proposal_id in copies:
             assert set(similar) <= set(copies)
-            assert all(0.6 <= entry["similarity"] <= 1.0 for entry in event["payload"]["similar"])
+            assert all(0.38 <= entry["similarity"] <= 1.0 for entry in event["payload"]["similar"])
         else:
             assert similar == []
     # Partitions do not keep the order received: whichever copy triage saw first resembled nothing yet.
     assert sum(1 for proposal_id in copies if triaged[proposal_id]["payload"]["similar"]) == 29
+
+
+async def test_twelve_short_russian_letters_with_three_words_changed_form_one_campaign_and_nothing_else(
+    analysis: AnalysisUnderTest,
+) -> None:
+    rng = random.Random(39)
+    greetings = ["", "Здравствуйте!", "Добрый день."]
+    signatures = ["", "С уважением, Иван Петров, Казань.", "Мария Смирнова, Томск"]
+    letters = [
+        " ".join(
+            part for part in (rng.choice(greetings), russian_letter_copy(rng), rng.choice(signatures)) if part
+        )
+        for _ in range(12)
+    ]
+    bodies = [("letter", content(letter, title="Единый закон об ИИ")) for letter in letters]
+    bodies += [("distinct", content(text, title="Наше предложение")) for text in RUSSIAN_DISTINCT]
+    bodies += [("distinct", content(distinct_text(rng))) for _ in range(20)]
+    rng.shuffle(bodies)
+    consultation = await analysis.submission.open_consultation()
+    ids = await analysis.submission.submit(consultation, *(body for _, body in bodies))
+    copies = {proposal_id for proposal_id, (kind, _) in zip(ids, bodies, strict=True) if kind == "letter"}
+
+    await analysis.until_triaged(consultation, len(bodies))
+
+    (campaign,) = await analysis.campaigns(consultation)
+    assert set(campaign["members"]) == copies
+    assert campaign["method"]["name"] == "minhash_lsh_char_shingles"
 
 
 async def test_an_exact_duplicate_points_to_the_proposal_received_first_even_when_triaged_first(

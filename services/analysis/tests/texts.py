@@ -1,6 +1,8 @@
 """Proposal texts for tests, from a seeded generator: distinct proposals share the call's vocabulary and
 stock phrases (as real ones do), form letters differ by a few edits and a signature."""
 
+# ruff: noqa: RUF001 (Russian words made only of letters that look Latin)
+
 from __future__ import annotations
 
 import random
@@ -86,6 +88,28 @@ FORM_LETTER = (
 )
 
 
+RUSSIAN_LETTER = (
+    "Уважаемые коллеги! Просим принять единый закон, регулирующий искусственный интеллект. Закон должен "
+    "запретить социальный рейтинг и массовую слежку, обязать разработчиков раскрывать обучающие данные и "
+    "гарантировать каждому гражданину право на пересмотр решения человеком. Мы надеемся, что министерство "
+    "услышит голос простых людей."
+)
+"""A short form letter of 39 words (the kind whose copies word shingles failed to group)."""
+RUSSIAN_DISTINCT = [
+    "Уважаемые коллеги! Просим не принимать единый закон, регулирующий искусственный интеллект: лучше "
+    "отраслевые стандарты. Социальный рейтинг уже запрещён, а обучающие данные разработчиков составляют "
+    "коммерческую тайну.",
+    "Просим обязать разработчиков раскрывать обучающие данные только регулятору, а не всем гражданам. "
+    "Массовую слежку следует ограничить судебным контролем, пересмотр решения человеком нужен в медицине.",
+    "Закон должен гарантировать каждому гражданину право знать, что с ним говорит искусственный "
+    "интеллект. Мы надеемся, что министерство поддержит маркировку сгенерированного контента в сети.",
+    "Добрый день. Единый закон преждевременен: искусственный интеллект быстро меняется. Предлагаем "
+    "экспериментальные правовые режимы в регионах и право на пересмотр решения человеком в банках.",
+]
+"""Short Russian proposals on the same topic with reasoning of their own (not the letter's campaign)."""
+RUSSIAN_WORDS = ["очень", "также", "строго", "всех", "именно", "новый", "срочно", "ещё", "людей", "важно"]
+
+
 def pseudo_word(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
 
@@ -119,3 +143,11 @@ def form_letter_copy(rng: random.Random) -> str:
         f"Sincerely, {pseudo_word(rng).title()} {pseudo_word(rng).title()} from {pseudo_word(rng).title()}."
     )
     return " ".join(part for part in (greeting, " ".join(words), signature) if part)
+
+
+def russian_letter_copy(rng: random.Random, changes: int = 3) -> str:
+    """The Russian letter with ``changes`` words replaced, as senders personalize it."""
+    words = RUSSIAN_LETTER.split()
+    for position in rng.sample(range(len(words)), changes):
+        words[position] = rng.choice(RUSSIAN_WORDS)
+    return " ".join(words)

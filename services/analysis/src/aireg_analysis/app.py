@@ -28,6 +28,9 @@ def triage_policy(settings: Settings) -> TriagePolicy:
     return TriagePolicy(
         method=SimilarityMethod.configure(
             threshold=settings.triage_threshold,
+            long_threshold=settings.triage_long_threshold,
+            short_shingles=settings.triage_short_shingles,
+            long_shingles=settings.triage_long_shingles,
             num_perm=settings.triage_num_perm,
             shingle_size=settings.triage_shingle_size,
         ),

@@ -23,7 +23,7 @@ from aireg_analysis.similarity import (
     Signature,
     SimilarityMethod,
     band_keys,
-    estimated_similarities,
+    near_duplicate_similarities,
     signature,
     text_fingerprint,
     to_bytes,
@@ -65,6 +65,7 @@ class _Candidate:
     campaign_id: str | None
     released: bool
     hashvalues: bytes
+    text: str
 
 
 @dataclass
@@ -143,8 +144,8 @@ async def triage_submissions(
     stored = await store.candidates_by_id(
         session, {proposal_id for ids in chosen for proposal_id in ids if proposal_id not in new_ids}, method
     )
-    for proposal_id, (received_at, campaign_id, released, hashvalues) in stored.items():
-        state.candidates[proposal_id] = _Candidate(received_at, campaign_id, released, hashvalues)
+    for proposal_id, (received_at, campaign_id, released, hashvalues, text) in stored.items():
+        state.candidates[proposal_id] = _Candidate(received_at, campaign_id, released, hashvalues, text)
         state.received_at[proposal_id] = received_at
     stored_campaigns = await store.campaigns_by_id(
         session, {candidate.campaign_id for candidate in state.candidates.values() if candidate.campaign_id}
@@ -192,20 +193,27 @@ def _decide(
     compared = [
         (proposal_id, state.candidates[proposal_id]) for proposal_id in ids if proposal_id in state.candidates
     ]
-    estimates = (
-        estimated_similarities(subject.values, [candidate.hashvalues for _id, candidate in compared])
+    similarities = (
+        near_duplicate_similarities(
+            subject.values,
+            [candidate.hashvalues for _id, candidate in compared],
+            method,
+            text=subject.event.content.text,
+            other_texts=[candidate.text for _id, candidate in compared],
+        )
         if subject.values is not None
         else []
     )
     candidates = [
         domain.Candidate(
             proposal_id=proposal_id,
-            similarity=estimate,
+            similarity=similarity,
             received_at=candidate.received_at,
             campaign_id=state.campaign(proposal_id, candidate.campaign_id),
             released=candidate.released,
         )
-        for (proposal_id, candidate), estimate in zip(compared, estimates, strict=True)
+        for (proposal_id, candidate), similarity in zip(compared, similarities, strict=True)
+        if similarity is not None
     ]
     campaigns = {}
     for candidate in candidates:
@@ -252,7 +260,7 @@ def _remember(subject: _Subject, decision: ProposalTriaged, state: _RunState) ->
     state.received_at[proposal_id] = subject.event.received_at
     if subject.values is not None:  # its band rows joined the index when its candidates were chosen
         state.candidates[proposal_id] = _Candidate(
-            subject.event.received_at, None, False, to_bytes(subject.values)
+            subject.event.received_at, None, False, to_bytes(subject.values), subject.event.content.text
         )
     state.campaign_of[proposal_id] = decision.campaign_id
     target = decision.campaign_id

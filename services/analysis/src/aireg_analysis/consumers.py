@@ -148,6 +148,7 @@ async def triage(
             consultation_id=subject.consultation_id,
             proposal_id=subject.proposal_id,
             signature=values,
+            text=content.text,
             method=policy.method,
             limit=policy.max_candidates,
         )

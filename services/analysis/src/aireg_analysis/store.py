@@ -16,7 +16,7 @@ from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis import domain
-from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, estimated_similarities
+from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, near_duplicate_similarities
 from aireg_events.catalogue.common import Organization, Outcome
 from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.log.columns import UtcTimestamp
@@ -363,6 +363,7 @@ _CANDIDATES = (
         PROPOSALS.c.campaign_id,
         PROPOSALS.c.released_from_campaign,
         SIGNATURES.c.hashvalues,
+        PROPOSALS.c.content["text"].as_string(),
     )
     .join(SIGNATURES, SIGNATURES.c.proposal_id == PROPOSALS.c.proposal_id)
     .where(
@@ -404,11 +405,13 @@ async def near_duplicates(
     consultation_id: str,
     proposal_id: str,
     signature: Signature,
+    text: str,
     method: SimilarityMethod,
     limit: int,
 ) -> list[domain.Candidate]:
     """The LSH query: proposals of the consultation sharing at least one band key with ``signature``
-    (those sharing the most first, at most ``limit``), with their estimated similarity to it."""
+    (those sharing the most first, at most ``limit``), and of those the near-duplicates of ``text``
+    under ``method``, with their similarity to it."""
     connection = await plain_sql(session)
     found = await connection.execute(
         _BAND_MATCHES,
@@ -423,18 +426,25 @@ async def near_duplicates(
     if not ids:
         return []
     rows = (await connection.execute(_CANDIDATES, {"ids": ids, "method_key": method.key})).all()
-    estimates = estimated_similarities(signature, [values for *_, values in rows])
+    similarities = near_duplicate_similarities(
+        signature,
+        [values for *_, values, _text in rows],
+        method,
+        text=text,
+        other_texts=[other for *_, other in rows],
+    )
     return [
         domain.Candidate(
             proposal_id=candidate,
-            similarity=estimate,
+            similarity=similarity,
             received_at=received_at,
             campaign_id=campaign_id,
             released=released,
         )
-        for (candidate, received_at, campaign_id, released, _values), estimate in zip(
-            rows, estimates, strict=True
+        for (candidate, received_at, campaign_id, released, _values, _text), similarity in zip(
+            rows, similarities, strict=True
         )
+        if similarity is not None
     ]
 
 
@@ -522,15 +532,15 @@ async def band_rows(
 
 async def candidates_by_id(
     session: AsyncSession, proposal_ids: Iterable[str], method: SimilarityMethod
-) -> dict[str, tuple[datetime, str | None, bool, bytes]]:
-    """(received_at, campaign_id, released, signature) of those of ``proposal_ids`` with a signature of
-    ``method`` (what :func:`near_duplicates` compares)."""
+) -> dict[str, tuple[datetime, str | None, bool, bytes, str]]:
+    """(received_at, campaign_id, released, signature, text) of those of ``proposal_ids`` with a
+    signature of ``method`` (what :func:`near_duplicates` compares)."""
     connection = await plain_sql(session)
-    found: dict[str, tuple[datetime, str | None, bool, bytes]] = {}
+    found: dict[str, tuple[datetime, str | None, bool, bytes, str]] = {}
     for chunk in _chunks(sorted(set(proposal_ids))):
         rows = await connection.execute(_CANDIDATES, {"ids": chunk, "method_key": method.key})
-        for proposal_id, received_at, campaign_id, released, values in rows:
-            found[proposal_id] = (received_at, campaign_id, bool(released), values)
+        for proposal_id, received_at, campaign_id, released, values, text in rows:
+            found[proposal_id] = (received_at, campaign_id, bool(released), values, text)
     return found
 
 

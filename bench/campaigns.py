@@ -1,0 +1,304 @@
+"""Campaign detection benchmark: how well triage groups the letters of mass campaigns, and nothing else,
+scored by pairwise precision and recall of "same campaign" per language, per length band and overall.
+
+    uv run python -m bench.campaigns                     # seed 19: about 650 letters, under a minute
+    uv run python -m bench.campaigns --seed 5 --campaigns-per-band 6 --distinct-per-band 30
+
+The corpus (``bench/campaign_corpus.py``) is generated from the seed: per language (Russian, English)
+and length band (20-49, 50-99, 100-199, 200-400 words), campaigns of 2 to 30 letters edited as senders
+edit a form letter, and distinct proposals on the same topics (the same phrase banks, some quoting a
+campaign's sentence). Each letter is a ``ProposalSubmitted`` of one consultation, sealed as the
+submission service seals it, in a shuffled order; they go through the analysis service's real consumer
+path in-process (``EventConsumer`` with the ``SubmissionConsumer``'s batch hook, batches of 500 as the
+service consumes them, a fresh SQLite store migrated to head), and the campaigns are read back from the
+store the triage events were projected into (``ProposalTriaged.campaign_id``, merges and groupings
+applied).
+
+A pair of letters is "same campaign" when both carry the same label; "grouped" when triage put both in one
+campaign. Precision = pairs grouped and same / pairs grouped; recall = pairs grouped and same / pairs same.
+A pair counts in a language's band when both letters are of it; every pair counts overall. Exact copies
+(the same words: case, spacing, punctuation apart) planted in the campaigns are checked too: each letter
+with the same words as one received before it must come out as an exact duplicate of the first.
+
+The baseline is the rule before (``minhash_lsh_word_shingles`` v1: word 3-shingles, threshold 0.6) on the
+same corpus in the same run; the figure is the service's rule with its default settings.
+Target (issue 19): precision >= 0.99 and recall >= 0.95 per language and band and overall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import itertools
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import select
+
+from aireg_analysis.app import MIGRATIONS, triage_policy
+from aireg_analysis.consumers import SubmissionConsumer, TriagePolicy
+from aireg_analysis.settings import Settings
+from aireg_analysis.similarity import SimilarityMethod, text_fingerprint
+from aireg_analysis.store import PROPOSALS
+from aireg_events.catalogue.common import DomainEvent
+from aireg_events.catalogue.submission import ConsultationOpened, ProposalContent, ProposalSubmitted
+from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
+from aireg_events.log.appender import LogAppender
+from aireg_events.log.consumer import EventConsumer
+from aireg_events.log.database import open_database
+from aireg_events.log.dead_letters import DeadLetters
+from aireg_events.log.migrations import upgrade_to_head
+from bench.campaign_corpus import BANDS, Corpus, Letter, generate
+from bench.harness import header
+
+TOPIC = "aireg.submission.v1"
+BATCH = 500
+START = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+
+
+class _Refused:
+    """The dead-letter sink: a letter the consumer cannot apply is a broken benchmark, not a figure."""
+
+    async def send(self, record: ConsumerRecord, *, reason: str, error: str) -> None:
+        raise RuntimeError(f"dead-lettered: {reason}: {error}")
+
+
+def _content(letter: Letter, index: int) -> ProposalContent:
+    return ProposalContent.model_validate(
+        {
+            "submitter": {
+                "name": f"Sender {index}",
+                "kind": "citizen",
+                "contact_email": f"s{index}@example.org",
+            },
+            "title": "Proposal on the regulation of artificial intelligence",
+            "summary": "A letter to the consultation.",
+            "text": letter.text,
+            "directions": ["regulation_and_barriers"],
+            "questions": ["definition_and_liability"],
+            "positions": {"definition_and_liability": "support"},
+            "instrument": "federal_law",
+            "approach": "comprehensive",
+            "cost_of_error": "high",
+            "application_areas": ["healthcare"],
+        }
+    )
+
+
+def _records(corpus: Corpus) -> tuple[list[ConsumerRecord], list[str]]:
+    """The submission log of one consultation receiving the corpus's letters in order, as records of its
+    topic; and the proposal id of each letter."""
+    consultation_id = new_event_id()
+    events: list[DomainEvent] = [
+        ConsultationOpened(
+            consultation_id=consultation_id,
+            code="BENCH-CAMPAIGNS",
+            title="Regulation of AI",
+            description="generated by bench/campaigns.py",
+            submission_opens_at=START - timedelta(days=30),
+            submission_closes_at=START + timedelta(days=10),
+            analysis_due_at=START + timedelta(days=40),
+            forwarding_due_at=START + timedelta(days=60),
+        )
+    ]
+    ids = []
+    for index, letter in enumerate(corpus.letters):
+        proposal_id = new_event_id()
+        ids.append(proposal_id)
+        events.append(
+            ProposalSubmitted(
+                proposal_id=proposal_id,
+                consultation_id=consultation_id,
+                registration_number=f"AI-2027-{index + 1:06d}",
+                portal="portal-bench",
+                received_at=START + timedelta(seconds=index),
+                idempotency_key=proposal_id,
+                request_sha256="0" * 64,
+                content=_content(letter, index),
+            )
+        )
+    head = GENESIS_HASH
+    records = []
+    for position, event in enumerate(events, start=1):
+        envelope = Envelope.seal(
+            event_id=new_event_id(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            stream_id=event.stream_id(),
+            stream_version=1,
+            log_position=position,
+            occurred_at=START + timedelta(seconds=position),
+            producer="submission",
+            correlation_id=new_event_id(),
+            causation_id=None,
+            actor=Actor.system("portal"),
+            payload=event.to_payload(),
+            prev_hash=head,
+        )
+        head = envelope.hash
+        value = envelope.to_canonical()
+        key = envelope.stream_id.encode()
+        records.append(ConsumerRecord(TOPIC, 0, position - 1, 0, 0, key, value, None, 0, len(value), ()))
+    return records, ids
+
+
+@dataclasses.dataclass
+class Triaged:
+    campaign_of: dict[str, str | None]
+    duplicate_of: dict[str, str | None]
+    seconds: float
+
+
+async def triage(records: list[ConsumerRecord], policy: TriagePolicy, folder: Path) -> Triaged:
+    """Consume ``records`` into a fresh store through the analysis consumer; the campaigns it decided."""
+    database = open_database(f"sqlite+aiosqlite:///{folder / f'campaigns-{new_event_id()}.db'}")
+    try:
+        await upgrade_to_head(database, MIGRATIONS)
+        log = LogAppender(database, "analysis")
+        await log.start()
+        submission = SubmissionConsumer(policy)
+        consumer = EventConsumer(
+            group_id="bench-campaigns",
+            appender=log,
+            apply=submission.apply,
+            apply_batch=submission.apply_batch,
+            dead_letters=cast(DeadLetters, _Refused()),  # answers send() as DeadLetters does
+        )
+        started = time.perf_counter()
+        for at in range(0, len(records), BATCH):
+            await consumer.handle(records[at : at + BATCH])
+        seconds = time.perf_counter() - started
+        await log.stop()
+        async with database.reader.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(PROPOSALS.c.proposal_id, PROPOSALS.c.campaign_id, PROPOSALS.c.exact_duplicate_of)
+                )
+            ).all()
+        return Triaged(
+            {proposal: campaign for proposal, campaign, _ in rows},
+            {proposal: original for proposal, _, original in rows},
+            seconds,
+        )
+    finally:
+        await database.dispose()
+
+
+@dataclasses.dataclass
+class Score:
+    grouped_same: int = 0
+    grouped_other: int = 0
+    missed: int = 0
+
+    @property
+    def precision(self) -> float:
+        grouped = self.grouped_same + self.grouped_other
+        return self.grouped_same / grouped if grouped else 1.0
+
+    @property
+    def recall(self) -> float:
+        same = self.grouped_same + self.missed
+        return self.grouped_same / same if same else 1.0
+
+
+def score(corpus: Corpus, ids: list[str], triaged: Triaged) -> dict[str, Score]:
+    """Pairwise precision and recall of "same campaign", per ``language band`` and ``overall``."""
+    scores: defaultdict[str, Score] = defaultdict(Score)
+    campaigns = [triaged.campaign_of[proposal_id] for proposal_id in ids]
+    for (one, first), (other, second) in itertools.combinations(enumerate(corpus.letters), 2):
+        same = first.campaign is not None and first.campaign == second.campaign
+        grouped = campaigns[one] is not None and campaigns[one] == campaigns[other]
+        if not same and not grouped:
+            continue
+        keys = ["overall"]
+        if (first.language, first.band) == (second.language, second.band):
+            keys.append(_band_key(first.language, first.band))
+        for key in keys:
+            if same and grouped:
+                scores[key].grouped_same += 1
+            elif grouped:
+                scores[key].grouped_other += 1
+            else:
+                scores[key].missed += 1
+    return scores
+
+
+def _band_key(language: str, band: tuple[int, int]) -> str:
+    return f"{language} {band[0]}-{band[1]} words"
+
+
+def exact_duplicates_marked(corpus: Corpus, ids: list[str], triaged: Triaged) -> tuple[int, int]:
+    """Of the letters with the same normalized words as a letter received before them (the planted exact
+    copies, and letters no sender edited), how many triage marked as an exact duplicate of the first."""
+    first: dict[str, str] = {}
+    marked = later = 0
+    for letter, proposal_id in zip(corpus.letters, ids, strict=True):
+        fingerprint = text_fingerprint(letter.text)
+        if fingerprint not in first:
+            first[fingerprint] = proposal_id
+            continue
+        later += 1
+        marked += triaged.duplicate_of[proposal_id] == first[fingerprint]
+    return marked, later
+
+
+def baseline_method() -> SimilarityMethod:
+    """The rule before issue 19: word 3-shingles, one threshold of 0.6, its LSH layout."""
+    word_rule = SimilarityMethod.configure(threshold=0.6, num_perm=128, shingle_size=3)
+    return dataclasses.replace(word_rule, unit="words")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--campaigns-per-band", type=int, default=4)
+    parser.add_argument("--distinct-per-band", type=int, default=20)
+    arguments = parser.parse_args()
+    corpus = generate(
+        arguments.seed,
+        campaigns_per_band=arguments.campaigns_per_band,
+        distinct_per_band=arguments.distinct_per_band,
+    )
+    records, ids = _records(corpus)
+    labels = {letter.campaign for letter in corpus.letters if letter.campaign}
+    header(
+        f"campaigns, {len(corpus.letters)} letters: {len(labels)} campaigns, "
+        f"{sum(1 for letter in corpus.letters if letter.campaign is None)} distinct proposals, seed {arguments.seed}"
+    )
+    service = triage_policy(Settings.model_construct())
+    runs = {"baseline": TriagePolicy(baseline_method()), "figure": service}
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="aireg-bench-campaigns-") as folder:
+        for name, policy in runs.items():
+            triaged = asyncio.run(triage(records, policy, Path(folder)))
+            results[name] = (score(corpus, ids, triaged), exact_duplicates_marked(corpus, ids, triaged))
+            method = policy.method.describe()
+            print(
+                f"{name:9} {method.name} v{method.version} {method.parameters}\n"
+                f"          {len(records):,} events triaged in {triaged.seconds:.1f}s "
+                f"({triaged.seconds / len(records) * 1000:.2f} ms per event, in-process)",
+                flush=True,
+            )
+    keys = [_band_key(language, band) for language in ("ru", "en") for band in BANDS] + ["overall"]
+    print(f"{'':22} {'baseline P':>10} {'R':>6}   {'figure P':>9} {'R':>6}   met (P >= 0.99, R >= 0.95)")
+    for key in keys:
+        before, after = results["baseline"][0][key], results["figure"][0][key]
+        met = after.precision >= 0.99 and after.recall >= 0.95
+        print(
+            f"{key:22} {before.precision:>10.3f} {before.recall:>6.3f}   {after.precision:>9.3f} "
+            f"{after.recall:>6.3f}   {'yes' if met else 'no'}"
+        )
+    for name, (_scores, (marked, later)) in results.items():
+        print(f"exact duplicates marked as such ({name}): {marked} of {later}")
+
+
+if __name__ == "__main__":
+    main()
