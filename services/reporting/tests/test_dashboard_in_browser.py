@@ -329,7 +329,16 @@ async def test_the_dashboard_switches_to_russian_and_shows_moscow_deadlines(
                 == "Proposals accepted until"
             )
 
+            await eventually(
+                lambda: text_of(page, "#feed"),
+                until=lambda text: "opened: proposals until 20 January 2027, 23:59 (MSK)" in text,
+            )
             await page.select_option("#language", "ru")
+            feed = await eventually(
+                lambda: text_of(page, "#feed"),
+                until=lambda text: "открыта: предложения принимаются до 20 января 2027, 23:59 (МСК)" in text,  # noqa: RUF001
+            )
+            assert "opened: proposals until" not in feed, "the feed's lines speak the page's language"
             await eventually(
                 lambda: text_of(page, closes),
                 until=lambda text: text == "20 января 2027, 23:59 (МСК)",  # noqa: RUF001

@@ -225,6 +225,9 @@ async def test_the_timeline_lists_every_event_of_a_proposal_from_both_producers_
             params={"limit": 100, "cursor": first.json()["next_cursor"]},
         )
         missing = await client.get(f"/v1/proposals/{uuid.uuid4()}/timeline")
+        in_russian = await client.get(
+            f"/v1/proposals/{proposal_id}/timeline", params={"limit": 2}, headers={"Accept-Language": "ru"}
+        )
     entries = first.json()["items"] + rest.json()["items"]
     assert rest.json()["next_cursor"] is None
     assert [entry["event_id"] for entry in entries] == [envelope.event_id for envelope in expected]
@@ -239,6 +242,12 @@ async def test_the_timeline_lists_every_event_of_a_proposal_from_both_producers_
     assert submitted["payload"]["registration_number"] == live.scenario.call.numbers[proposal_id]
     assert "text" not in submitted["payload"] and "contact_email" not in str(submitted["payload"])
     assert missing.status_code == 404 and missing.json()["error"] == "proposal_not_found"
+    russian = in_russian.json()["items"]
+    assert [entry["event_id"] for entry in russian] == [entry["event_id"] for entry in entries[:2]]
+    number = live.scenario.call.numbers[proposal_id]
+    assert entries[0]["summary"].startswith(f"Proposal {number} submitted")
+    assert russian[0]["summary"].startswith(f"Предложение {number} подано")
+    assert russian[1]["summary"].startswith("Первичная обработка: ")
 
 
 async def test_an_analysis_event_that_arrives_before_its_submission_waits_and_the_figures_converge(
@@ -575,6 +584,8 @@ async def test_a_resumed_stream_client_gets_exactly_the_events_it_missed(live: L
     assert [event["id"] for event in again] == [f"{epoch}-{int(last_seq) + 1 + i}" for i in range(6)]
     opened = next(event for event in again if event["event_type"] == "ConsultationOpened")
     assert opened["summary"].startswith("Consultation MISSED")
+    assert opened["summaries"]["en"] == opened["summary"]
+    assert opened["summaries"]["ru"].startswith("Консультация MISSED открыта: предложения принимаются до ")
 
 
 async def test_portals_may_not_read_reports_and_a_request_without_a_token_is_unauthorized(live: Live) -> None:

@@ -25,7 +25,14 @@ from aireg_events.envelope import Actor
 from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, require_roles
 from aireg_http.errors import NotFound, Unprocessable
-from aireg_http.messages import DEFAULT_LANGUAGE, Language, catalogue, language_of, preferred_language
+from aireg_http.messages import (
+    DEFAULT_LANGUAGE,
+    Catalogue,
+    Language,
+    catalogue,
+    language_of,
+    preferred_language,
+)
 from aireg_http.pagination import Page, PageParams
 from aireg_reporting import domain, store
 from aireg_reporting.document.content import PackageDocument, PackageNotFound, build_document, document_json
@@ -79,11 +86,11 @@ class TimelineEntry(BaseModel):
     actor: Actor
     correlation_id: str
     causation_id: str | None
-    summary: str = Field(description="one sentence for a person")
+    summary: str = Field(description="one sentence for a person, in the answer's language")
     payload: dict[str, Any] = Field(description="the payload without long texts and contact data")
 
     @classmethod
-    def of(cls, item: Received) -> TimelineEntry:
+    def of(cls, item: Received, words: Catalogue) -> TimelineEntry:
         envelope = item.envelope
         return cls(
             event_id=envelope.event_id,
@@ -96,7 +103,7 @@ class TimelineEntry(BaseModel):
             actor=envelope.actor,
             correlation_id=envelope.correlation_id,
             causation_id=envelope.causation_id,
-            summary=domain.describe(item),
+            summary=domain.describe(item, words),
             payload=domain.payload_summary(item),
         )
 
@@ -213,7 +220,11 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         responses={404: {"description": "proposal_not_found"}},
     )
     async def timeline(
-        proposal_id: Annotated[str, Path(max_length=36)], _principal: Reader, page: PageParams
+        proposal_id: Annotated[str, Path(max_length=36)],
+        _principal: Reader,
+        page: PageParams,
+        lang: LanguageQuery = None,
+        accept_language: AcceptLanguage = None,
     ) -> Page[TimelineEntry]:
         async with store.read_session(runtime) as session:
             rows = await store.events_of(session, "proposal", proposal_id)
@@ -229,7 +240,8 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
                 raise Unprocessable("cursor is not one this service issued", code="invalid_cursor")
             start = ids.index(page.cursor[0]) + 1
         chunk = ordered[start : start + page.limit + 1]
-        return page.page([TimelineEntry.of(item) for item in chunk], lambda entry: [entry.event_id])
+        words = catalogue(reading_language(lang, accept_language, None))
+        return page.page([TimelineEntry.of(item, words) for item in chunk], lambda entry: [entry.event_id])
 
     @router.get(
         "/v1/deadlines",

@@ -46,6 +46,7 @@ from aireg_events.catalogue.submission import (
 )
 from aireg_events.envelope import Envelope
 from aireg_events.submitter_status import submitter_status
+from aireg_http.messages import Catalogue
 from aireg_reporting.campaigns import CampaignBook, GroupFacts, fold_decision, hold_elections_in_memory
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -490,84 +491,98 @@ def fold_package(package_id: str, items: Iterable[Received]) -> PackageState:
 # --- what an event says, in a line ------------------------------------------------------------------
 
 
-def _label(value: str) -> str:
-    return value.replace("_", " ")
-
-
-def describe(item: Received) -> str:
-    """One sentence for a person: the timeline, the live stream and the dashboard show it."""
+def describe(item: Received, words: Catalogue) -> str:
+    """One sentence for a person, in ``words``' language: the timeline, the live stream and the dashboard
+    show it. Moments are in the consultation's time zone, the zone named."""
     event = item.event
+    say, label = words.text, words.label
     if isinstance(event, ConsultationOpened):
-        return f"Consultation {event.code} opened: proposals until {event.submission_closes_at:%Y-%m-%d %H:%M} UTC"
+        until = words.moment(event.submission_closes_at, event.time_zone)
+        return say("event.consultation_opened", code=event.code, until=until)
     if isinstance(event, ProposalSubmitted):
         submitter = event.content.submitter
-        late = " (late)" if event.late else ""
-        return (
-            f"Proposal {event.registration_number} submitted{late} by {submitter.public_name} "
-            f"({_label(submitter.kind.value)}) via {event.portal}: {event.content.title}"
+        return say(
+            "event.proposal_submitted",
+            number=event.registration_number,
+            late=say("event.late") if event.late else "",
+            submitter=submitter.public_name,
+            kind=label(submitter.kind.value),
+            portal=event.portal,
+            title=event.content.title,
         )
     if isinstance(event, ProposalAmended):
-        changed = ", ".join(sorted(event.changes)) or "nothing"
-        return f"Proposal amended ({changed}): {event.reason}"
+        changed = ", ".join(sorted(event.changes)) or say("event.nothing")
+        return say("event.proposal_amended", changed=changed, reason=event.reason)
     if isinstance(event, ProposalWithdrawn):
-        return f"Proposal withdrawn: {event.reason}"
+        return say("event.proposal_withdrawn", reason=event.reason)
     if isinstance(event, AttributionDisputed):
-        return "Attribution disputed: a complaint that it was filed without the named person's consent"
+        return say("event.attribution_disputed")
     if isinstance(event, AttributionDisputeResolved):
-        if event.outcome is DisputeOutcome.upheld:
-            return f"Attribution dispute upheld: set aside as misattributed ({event.rationale})"
-        return f"Attribution dispute rejected ({event.rationale})"
+        upheld = event.outcome is DisputeOutcome.upheld
+        return say("event.dispute_upheld" if upheld else "event.dispute_rejected", rationale=event.rationale)
     if isinstance(event, PersonalDataErased):
-        return f"Personal data erased from {len(event.proposals)} proposal(s)"
+        return words.plural("erased_from_proposals", len(event.proposals))
     if isinstance(event, ProposalTriaged):
-        parts = ["complete" if event.complete else "incomplete (missing " + ", ".join(event.missing) + ")"]
+        parts = [
+            say("event.triage_complete")
+            if event.complete
+            else say("event.triage_incomplete", missing=", ".join(event.missing))
+        ]
         if event.exact_duplicate_of:
-            parts.append(f"exact duplicate of {event.exact_duplicate_of}")
+            parts.append(say("event.exact_duplicate_of", proposal=event.exact_duplicate_of))
         if event.campaign_id:
-            parts.append(f"in campaign {event.campaign_id}")
+            parts.append(say("event.in_campaign", campaign=event.campaign_id))
         if event.grouped_with:
-            parts.append(f"grouped with {len(event.grouped_with)} near-duplicates")
+            parts.append(words.plural("grouped_with", len(event.grouped_with)))
         if event.exact_duplicates:
-            parts.append(f"{len(event.exact_duplicates)} later proposals are exact duplicates of it")
+            parts.append(words.plural("later_exact_duplicates", len(event.exact_duplicates)))
         if event.similar:
-            parts.append(f"{len(event.similar)} similar")
-        return "Triaged: " + "; ".join(parts)
+            parts.append(words.plural("similar", len(event.similar)))
+        return say("event.triaged", parts="; ".join(parts))
     if isinstance(event, ProposalReleasedFromCampaign):
-        return f"Released from campaign {event.campaign_id}: {event.reason}"
+        return say("event.released", campaign=event.campaign_id, reason=event.reason)
     if isinstance(event, ReviewerAssigned):
-        return f"Reviewer {event.reviewer} ({_label(event.organization.value)}) assigned"
+        return say(
+            "event.reviewer_assigned", reviewer=event.reviewer, organization=label(event.organization.value)
+        )
     if isinstance(event, ReviewSubmitted):
         scores = event.scores
-        return (
-            f"Review by {event.reviewer} ({_label(event.organization.value)}): "
-            f"{_label(event.recommendation.value)}; scores {scores.legal_soundness}/{scores.feasibility}/"
-            f"{scores.risk_reduction}/{scores.innovation_impact}"
+        return say(
+            "event.review_submitted",
+            reviewer=event.reviewer,
+            organization=label(event.organization.value),
+            recommendation=label(event.recommendation.value),
+            scores=f"{scores.legal_soundness}/{scores.feasibility}/{scores.risk_reduction}/{scores.innovation_impact}",
         )
     if isinstance(event, ProposalAssessed):
-        merged = f" into {event.merged_into}" if event.merged_into else ""
-        late = " (after the analysis deadline)" if event.late else ""
-        return f"Assessed: {_label(event.outcome.value)}{merged}{late}"
+        return say(
+            "event.assessed",
+            outcome=label(event.outcome.value),
+            merged=say("event.merged_into", proposal=event.merged_into) if event.merged_into else "",
+            late=say("event.after_analysis_deadline") if event.late else "",
+        )
     if isinstance(event, GovernmentPackageOpened):
-        return f"Government package opened: {event.title}"
+        return say("event.package_opened", title=event.title)
     if isinstance(event, ProposalAddedToPackage):
-        return "Added to a government package"
+        return say("event.added_to_package")
     if isinstance(event, ProposalRemovedFromPackage):
         reason = f": {event.reason}" if event.reason else ""
-        return f"Removed from a government package{reason}"
+        return say("event.removed_from_package", reason=reason)
     if isinstance(event, ProposalForwardedToGovernment):
-        late = " (after the forwarding deadline)" if event.late else ""
-        return f"Forwarded to the government{late}"
+        return say("event.forwarded", late=say("event.after_forwarding_deadline") if event.late else "")
     if isinstance(event, GovernmentPackageSubmitted):
-        late = " (after the forwarding deadline)" if event.late else ""
-        return (
-            f"Package submitted to the government: {event.title}, {len(event.proposal_ids)} proposals{late}"
+        return say(
+            "event.package_submitted",
+            title=event.title,
+            proposals=words.plural("proposals", len(event.proposal_ids)),
+            late=say("event.after_forwarding_deadline") if event.late else "",
         )
     if isinstance(event, PortalSuspended):
-        return f"Portal {event.portal} suspended: {event.reason}"
+        return say("event.portal_suspended", portal=event.portal, reason=event.reason)
     if isinstance(event, PortalResumed):
-        return f"Portal {event.portal} resumed"
+        return say("event.portal_resumed", portal=event.portal)
     if isinstance(event, ChainCheckpoint):
-        return f"Checkpoint of {event.chain_producer} at position {event.head_position}"
+        return say("event.checkpoint", producer=event.chain_producer, position=event.head_position)
     return item.envelope.event_type
 
 
