@@ -134,7 +134,7 @@ def test_an_assessment_written_before_risks_existed_still_parses_with_no_risks()
         },
     )
     event = CATALOGUE.read(envelope)
-    assert event.risks_of_adoption == [] and event.risks_of_rejection == []  # type: ignore[attr-defined]
+    assert event.risks_of_adoption == [] and event.risks_of_rejection == []
 
 
 def test_the_asyncapi_document_lists_the_measure_events() -> None:

@@ -14,12 +14,15 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_analysis import measures, store
 from aireg_analysis.domain import ProposalStatus
 from aireg_analysis.store import (
     AssessmentRow,
     AssignmentRow,
     CampaignRow,
     ConsultationRow,
+    MeasureEvidenceRow,
+    MeasureRow,
     PackageItemRow,
     PackageRow,
     ProposalDirectionRow,
@@ -27,7 +30,7 @@ from aireg_analysis.store import (
     ReviewRow,
     SimilarityRow,
 )
-from aireg_events.catalogue.analysis import CriteriaScores
+from aireg_events.catalogue.analysis import CriteriaScores, MeasureStance, MeasureTerms, Risk, Tally
 from aireg_events.catalogue.common import Direction, Organization, Outcome, Recommendation
 
 
@@ -101,6 +104,8 @@ class AssessmentPublic(BaseModel):
     rationale: str
     review_ids: list[str]
     late: bool
+    risks_of_adoption: list[Risk] = Field(default_factory=list)
+    risks_of_rejection: list[Risk] = Field(default_factory=list)
     assessed_by: str
     assessed_at: datetime
     event_id: str
@@ -154,6 +159,9 @@ class PackagePublic(BaseModel):
     late: bool
     counts: dict[str, int]
     items: list[PackageItemPublic]
+    measure_ids: list[str] = Field(
+        default_factory=list, description="the adopted measures it carries, in order"
+    )
 
 
 def time_left(due: datetime | None, now: datetime) -> int | None:
@@ -390,6 +398,8 @@ def assessment_public(assessment: AssessmentRow, *, current_version: int) -> Ass
         rationale=assessment.rationale,
         review_ids=list(assessment.review_ids),
         late=assessment.late,
+        risks_of_adoption=[Risk.model_validate(risk) for risk in assessment.risks_of_adoption],
+        risks_of_rejection=[Risk.model_validate(risk) for risk in assessment.risks_of_rejection],
         assessed_by=assessment.assessed_by,
         assessed_at=assessment.assessed_at,
         event_id=assessment.event_id,
@@ -474,6 +484,7 @@ async def package_view(session: AsyncSession, package_id: str) -> PackagePublic 
         submitted_at=package.submitted_at,
         late=package.late,
         counts=dict(package.counts),
+        measure_ids=[measure.measure_id for measure in await store.package_measures(session, package_id)],
         items=[
             PackageItemPublic(
                 proposal_id=item.proposal_id,
@@ -485,3 +496,146 @@ async def package_view(session: AsyncSession, package_id: str) -> PackagePublic 
             for item, proposal in rows
         ],
     )
+
+
+# --- measures -------------------------------------------------------------------------------------------
+
+
+class EvidencePublic(BaseModel):
+    proposal_id: str
+    registration_number: str | None
+    title: str | None
+    stance: MeasureStance
+    note: str
+    counts: bool = Field(description="false once the proposal was withdrawn or found misattributed")
+    campaign_id: str | None = Field(description="the campaign it stands for (one voice), if any")
+    signatories: int = Field(description="members of that campaign that count; 1 outside a campaign")
+    linked_at: datetime
+    linked_by: str
+    event_id: str
+
+
+class MeasurePublic(BaseModel):
+    measure_id: str
+    consultation_id: str
+    status: measures.MeasureStatus
+    revision: int
+    terms: MeasureTerms
+    drafted_at: datetime
+    drafted_by: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_rationale: str | None
+    package_id: str | None
+    forwarded_at: datetime | None
+    tallies: dict[MeasureStance, Tally] = Field(
+        description="per stance: voices (a campaign once) and signatories (every member), counting evidence only"
+    )
+    evidence: list[EvidencePublic]
+
+
+def measure_position(item: MeasurePublic) -> list[Any]:
+    return [item.drafted_at.isoformat(), item.measure_id]
+
+
+async def measures_public(session: AsyncSession, rows: list[MeasureRow]) -> list[MeasurePublic]:
+    facts = await store.measure_facts_of(session, rows)
+    links: dict[str, list[MeasureEvidenceRow]] = {row.measure_id: [] for row in rows}
+    ids = [row.measure_id for row in rows]
+    if ids:
+        for link in (
+            await session.exec(
+                select(MeasureEvidenceRow)
+                .where(col(MeasureEvidenceRow.measure_id).in_(ids))
+                .order_by(col(MeasureEvidenceRow.linked_at), col(MeasureEvidenceRow.proposal_id))
+            )
+        ).all():
+            links[link.measure_id].append(link)
+    proposal_ids = sorted({link.proposal_id for found in links.values() for link in found})
+    proposals = (
+        {
+            row.proposal_id: row
+            for row in (
+                await session.exec(select(ProposalRow).where(col(ProposalRow.proposal_id).in_(proposal_ids)))
+            ).all()
+        }
+        if proposal_ids
+        else {}
+    )
+    answers = []
+    for row in rows:
+        fact_of = {fact.proposal_id: fact for fact in facts[row.measure_id].evidence}
+        evidence = []
+        for link in links[row.measure_id]:
+            fact = fact_of[link.proposal_id]
+            proposal = proposals.get(link.proposal_id)
+            evidence.append(
+                EvidencePublic(
+                    proposal_id=link.proposal_id,
+                    registration_number=proposal.registration_number if proposal else None,
+                    title=proposal.title if proposal else None,
+                    stance=MeasureStance(link.stance),
+                    note=link.note,
+                    counts=fact.counts,
+                    campaign_id=fact.campaign_id,
+                    signatories=fact.campaign_signatories if fact.campaign_id else 1,
+                    linked_at=link.linked_at,
+                    linked_by=link.linked_by,
+                    event_id=link.event_id,
+                )
+            )
+        answers.append(
+            MeasurePublic(
+                measure_id=row.measure_id,
+                consultation_id=row.consultation_id,
+                status=measures.MeasureStatus(row.status),
+                revision=row.revision,
+                terms=row.measure_terms(),
+                drafted_at=row.drafted_at,
+                drafted_by=row.drafted_by,
+                decided_at=row.decided_at,
+                decided_by=row.decided_by,
+                decision_rationale=row.decision_rationale,
+                package_id=row.package_id,
+                forwarded_at=row.forwarded_at,
+                tallies=measures.tallies(facts[row.measure_id].evidence),
+                evidence=evidence,
+            )
+        )
+    return answers
+
+
+async def measure_view(session: AsyncSession, measure_id: str) -> MeasurePublic | None:
+    row = await session.get(MeasureRow, measure_id)
+    if row is None:
+        return None
+    return (await measures_public(session, [row]))[0]
+
+
+async def measures_page(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: list[Any] | None,
+    consultation_id: str | None,
+    status: measures.MeasureStatus | None,
+) -> list[MeasurePublic]:
+    query = select(MeasureRow)
+    if consultation_id is not None:
+        query = query.where(MeasureRow.consultation_id == consultation_id)
+    if status is not None:
+        query = query.where(MeasureRow.status == status.value)
+    if cursor is not None:
+        moment, key = datetime.fromisoformat(cursor[0]), cursor[1]
+        query = query.where(
+            or_(
+                col(MeasureRow.drafted_at) > moment,
+                and_(col(MeasureRow.drafted_at) == moment, col(MeasureRow.measure_id) > key),
+            )
+        )
+    rows = (
+        await session.exec(
+            query.order_by(col(MeasureRow.drafted_at), col(MeasureRow.measure_id)).limit(limit)
+        )
+    ).all()
+    return await measures_public(session, list(rows))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from enum import StrEnum
 
 from aireg_events.catalogue.common import (
     ApplicationArea,
