@@ -21,9 +21,15 @@ from aireg_events.catalogue import CATALOGUE, ChainCheckpoint, DomainEvent
 from aireg_events.catalogue.analysis import (
     GovernmentPackageOpened,
     GovernmentPackageSubmitted,
+    MeasureAddedToPackage,
+    MeasureDecided,
+    MeasureDrafted,
+    MeasureForwardedToGovernment,
+    MeasureRevised,
     ProposalAddedToPackage,
     ProposalAssessed,
     ProposalForwardedToGovernment,
+    ProposalLinkedToMeasure,
     ProposalReleasedFromCampaign,
     ProposalRemovedFromPackage,
     ProposalTriaged,
@@ -99,6 +105,12 @@ def proposals_of(event: DomainEvent) -> list[str]:
     return [proposal_id]
 
 
+def measures_of(event: DomainEvent) -> list[str]:
+    """The measure an event is about (its trace entries)."""
+    measure_id = getattr(event, "measure_id", None)
+    return [measure_id] if isinstance(measure_id, str) else []
+
+
 def packages_of(event: DomainEvent) -> list[str]:
     package_id = getattr(event, "package_id", None)
     return [package_id] if isinstance(package_id, str) else []
@@ -112,7 +124,17 @@ def consultation_of(event: DomainEvent) -> str | None:
 def changes_proposal_state(event: DomainEvent) -> bool:
     """Whether folding the proposal again could change it (a package's submission only lists them)."""
     return not isinstance(
-        event, (GovernmentPackageSubmitted, ProposalAddedToPackage, ProposalRemovedFromPackage)
+        event,
+        (
+            GovernmentPackageSubmitted,
+            ProposalAddedToPackage,
+            ProposalRemovedFromPackage,
+            MeasureDrafted,
+            MeasureRevised,
+            MeasureDecided,
+            MeasureAddedToPackage,
+            MeasureForwardedToGovernment,
+        ),
     )
 
 
@@ -224,6 +246,8 @@ class ProposalState:
     package_id: str | None = None
     forwarded_at: datetime | None = None
     forwarding_late: bool = False
+    measures: set[str] = field(default_factory=set)
+    """The measures it is linked to as evidence."""
     event_ids: list[str] = field(default_factory=list)
     last_event_at: datetime | None = None
 
@@ -330,6 +354,8 @@ class ProposalState:
             self.package_id = event.package_id
             self.forwarded_at = at
             self.forwarding_late = event.late
+        elif isinstance(event, ProposalLinkedToMeasure):
+            self.measures.add(event.measure_id)
 
     def columns(self) -> dict[str, Any]:
         """The values of its ``proposal`` row (only for a submitted proposal)."""
@@ -376,6 +402,7 @@ class ProposalState:
             "package_id": self.package_id,
             "forwarded_at": self.forwarded_at,
             "forwarding_late": self.forwarding_late,
+            "measure_count": len(self.measures),
             "last_event_at": self.last_event_at,
             "event_ids": list(self.event_ids),
         }
@@ -556,6 +583,18 @@ def describe(item: Received) -> str:
         return (
             f"Package submitted to the government: {event.title}, {len(event.proposal_ids)} proposals{late}"
         )
+    if isinstance(event, MeasureDrafted):
+        return f"Measure drafted: {event.terms.title} ({_label(event.terms.instrument.value)})"
+    if isinstance(event, ProposalLinkedToMeasure):
+        return f"Linked to a measure as evidence: {_label(event.stance.value)}"
+    if isinstance(event, MeasureRevised):
+        return f"Measure revised: {event.terms.title}"
+    if isinstance(event, MeasureDecided):
+        return f"Measure decided: {_label(event.decision.value)} ({event.rationale})"
+    if isinstance(event, MeasureAddedToPackage):
+        return "Measure added to a government package"
+    if isinstance(event, MeasureForwardedToGovernment):
+        return f"Measure forwarded to the government: {event.terms.title}"
     if isinstance(event, PortalSuspended):
         return f"Portal {event.portal} suspended: {event.reason}"
     if isinstance(event, PortalResumed):
@@ -604,6 +643,7 @@ def is_decision(event_type: str) -> bool:
         ProposalAssessed.event_type,
         ProposalForwardedToGovernment.event_type,
         GovernmentPackageSubmitted.event_type,
+        MeasureDecided.event_type,
         ProposalWithdrawn.event_type,
         AttributionDisputeResolved.event_type,
         PortalSuspended.event_type,
