@@ -226,15 +226,15 @@ async def statistics_of_consultations(
         counts.setdefault(consultation_id, Counter())[dimension, key] = value
     found = (await session.exec(campaigns)).all()
     representatives = [row.representative for row in found if row.representative is not None]
-    numbers = dict(
-        (
-            await session.execute(
-                select(ProposalRow.proposal_id, ProposalRow.registration_number).where(
-                    col(ProposalRow.proposal_id).in_(representatives)
-                )
+    known = (
+        await session.execute(
+            select(ProposalRow.proposal_id, ProposalRow.registration_number, ProposalRow.title).where(
+                col(ProposalRow.proposal_id).in_(representatives)
             )
-        ).all()
-    )
+        )
+    ).all()
+    numbers = {proposal_id: number for proposal_id, number, _title in known}
+    titles = {proposal_id: title for proposal_id, _number, title in known}
     return (
         deadlines,
         counts,
@@ -244,6 +244,7 @@ async def statistics_of_consultations(
                 size=row.members,
                 representative=row.representative,
                 representative_registration_number=numbers.get(row.representative),
+                representative_title=titles.get(row.representative),
             )
             for row in found
         ],

@@ -252,6 +252,10 @@ class ProposalState:
     last_event_at: datetime | None = None
 
     @property
+    def title(self) -> str | None:
+        return self.content.title if self.content is not None else None
+
+    @property
     def is_submitted(self) -> bool:
         """Whether its ``ProposalSubmitted`` has arrived (analysis events may come first)."""
         return self.content is not None and self.submitted_at is not None

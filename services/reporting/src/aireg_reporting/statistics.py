@@ -101,6 +101,9 @@ class Campaign(BaseModel):
     size: int = Field(description="proposals triage put in it and that were not released from it")
     representative: str | None = Field(description="the proposal id of the member received first")
     representative_registration_number: str | None = None
+    representative_title: str | None = Field(
+        default=None, description="the representative's title: what a campaign is shown by, with its size"
+    )
 
 
 class AnalysisCompliance(BaseModel):
@@ -340,12 +343,15 @@ class CampaignMember(Protocol):
     def campaign_representative(self) -> str | None: ...
     @property
     def withdrawn_at(self) -> datetime | None: ...
+    @property
+    def title(self) -> str | None: ...
 
 
 def campaigns_of(proposals: Iterable[CampaignMember]) -> list[Campaign]:
     """The campaigns of folded proposals (the document's; ``/v1/stats`` reads the ``campaign`` table)."""
     members: dict[str, list[CampaignMember]] = {}
     numbers = {proposal.proposal_id: proposal.registration_number for proposal in proposals}
+    titles = {proposal.proposal_id: proposal.title for proposal in proposals}
     for proposal in proposals:
         if proposal.campaign_id is not None and proposal.withdrawn_at is None:
             members.setdefault(proposal.campaign_id, []).append(proposal)
@@ -358,6 +364,7 @@ def campaigns_of(proposals: Iterable[CampaignMember]) -> list[Campaign]:
                 size=len(mine),
                 representative=representative,
                 representative_registration_number=numbers.get(representative) if representative else None,
+                representative_title=titles.get(representative) if representative else None,
             )
         )
     return campaigns

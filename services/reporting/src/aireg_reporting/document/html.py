@@ -246,7 +246,7 @@ def render_html(document: PackageDocument, language: Language) -> str:
                 [words("column_campaign"), words("column_proposals"), words("column_representative")],
                 [
                     [
-                        c.campaign_id,
+                        c.representative_title or "—",
                         number(c.size),
                         c.representative_registration_number or c.representative or "—",
                     ]

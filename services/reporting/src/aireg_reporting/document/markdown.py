@@ -186,7 +186,7 @@ def render_markdown(document: PackageDocument, language: Language) -> str:
             [words("column_campaign"), words("column_proposals"), words("column_representative")],
             [
                 [
-                    md(c.campaign_id),
+                    md(c.representative_title or "—"),
                     number(c.size),
                     md(c.representative_registration_number or c.representative or "—"),
                 ]

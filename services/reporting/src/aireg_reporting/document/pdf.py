@@ -411,7 +411,7 @@ def render_pdf(document: PackageDocument, language: Language) -> bytes:
         pdf.line_of(words("campaigns"), 11, bold=True)
         pdf.grid(
             [words("column_campaign"), words("column_proposals")],
-            [[c.campaign_id, number(c.size)] for c in stats.campaigns[:20]],
+            [[c.representative_title or "—", number(c.size)] for c in stats.campaigns[:20]],
             [120, 54],
         )
 
