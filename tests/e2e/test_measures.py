@@ -8,11 +8,15 @@ sent. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import shutil
 import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +91,7 @@ def system(
 
 
 def test_a_package_of_adopted_measures_reaches_the_document_with_voices_signatories_trace_and_coverage(
-    system: System, tokens: TokenFactory, tmp_path: Path
+    system: System, tokens: TokenFactory, tmp_path: Path, kafka_bootstrap: str
 ) -> None:
     lead = tokens.header("lead", "lead-orlova")
     portal = tokens.header("portal", "portal-a")
@@ -261,6 +265,8 @@ def test_a_package_of_adopted_measures_reaches_the_document_with_voices_signator
         headers=lead,
     )
     assert revised.status_code == 200, revised.text
+    before_decisions = datetime.now(UTC)
+    time.sleep(0.05)
     for measure_id in (certify, datasets, sovereign):
         decided = analysis.post(
             f"/v1/measures/{measure_id}/decision",
@@ -435,5 +441,42 @@ def test_a_package_of_adopted_measures_reaches_the_document_with_voices_signator
         q: (cell["measures"], cell["proposals_without_measure"])
         for q, cell in shown_coverage["by_question"].items()
     } == {q: (measure_questions[q], expected_questions[q]) for q in [*QUESTIONS, "other"]}
+
+    # The audit history serves a measure as it serves a proposal, as of any moment.
+    def history(*arguments: str) -> list[dict[str, Any]]:
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aireg_cli.main",
+                "audit",
+                "history",
+                *arguments,
+                "--json",
+                "--bootstrap",
+                kafka_bootstrap,
+                "--namespace",
+                system.namespace,
+            ],
+            capture_output=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+        entries: list[dict[str, Any]] = json.loads(completed.stdout)
+        return entries
+
+    then = [entry["event_type"] for entry in history(certify, "--as-of", before_decisions.isoformat())]
+    assert then == ["MeasureDrafted", *["ProposalLinkedToMeasure"] * 3]
+    now = history(certify)
+    assert [entry["event_type"] for entry in now] == [
+        "MeasureDrafted",
+        *["ProposalLinkedToMeasure"] * 3,
+        "MeasureDecided",
+        "MeasureAddedToPackage",
+        "MeasureForwardedToGovernment",
+        "GovernmentPackageSubmitted",
+    ]
+    assert "supports 1 voice(s) / 20 signatories" in now[-2]["summary"]
     for client in (submission, analysis, reporting):
         client.close()
