@@ -222,11 +222,18 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
         summary="The proposals to work through, in the order received (withdrawn ones only by status)",
     )
     async def queue(
-        _principal: Staff,
+        principal: Staff,
         page: PageParams,
         consultation_id: ConsultationFilter = None,
         status: Annotated[domain.ProposalStatus | None, Query()] = None,
         direction: Annotated[Direction | None, Query()] = None,
+        work: Annotated[
+            views.OwnWork | None,
+            Query(
+                description="the caller's own work: assigned to them and not yet reviewed by them, reviewed by "
+                "them, or overdue; sorted by time left (the least first)"
+            ),
+        ] = None,
     ) -> Page[QueueItem]:
         async with store.read_session(runtime) as session:
             items = await views.queue_page(
@@ -237,6 +244,8 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
                 consultation_id=consultation_id,
                 status=status,
                 direction=direction,
+                work=work,
+                caller=principal.name,
             )
         return page.page(items, views.queue_position)
 

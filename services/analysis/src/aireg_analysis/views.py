@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -170,6 +171,15 @@ def time_left(due: datetime | None, now: datetime) -> int | None:
     return max(0, int((due - now).total_seconds()))
 
 
+class OwnWork(StrEnum):
+    """The staff's own work: what is assigned to the caller and not yet reviewed by them, what they
+    reviewed, and what is overdue."""
+
+    assigned = "assigned"
+    reviewed = "reviewed"
+    overdue = "overdue"
+
+
 async def queue_page(
     session: AsyncSession,
     *,
@@ -179,9 +189,22 @@ async def queue_page(
     consultation_id: str | None = None,
     status: ProposalStatus | None = None,
     direction: Direction | None = None,
+    work: OwnWork | None = None,
+    caller: str | None = None,
 ) -> list[QueueItem]:
     """Up to ``limit`` proposals in the order received; withdrawn and misattributed ones only when asked
-    for by status."""
+    for by status. With ``work``, the caller's own work, the least time left first (then as received)."""
+    if work is not None:
+        return await _own_work_page(
+            session,
+            now=now,
+            limit=limit,
+            cursor=cursor,
+            consultation_id=consultation_id,
+            direction=direction,
+            work=work,
+            caller=caller or "",
+        )
     query = (
         select(ProposalRow).order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id)).limit(limit)
     )
@@ -213,6 +236,94 @@ async def queue_page(
         )
     rows = (await session.exec(query)).all()
     return await queue_items(session, rows, now=now)
+
+
+async def _own_work_page(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    cursor: list[Any] | None,
+    consultation_id: str | None,
+    direction: Direction | None,
+    work: OwnWork,
+    caller: str,
+) -> list[QueueItem]:
+    due = col(ConsultationRow.analysis_due_at)
+    order = (due, col(ProposalRow.received_at), col(ProposalRow.proposal_id))
+    query = (
+        select(ProposalRow)
+        .join(ConsultationRow, col(ConsultationRow.consultation_id) == col(ProposalRow.consultation_id))
+        .where(col(ProposalRow.status).not_in(_SET_ASIDE))
+        .order_by(*order)
+        .limit(limit)
+    )
+    reviewed_now = select(ReviewRow.proposal_id).where(
+        ReviewRow.reviewer == caller,
+        col(ReviewRow.proposal_id) == col(ProposalRow.proposal_id),
+        col(ReviewRow.proposal_version) == col(ProposalRow.version),
+    )
+    if work == OwnWork.assigned:
+        query = query.where(
+            col(ProposalRow.proposal_id).in_(
+                select(AssignmentRow.proposal_id).where(AssignmentRow.reviewer == caller)
+            ),
+            ~reviewed_now.exists(),
+            col(ProposalRow.status).not_in([ProposalStatus.forwarded.value]),
+        )
+    elif work == OwnWork.reviewed:
+        query = query.where(
+            col(ProposalRow.proposal_id).in_(
+                select(ReviewRow.proposal_id).where(ReviewRow.reviewer == caller)
+            )
+        )
+    else:
+        query = query.where(
+            due < now,
+            col(ProposalRow.status).in_(
+                [
+                    ProposalStatus.received.value,
+                    ProposalStatus.triaged.value,
+                    ProposalStatus.under_review.value,
+                ]
+            ),
+        )
+    if consultation_id is not None:
+        query = query.where(ProposalRow.consultation_id == consultation_id)
+    if direction is not None:
+        query = query.where(
+            col(ProposalRow.proposal_id).in_(
+                select(ProposalDirectionRow.proposal_id).where(
+                    ProposalDirectionRow.direction == direction.value
+                )
+            )
+        )
+    if cursor:
+        received_at, proposal_id = datetime.fromisoformat(str(cursor[0])), str(cursor[1])
+        last = await session.get(ProposalRow, proposal_id)
+        consultation = await session.get(ConsultationRow, last.consultation_id) if last else None
+        if consultation is not None:
+            after = consultation.analysis_due_at
+            query = query.where(
+                or_(
+                    due > after,
+                    and_(
+                        due == after,
+                        or_(
+                            col(ProposalRow.received_at) > received_at,
+                            and_(
+                                col(ProposalRow.received_at) == received_at,
+                                col(ProposalRow.proposal_id) > proposal_id,
+                            ),
+                        ),
+                    ),
+                )
+            )
+    rows = (await session.exec(query)).all()
+    return await queue_items(session, rows, now=now)
+
+
+_SET_ASIDE = [ProposalStatus.withdrawn.value, ProposalStatus.misattributed.value]
 
 
 def queue_position(item: QueueItem) -> list[Any]:
