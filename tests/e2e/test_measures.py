@@ -24,8 +24,10 @@ import httpx
 import pytest
 
 from aireg_cli.keys import KeyRing
+from aireg_reporting.document.content import PackageDocument
 from aireg_reporting.document.markdown import md
 from services.analysis.tests.texts import distinct_text, form_letter_copy
+from services.reporting.tests.test_document_languages import english_left, renderings
 from tests.support.databases import DatabaseFactory
 from tests.support.system import System, build_system, consultation_body, proposal_body
 from tests.support.tokens import TokenFactory
@@ -372,6 +374,11 @@ def test_a_package_of_adopted_measures_reaches_the_document_with_voices_signator
         f"/v1/packages/{package_id}/document", params={"format": "md", "lang": "ru"}, headers=lead
     ).text
     assert "## Меры, предлагаемые Правительству" in russian and "Supports" not in russian
+
+    in_russian = PackageDocument.model_validate(document("json").json())
+    for fmt, text in renderings(in_russian, "ru").items():
+        assert english_left(text, in_russian) == [], f"the Russian {fmt} holds no English label"
+    assert len(english_left(renderings(in_russian, "en")["md"], in_russian)) > 20, "the check finds English"
 
     pdf = document("pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
