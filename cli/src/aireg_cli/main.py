@@ -58,6 +58,14 @@ def up(
         "var"
     ),
     ports: Annotated[str | None, typer.Option(help="submission,analysis,reporting ports")] = None,
+    demo_call: Annotated[
+        bool,
+        typer.Option(
+            "--demo-call/--no-demo-call",
+            help="seed the demo consultation with a realistic call: proposals, a campaign, reviews, "
+            "measures and a submitted package",
+        ),
+    ] = True,
 ) -> None:
     """Run the whole system on the embedded defaults (broker, three services, SQLite under ./var/)."""
     from aireg_cli.audit.old_logs import old_format_logs
@@ -75,7 +83,7 @@ def up(
             f"Audit). There is no production data of that format: move {var_dir} aside and run again."
         )
         raise typer.Exit(2)
-    raise typer.Exit(run_up(var_dir, parse_ports(ports), console))
+    raise typer.Exit(run_up(var_dir, parse_ports(ports), console, demo_call=demo_call))
 
 
 @tokens.command("issue")

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from rich.console import Console
 
+from aireg_cli.demo_call import seed_demo_call
 from aireg_cli.keys import KeyRing, ensure_keys
 from aireg_cli.stack import (
     DEFAULT_PORTS,
@@ -118,7 +120,25 @@ def open_demo_consultation(submission_url: str, admin_token: str, now: datetime)
     return result
 
 
-def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
+def seed_in_background(
+    urls: dict[str, str], tokens: dict[str, str], consultation_id: str, console: Console
+) -> None:
+    """Seed the demo call beside the supervisor's loop: the stack stays up (and restarts a dead service)
+    while it fills, and a failure is said, not fatal."""
+
+    def seed() -> None:
+        console.print(say("demo_call_seeding"))
+        try:
+            seed_demo_call(urls, tokens, consultation_id, say=lambda text: console.print(f"  {text}"))
+        except (httpx.HTTPError, TimeoutError, KeyError) as error:
+            console.print(f"[yellow]![/] {say('demo_call_failed', error=error)}")
+
+    threading.Thread(target=seed, name="demo-call", daemon=True).start()
+
+
+def run_up(var_dir: Path, ports: dict[str, int], console: Console, *, demo_call: bool = True) -> int:
+    """Start everything; with ``demo_call`` (the default) the demo consultation is seeded with a
+    realistic call (:mod:`aireg_cli.demo_call`) through the services' HTTP API."""
     var_dir = var_dir.resolve()
     (var_dir / "logs").mkdir(parents=True, exist_ok=True)
     keys = ensure_keys(var_dir / "keys")
@@ -179,7 +199,7 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
         console.print("\n" + say("is_up", seconds=f"{time.monotonic() - started:.1f}"))
         for name, url in urls.items():
             console.print(say("service_line", name=name, url=url))
-        console.print(say("dashboard_line", url=urls["reporting"]))
+        console.print(say("dashboard_line", url=urls["reporting"], token=tokens["dashboard"]), soft_wrap=True)
         console.print(
             "\n" + say("demo_consultation", code=consultation["code"], id=consultation["consultation_id"])
         )
@@ -193,6 +213,8 @@ def run_up(var_dir: Path, ports: dict[str, int], console: Console) -> int:
             console.print(f"  {name:<18} {token}", soft_wrap=True)
         console.print(say("broker_line", bootstrap=bootstrap))
         console.print("\n" + say("logs_line", path=var_dir / "logs"))
+        if demo_call:
+            seed_in_background(urls, tokens, str(consultation["consultation_id"]), console)
         while True:
             time.sleep(0.5)
             supervisor.check()

@@ -28,6 +28,11 @@ CONTRACT_EVENTS = {
     "ProposalAssessed",
     "ProposalForwardedToGovernment",
     "GovernmentPackageSubmitted",
+    "MeasureDrafted",
+    "ProposalLinkedToMeasure",
+    "MeasureRevised",
+    "MeasureDecided",
+    "MeasureForwardedToGovernment",
     "ChainCheckpoint",
 }
 
@@ -114,3 +119,28 @@ def test_the_asyncapi_document_shows_which_fields_are_sealed_and_what_readers_se
     assert "#/components/schemas/SealedValue" in json.dumps(
         schemas["AttributionDisputed"]["properties"]["complainant"]
     )
+
+
+def test_an_assessment_written_before_risks_existed_still_parses_with_no_risks() -> None:
+    envelope = _envelope(
+        "ProposalAssessed",
+        1,
+        {
+            "proposal_id": "p",
+            "consultation_id": "c",
+            "outcome": "recommended",
+            "rationale": "r",
+            "review_ids": ["a", "b"],
+        },
+    )
+    event = CATALOGUE.read(envelope)
+    assert event.risks_of_adoption == [] and event.risks_of_rejection == []
+
+
+def test_the_asyncapi_document_lists_the_measure_events() -> None:
+    from aireg_events.asyncapi import asyncapi_document
+
+    document = asyncapi_document()
+    names = set(document["components"]["messages"])
+    assert {"MeasureDrafted", "ProposalLinkedToMeasure", "MeasureRevised", "MeasureDecided"} <= names
+    assert "MeasureForwardedToGovernment" in names

@@ -108,11 +108,12 @@ def _rules(root: type[Exception]) -> list[type[Exception]]:
 
 def test_every_rule_the_services_refuse_with_has_a_sentence_in_both_languages() -> None:
     import aireg_analysis.domain
+    import aireg_analysis.measures
     import aireg_submission.domain
     from aireg_events.log.appender import StreamVersionConflict
     from aireg_events.rules import RuleViolation
 
-    assert aireg_analysis.domain and aireg_submission.domain  # imported for their rules
+    assert aireg_analysis.domain and aireg_analysis.measures and aireg_submission.domain  # for their rules
     codes = {str(rule.code) for rule in _rules(RuleViolation)} | {StreamVersionConflict.code}
     assert len(codes) > 20
     for language in LANGUAGES:

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from aireg_analysis import domain
+from aireg_analysis import domain, measures
 from aireg_analysis.app import MIGRATIONS, create_app
 from aireg_analysis.settings import Settings
 from aireg_analysis.store import metadata
@@ -23,7 +23,8 @@ from aireg_events.rules import RuleViolation
 
 RULES: list[type[RuleViolation]] = [
     rule
-    for _, rule in inspect.getmembers(domain, inspect.isclass)
+    for module in (domain, measures)
+    for _, rule in inspect.getmembers(module, inspect.isclass)
     if issubclass(rule, RuleViolation) and rule is not RuleViolation
 ]
 """Every refusal the analysis rules can give."""
@@ -50,6 +51,13 @@ def test_the_contract_paths_are_served(openapi: dict[str, Any]) -> None:
         ("/v1/packages", "post"),
         ("/v1/packages/{package_id}/items", "post"),
         ("/v1/packages/{package_id}/submission", "post"),
+        ("/v1/packages/{package_id}/measures", "post"),
+        ("/v1/measures", "post"),
+        ("/v1/measures", "get"),
+        ("/v1/measures/{measure_id}", "get"),
+        ("/v1/measures/{measure_id}/evidence", "post"),
+        ("/v1/measures/{measure_id}/revision", "post"),
+        ("/v1/measures/{measure_id}/decision", "post"),
         ("/v1/events", "get"),
     ]:
         assert method in paths[path], f"{method.upper()} {path}"

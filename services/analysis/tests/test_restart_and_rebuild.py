@@ -25,7 +25,8 @@ pytestmark = pytest.mark.kafka
 
 
 async def every_kind_of_decision(analysis: AnalysisUnderTest, rng: random.Random) -> tuple[str, str]:
-    """Triage, a campaign, an amendment, a withdrawal, a release, reviews, an assessment and a package."""
+    """Triage, a campaign, an amendment, a withdrawal, a release, reviews, an assessment, measures (drafted,
+    evidenced, revised, adopted or dropped) and a package carrying a measure."""
     submission = analysis.submission
     consultation = await submission.open_consultation()
     copies = await submission.submit(consultation, *(content(form_letter_copy(rng)) for _ in range(5)))
@@ -49,6 +50,47 @@ async def every_kind_of_decision(analysis: AnalysisUnderTest, rng: random.Random
         await analysis.client.post(
             f"/v1/packages/{package_id}/items", json={"proposal_id": proposal_id}, headers=analysis.lead
         )
+    terms = {
+        "title": "Certify diagnostic AI",
+        "description": "Certification before clinical use.",
+        "directions": ["regulation_and_barriers"],
+        "questions": ["quality_and_certification"],
+        "instrument": "certification",
+        "approach": "targeted",
+        "application_areas": ["healthcare"],
+        "min_cost_of_error": "high",
+    }
+    measures = []
+    for _ in range(2):
+        drafted = await analysis.client.post(
+            "/v1/measures", json={"consultation_id": consultation, **terms}, headers=analysis.lead
+        )
+        assert drafted.status_code == 201, drafted.text
+        measures.append(drafted.json()["measure_id"])
+    for proposal_id, stance in ((copies[0], "supports"), (distinct[3], "opposes")):
+        linked = await analysis.client.post(
+            f"/v1/measures/{measures[0]}/evidence",
+            json={"proposal_id": proposal_id, "stance": stance},
+            headers=analysis.lead,
+        )
+        assert linked.status_code == 200, linked.text
+    revised = await analysis.client.post(
+        f"/v1/measures/{measures[0]}/revision",
+        json={**terms, "application_areas": ["healthcare", "transport"]},
+        headers=analysis.lead,
+    )
+    assert revised.status_code == 200, revised.text
+    for measure_id, decision in zip(measures, ("adopt", "drop"), strict=True):
+        decided = await analysis.client.post(
+            f"/v1/measures/{measure_id}/decision",
+            json={"decision": decision, "rationale": "weighed"},
+            headers=analysis.lead,
+        )
+        assert decided.status_code == 200, decided.text
+    added = await analysis.client.post(
+        f"/v1/packages/{package_id}/measures", json={"measure_id": measures[0]}, headers=analysis.lead
+    )
+    assert added.status_code == 201, added.text
     assert (
         await analysis.client.post(f"/v1/packages/{package_id}/submission", headers=analysis.lead)
     ).status_code == 200

@@ -72,7 +72,18 @@ def what_people_wrote(document: PackageDocument) -> list[str]:
         for review in entry.reviews:
             texts += [review.reviewer, review.rationale, review.event_id]
     for campaign in content.statistics.campaigns:
-        texts += [campaign.campaign_id, campaign.representative or ""]
+        texts += [campaign.campaign_id, campaign.representative or "", campaign.representative_title or ""]
+    for measure in content.measures:
+        texts += [measure.measure_id, measure.title, measure.description, measure.decision_rationale or ""]
+        texts += [risk.description for risk in measure.risks_of_adoption + measure.risks_of_rejection]
+        texts += measure.event_ids
+        for line in measure.evidence:
+            texts += [line.registration_number, line.title, line.note]
+            if line.campaign is not None:
+                texts += [
+                    line.campaign.representative_title,
+                    line.campaign.representative_registration_number,
+                ]
     texts += document.manifest.event_ids + [
         document.manifest.content_sha256,
         document.manifest.event_ids_sha256,

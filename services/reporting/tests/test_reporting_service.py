@@ -181,6 +181,7 @@ async def test_statistics_count_what_was_sent_by_status_direction_question_submi
             "size": 3,
             "representative": scenario.ids["p4"],
             "representative_registration_number": scenario.call.numbers[scenario.ids["p4"]],
+            "representative_title": scenario.call.contents[scenario.ids["p4"]].title,
         }
     ]
     assert stats["reviews"] == 6

@@ -1,5 +1,7 @@
-"""``aireg audit history``: the full decision history of one proposal, from the topics alone, as of a
-moment: as submitted and amended, triage, assignments, reviews, assessment, package and forwarding."""
+"""``aireg audit history``: the full decision history of one proposal or one measure, from the topics
+alone, as of a moment: a proposal as submitted and amended, triage, assignments, reviews, assessment,
+the measures it is evidence for, package and forwarding; a measure as drafted, evidenced, revised,
+decided, packaged and forwarded."""
 
 from __future__ import annotations
 
@@ -38,11 +40,22 @@ class HistoryEntry:
         }
 
 
-def _mentions(payload: dict[str, Any], proposal_id: str) -> bool:
+def _mentions(payload: dict[str, Any], subject_id: str) -> bool:
+    """Whether an event names the proposal or measure ``subject_id`` besides its own stream."""
     return (
-        payload.get("proposal_id") == proposal_id
-        or proposal_id in (payload.get("proposal_ids") or ())
-        or proposal_id in (payload.get("proposals") or ())  # PersonalDataErased
+        payload.get("proposal_id") == subject_id
+        or payload.get("measure_id") == subject_id
+        or subject_id in (payload.get("proposal_ids") or ())
+        or subject_id in (payload.get("measure_ids") or ())
+        or subject_id in (payload.get("proposals") or ())  # PersonalDataErased
+    )
+
+
+def _tallies(payload: dict[str, Any]) -> str:
+    tallies = payload.get("tallies") or {}
+    return ", ".join(
+        f"{stance} {tally.get('voices')} voice(s) / {tally.get('signatories')} signatories"
+        for stance, tally in sorted(tallies.items())
     )
 
 
@@ -120,7 +133,34 @@ def summarize(envelope: Envelope, destroyed_keys: frozenset[str] = frozenset()) 
             late = " (late)" if payload.get("late") else ""
             return f"forwarded to the government in package {payload.get('package_id')}{late}"
         case "GovernmentPackageSubmitted":
-            return f"package {payload.get('package_id')} submitted with {len(payload.get('proposal_ids', []))} proposals"
+            measures = len(payload.get("measure_ids", []))
+            return (
+                f"package {payload.get('package_id')} submitted with "
+                f"{len(payload.get('proposal_ids', []))} proposals and {measures} measures"
+            )
+        case "MeasureDrafted" | "MeasureRevised":
+            terms = payload.get("terms") or {}
+            verb = "drafted" if envelope.event_type == "MeasureDrafted" else "revised"
+            return (
+                f"measure {verb}: {terms.get('title', '')!r} by {terms.get('instrument')} "
+                f"({terms.get('approach')}), from cost of error {terms.get('min_cost_of_error')} on, "
+                f"in {', '.join(terms.get('application_areas') or []) or 'every area'}"
+            )
+        case "ProposalLinkedToMeasure":
+            return (
+                f"proposal {payload.get('proposal_id')} linked to measure {payload.get('measure_id')}: "
+                f"{payload.get('stance')}"
+            )
+        case "MeasureDecided":
+            return f"measure decided: {payload.get('decision')} ({payload.get('rationale', '')})"
+        case "MeasureAddedToPackage":
+            return f"measure added to package {payload.get('package_id')}"
+        case "MeasureForwardedToGovernment":
+            late = " (late)" if payload.get("late") else ""
+            return (
+                f"measure forwarded to the government in package {payload.get('package_id')}{late}: "
+                f"{_tallies(payload)}"
+            )
         case _:
             return envelope.event_type
 
@@ -133,6 +173,7 @@ async def proposal_history(
     as_of: datetime | None = None,
     progress: Progress | None = None,
 ) -> list[HistoryEntry]:
+    """Every event of the proposal (or measure: the same door, its id in the same place) up to ``as_of``."""
     found: dict[str, Envelope] = {}
     async for record in read_topics(
         bootstrap_servers, [topics.submission, topics.analysis], progress=progress

@@ -7,21 +7,28 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from aireg_analysis import domain, store, views
+from aireg_analysis import domain, measures, store, views
 from aireg_analysis.projections import project_own
 from aireg_analysis.store import AssessmentRow, AssignmentRow, ConsultationRow, ReviewRow
 from aireg_analysis.views import (
     AssessmentPublic,
     AssignmentPublic,
     CampaignPublic,
+    MeasurePublic,
     PackagePublic,
     ProposalDetail,
     QueueItem,
     ReviewPublic,
 )
-from aireg_events.catalogue.analysis import CriteriaScores
+from aireg_events.catalogue.analysis import (
+    CriteriaScores,
+    MeasureDecision,
+    MeasureStance,
+    MeasureTerms,
+    Risk,
+)
 from aireg_events.catalogue.common import (
     BoundedText,
     Direction,
@@ -47,6 +54,7 @@ ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
 """Ids are UUIDs; the pattern keeps anything a store cannot take (NUL) out of queries."""
 ProposalId = Annotated[str, Path(pattern=ID_PATTERN)]
 PackageId = Annotated[str, Path(pattern=ID_PATTERN)]
+MeasureId = Annotated[str, Path(pattern=ID_PATTERN)]
 ConsultationFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
 
 
@@ -94,6 +102,8 @@ class AssessmentCreate(BaseModel):
     outcome: Outcome
     merged_into: BoundedText(36, min_length=1) | None = None  # type: ignore[valid-type]
     rationale: BoundedText(20_000, min_length=1)  # type: ignore[valid-type]
+    risks_of_adoption: list[Risk] = Field(default_factory=list, max_length=50)
+    risks_of_rejection: list[Risk] = Field(default_factory=list, max_length=50)
 
 
 class CampaignRelease(BaseModel):
@@ -107,6 +117,39 @@ class PackageCreate(BaseModel):
 
     consultation_id: BoundedText(36, min_length=1)  # type: ignore[valid-type]
     title: BoundedText(300, min_length=1)  # type: ignore[valid-type]
+
+
+class MeasureCreate(MeasureTerms):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    consultation_id: BoundedText(36, min_length=1)  # type: ignore[valid-type]
+
+
+class MeasureRevision(MeasureTerms):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rationale: BoundedText(20_000) = ""  # type: ignore[valid-type]
+
+
+class EvidenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proposal_id: BoundedText(36, min_length=1)  # type: ignore[valid-type]
+    stance: MeasureStance
+    note: BoundedText(20_000) = ""  # type: ignore[valid-type]
+
+
+class DecisionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: MeasureDecision
+    rationale: BoundedText(20_000, min_length=1)  # type: ignore[valid-type]
+
+
+class PackageMeasureCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    measure_id: BoundedText(36, min_length=1)  # type: ignore[valid-type]
 
 
 class PackageItemCreate(BaseModel):
@@ -152,6 +195,17 @@ async def _proposal(uow: UnitOfWork, proposal_id: str) -> domain.ProposalFacts:
     return proposal
 
 
+async def _measure(uow: UnitOfWork, measure_id: str) -> measures.MeasureFacts:
+    measure = await store.measure_facts(uow.session, measure_id)
+    if measure is None:
+        raise measures.MeasureNotFound(f"no measure {measure_id}")
+    return measure
+
+
+def _terms(body: MeasureTerms) -> MeasureTerms:
+    return MeasureTerms.model_validate(body.model_dump(include=set(MeasureTerms.model_fields)))
+
+
 async def _package(uow: UnitOfWork, package_id: str) -> domain.PackageFacts:
     package = await store.package_facts(uow.session, package_id)
     if package is None:
@@ -168,11 +222,18 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
         summary="The proposals to work through, in the order received (withdrawn ones only by status)",
     )
     async def queue(
-        _principal: Staff,
+        principal: Staff,
         page: PageParams,
         consultation_id: ConsultationFilter = None,
         status: Annotated[domain.ProposalStatus | None, Query()] = None,
         direction: Annotated[Direction | None, Query()] = None,
+        work: Annotated[
+            views.OwnWork | None,
+            Query(
+                description="the caller's own work: assigned to them and not yet reviewed by them, reviewed by "
+                "them, or overdue; sorted by time left (the least first)"
+            ),
+        ] = None,
     ) -> Page[QueueItem]:
         async with store.read_session(runtime) as session:
             items = await views.queue_page(
@@ -183,6 +244,8 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
                 consultation_id=consultation_id,
                 status=status,
                 direction=direction,
+                work=work,
+                caller=principal.name,
             )
         return page.page(items, views.queue_position)
 
@@ -313,6 +376,8 @@ def proposals_router(runtime: LogRuntime) -> APIRouter:
                 rationale=body.rationale,
                 now=uow.now(),
                 analysis_due_at=consultation.analysis_due_at if consultation else None,
+                risks_of_adoption=body.risks_of_adoption,
+                risks_of_rejection=body.risks_of_rejection,
             )
             envelope = await _record(uow, event, principal, request)
             row = await uow.session.get(AssessmentRow, envelope.event_id)
@@ -413,6 +478,34 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
 
         return await decide(runtime, work)
 
+    @router.post(
+        "/{package_id}/measures",
+        status_code=status.HTTP_201_CREATED,
+        response_model=PackagePublic,
+        summary="Add an adopted measure (lead); submitting the package forwards it with its evidence",
+        responses=refusals(
+            domain.PackageNotFound,
+            domain.PackageAlreadySubmitted,
+            measures.MeasureUnknown,
+            measures.MeasureInOtherConsultation,
+            measures.MeasureAlreadyInPackage,
+            measures.MeasureNotAdopted,
+        ),
+    )
+    async def add_measure(
+        package_id: PackageId, body: PackageMeasureCreate, principal: Lead, request: Request
+    ) -> PackagePublic:
+        async def work(uow: UnitOfWork) -> PackagePublic:
+            event = measures.add_measure_to_package(
+                await _package(uow, package_id),
+                await store.measure_facts(uow.session, body.measure_id),
+                measure_id=body.measure_id,
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, package_id)
+
+        return await decide(runtime, work)
+
     @router.delete(
         "/{package_id}/items/{proposal_id}",
         response_model=PackagePublic,
@@ -446,6 +539,7 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
             domain.PackageAlreadySubmitted,
             domain.PackageEmpty,
             domain.PackageItemNotEligible,
+            measures.PackageMeasureNotAdopted,
         ),
     )
     async def submit_package(package_id: PackageId, principal: Lead, request: Request) -> PackagePublic:
@@ -454,16 +548,164 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
             rows = [await store.proposal_row(uow.session, proposal_id) for proposal_id in package.items]
             facts = await store.facts_of(uow.session, rows)
             consultation = await uow.session.get(ConsultationRow, package.consultation_id)
+            due = consultation.forwarding_due_at if consultation else None
+            measure_rows = await store.package_measures(uow.session, package_id)
+            measure_facts = await store.measure_facts_of(uow.session, measure_rows)
             forwarded, submitted = domain.submit_package(
                 package,
                 facts,
                 now=uow.now(),
-                forwarding_due_at=consultation.forwarding_due_at if consultation else None,
+                forwarding_due_at=due,
+                measure_ids=[row.measure_id for row in measure_rows],
+            )
+            measures_forwarded = measures.forward_measures(
+                package,
+                [measure_facts[row.measure_id] for row in measure_rows],
+                now=uow.now(),
+                forwarding_due_at=due,
             )
             for event in forwarded:
                 await _record(uow, event, principal, request)
+            for measure_event in measures_forwarded:
+                await _record(uow, measure_event, principal, request)
             await _record(uow, submitted, principal, request)
             return await answer(uow, package_id)
+
+        return await decide(runtime, work)
+
+    return router
+
+
+def measures_router(runtime: LogRuntime) -> APIRouter:
+    router = APIRouter(prefix="/v1/measures", tags=["measures"], responses=COMMON_ERRORS)
+
+    async def answer(uow: UnitOfWork, measure_id: str) -> MeasurePublic:
+        measure = await views.measure_view(uow.session, measure_id)
+        assert measure is not None
+        return measure
+
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        response_model=MeasurePublic,
+        summary="Draft a measure (lead): what to regulate, where, by which instrument, from which cost of error",
+        responses=refusals(domain.ConsultationUnknown),
+    )
+    async def draft(body: MeasureCreate, principal: Lead, request: Request) -> MeasurePublic:
+        async def work(uow: UnitOfWork) -> MeasurePublic:
+            event = measures.draft_measure(
+                measure_id=new_event_id(),
+                consultation_id=body.consultation_id,
+                terms=_terms(body),
+                consultation_known=await uow.session.get(ConsultationRow, body.consultation_id) is not None,
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, event.measure_id)
+
+        return await decide(runtime, work)
+
+    @router.get(
+        "",
+        response_model=Page[MeasurePublic],
+        summary="Measures, in the order drafted, with their evidence and tallies",
+    )
+    async def list_measures(
+        _principal: Staff,
+        page: PageParams,
+        consultation_id: ConsultationFilter = None,
+        status: Annotated[measures.MeasureStatus | None, Query()] = None,
+    ) -> Page[MeasurePublic]:
+        async with store.read_session(runtime) as session:
+            items = await views.measures_page(
+                session,
+                limit=page.limit + 1,
+                cursor=_cursor(page.cursor),
+                consultation_id=consultation_id,
+                status=status,
+            )
+        return page.page(items, views.measure_position)
+
+    @router.get(
+        "/{measure_id}",
+        response_model=MeasurePublic,
+        summary="One measure with its evidence and tallies (voices and signatories per stance)",
+        responses=refusals(measures.MeasureNotFound),
+    )
+    async def get_measure(measure_id: MeasureId, _principal: Staff) -> MeasurePublic:
+        async with store.read_session(runtime) as session:
+            measure = await views.measure_view(session, measure_id)
+        if measure is None:
+            raise measures.MeasureNotFound(f"no measure {measure_id}")
+        return measure
+
+    @router.post(
+        "/{measure_id}/evidence",
+        response_model=MeasurePublic,
+        summary="Link a proposal as supporting, opposing or informing evidence (lead)",
+        responses=refusals(
+            measures.MeasureNotFound,
+            measures.MeasureInSubmittedPackage,
+            domain.ProposalUnknown,
+            domain.ProposalInOtherConsultation,
+            domain.ProposalIsWithdrawn,
+            measures.ProposalIsMisattributed,
+            measures.EvidenceAlreadyLinked,
+        ),
+    )
+    async def link(
+        measure_id: MeasureId, body: EvidenceCreate, principal: Lead, request: Request
+    ) -> MeasurePublic:
+        async def work(uow: UnitOfWork) -> MeasurePublic:
+            event = measures.link_evidence(
+                await _measure(uow, measure_id),
+                await store.proposal_facts(uow.session, body.proposal_id),
+                proposal_id=body.proposal_id,
+                stance=body.stance,
+                note=body.note,
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, measure_id)
+
+        return await decide(runtime, work)
+
+    @router.post(
+        "/{measure_id}/revision",
+        response_model=MeasurePublic,
+        summary="Revise a drafted measure's terms (lead)",
+        responses=refusals(measures.MeasureNotFound, measures.MeasureAlreadyDecided),
+    )
+    async def revise(
+        measure_id: MeasureId, body: MeasureRevision, principal: Lead, request: Request
+    ) -> MeasurePublic:
+        async def work(uow: UnitOfWork) -> MeasurePublic:
+            event = measures.revise_measure(
+                await _measure(uow, measure_id), terms=_terms(body), rationale=body.rationale
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, measure_id)
+
+        return await decide(runtime, work)
+
+    @router.post(
+        "/{measure_id}/decision",
+        response_model=MeasurePublic,
+        summary="Adopt or drop a measure (lead)",
+        responses=refusals(
+            measures.MeasureNotFound,
+            measures.MeasureAlreadyDecided,
+            measures.MeasureInPackage,
+            measures.MeasureInSubmittedPackage,
+        ),
+    )
+    async def decide_measure(
+        measure_id: MeasureId, body: DecisionCreate, principal: Lead, request: Request
+    ) -> MeasurePublic:
+        async def work(uow: UnitOfWork) -> MeasurePublic:
+            event = measures.decide_measure(
+                await _measure(uow, measure_id), decision=body.decision, rationale=body.rationale
+            )
+            await _record(uow, event, principal, request)
+            return await answer(uow, measure_id)
 
         return await decide(runtime, work)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from aireg_analysis.api import packages_router, proposals_router, queue_router
+from aireg_analysis.api import measures_router, packages_router, proposals_router, queue_router
 from aireg_analysis.consumers import SubmissionConsumer, TriagePolicy
 from aireg_analysis.settings import Settings
 from aireg_analysis.similarity import SimilarityMethod
@@ -90,5 +90,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(queue_router(runtime))
     app.include_router(proposals_router(runtime))
     app.include_router(packages_router(runtime))
+    app.include_router(measures_router(runtime))
     app.include_router(feed_router(runtime.database))
     return app

@@ -27,6 +27,7 @@ from aireg_events.catalogue.analysis import (
     ProposalTriaged,
     ReviewerAssigned,
     ReviewSubmitted,
+    Risk,
     SimilarProposal,
 )
 from aireg_events.catalogue.common import Organization, Outcome, Question, Recommendation, SubmitterKind
@@ -195,6 +196,7 @@ class ProposalFacts:
     consultation_id: str
     version: int
     withdrawn: bool = False
+    misattributed: bool = False
     campaign_id: str | None = None
     assessed_version: int | None = None
     outcome: Outcome | None = None
@@ -508,6 +510,8 @@ def assess(
     rationale: str,
     now: datetime,
     analysis_due_at: datetime | None,
+    risks_of_adoption: Sequence[Risk] = (),
+    risks_of_rejection: Sequence[Risk] = (),
 ) -> ProposalAssessed:
     """The lead's consolidated assessment: at least one current review from each organization.
 
@@ -545,6 +549,8 @@ def assess(
         review_ids=[review.review_id for review in current],
         late=analysis_due_at is not None and now > analysis_due_at,
         proposal_version=proposal.version,
+        risks_of_adoption=list(risks_of_adoption),
+        risks_of_rejection=list(risks_of_rejection),
     )
 
 
@@ -626,12 +632,14 @@ def submit_package(
     *,
     now: datetime,
     forwarding_due_at: datetime | None,
+    measure_ids: Sequence[str] = (),
 ) -> tuple[list[ProposalForwardedToGovernment], GovernmentPackageSubmitted]:
-    """Submit once: one forwarding per item and the package with its list and counts; late after the
-    consultation's ``forwarding_due_at`` (recorded all the same)."""
+    """Submit once: one forwarding per item and the package with its list, its measures and counts; late
+    after the consultation's ``forwarding_due_at`` (recorded all the same). The measures' own forwarding
+    is :func:`aireg_analysis.measures.forward_measures`."""
     _refuse_submitted(package)
-    if not package.items:
-        raise PackageEmpty(f"package {package.package_id} has no proposals")
+    if not package.items and not measure_ids:
+        raise PackageEmpty(f"package {package.package_id} has neither proposals nor measures")
     refused = {
         proposal_id: reason
         for proposal_id in package.items
@@ -654,6 +662,8 @@ def submit_package(
         for proposal_id in package.items
     ]
     counts = {"proposals": len(package.items)}
+    if measure_ids:
+        counts["measures"] = len(measure_ids)
     for outcome in RECOMMENDING:
         counts[outcome.value] = sum(
             1 for proposal_id in package.items if items[proposal_id].outcome == outcome
@@ -665,5 +675,6 @@ def submit_package(
         proposal_ids=list(package.items),
         counts=counts,
         late=late,
+        measure_ids=list(measure_ids),
     )
     return forwarded, submitted

@@ -15,7 +15,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_analysis import domain
+from aireg_analysis import domain, measures
 from aireg_analysis.similarity import SimilarityMethod, band_keys, signature, text_fingerprint, to_bytes
 from aireg_analysis.store import (
     ASSIGNMENTS,
@@ -29,6 +29,8 @@ from aireg_analysis.store import (
     AssignmentRow,
     CampaignRow,
     ConsultationRow,
+    MeasureEvidenceRow,
+    MeasureRow,
     PackageItemRow,
     PackageRow,
     ProposalRow,
@@ -40,9 +42,16 @@ from aireg_events.canonical import canonical_json, loads
 from aireg_events.catalogue.analysis import (
     GovernmentPackageOpened,
     GovernmentPackageSubmitted,
+    MeasureAddedToPackage,
+    MeasureDecided,
+    MeasureDecision,
+    MeasureDrafted,
+    MeasureForwardedToGovernment,
+    MeasureRevised,
     ProposalAddedToPackage,
     ProposalAssessed,
     ProposalForwardedToGovernment,
+    ProposalLinkedToMeasure,
     ProposalReleasedFromCampaign,
     ProposalRemovedFromPackage,
     ProposalTriaged,
@@ -450,6 +459,8 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
                 rationale=event.rationale,
                 review_ids=list(event.review_ids),
                 late=event.late,
+                risks_of_adoption=[risk.model_dump(mode="json") for risk in event.risks_of_adoption],
+                risks_of_rejection=[risk.model_dump(mode="json") for risk in event.risks_of_rejection],
                 assessed_by=envelope.actor.name,
                 assessed_at=envelope.occurred_at,
             )
@@ -509,6 +520,64 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
         package.late = event.late
         package.counts = _document(event.counts)
         session.add(package)
+    else:
+        await _project_measure(session, envelope, event)
+
+
+async def _project_measure(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
+    """Measures: drafted, evidenced, revised, decided, packaged and forwarded."""
+    if isinstance(event, MeasureDrafted):
+        session.add(
+            MeasureRow(
+                measure_id=event.measure_id,
+                consultation_id=event.consultation_id,
+                terms=event.terms.model_dump(mode="json"),
+                status=measures.MeasureStatus.drafted.value,
+                drafted_at=envelope.occurred_at,
+                drafted_by=envelope.actor.name,
+            )
+        )
+        return
+    if isinstance(event, ProposalLinkedToMeasure):
+        session.add(
+            MeasureEvidenceRow(
+                measure_id=event.measure_id,
+                proposal_id=event.proposal_id,
+                stance=event.stance.value,
+                note=event.note,
+                campaign_id=event.campaign_id,
+                linked_at=envelope.occurred_at,
+                linked_by=envelope.actor.name,
+                event_id=envelope.event_id,
+            )
+        )
+        return
+    measure_id = getattr(event, "measure_id", None)
+    if not isinstance(measure_id, str):
+        return
+    measure = await session.get(MeasureRow, measure_id)
+    if measure is None:
+        raise LookupError(f"measure {measure_id} is not in the store")
+    if isinstance(event, MeasureRevised):
+        measure.terms = event.terms.model_dump(mode="json")
+        measure.revision += 1
+    elif isinstance(event, MeasureDecided):
+        adopted = event.decision == MeasureDecision.adopt
+        measure.status = (measures.MeasureStatus.adopted if adopted else measures.MeasureStatus.dropped).value
+        measure.decided_at = envelope.occurred_at
+        measure.decided_by = envelope.actor.name
+        measure.decision_rationale = event.rationale
+    elif isinstance(event, MeasureAddedToPackage):
+        count = (
+            await session.exec(
+                select(func.max(MeasureRow.package_position)).where(MeasureRow.package_id == event.package_id)
+            )
+        ).one()
+        measure.package_id = event.package_id
+        measure.package_position = (count or 0) + 1
+    elif isinstance(event, MeasureForwardedToGovernment):
+        measure.forwarded_at = envelope.occurred_at
+    session.add(measure)
 
 
 async def _proposal(session: AsyncSession, proposal_id: str) -> ProposalRow:

@@ -15,8 +15,9 @@ from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_analysis import domain
+from aireg_analysis import domain, measures
 from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, near_duplicate_similarities
+from aireg_events.catalogue.analysis import MeasureStance, MeasureTerms
 from aireg_events.catalogue.common import Organization, Outcome
 from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.log.columns import UtcTimestamp
@@ -184,6 +185,12 @@ class AssessmentRow(StateTable, table=True):
     rationale: str
     review_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
     late: bool
+    risks_of_adoption: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    risks_of_rejection: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     assessed_by: str = Field(max_length=200)
     assessed_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
 
@@ -209,6 +216,49 @@ class PackageItemRow(StateTable, table=True):
     proposal_id: str = Field(primary_key=True, max_length=36)
     position: int
     added_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    event_id: str = Field(max_length=36)
+
+
+class MeasureRow(StateTable, table=True):
+    """A measure a lead drafted: its current terms, its decision, and the package that carries it."""
+
+    __tablename__ = "measure"
+    __table_args__ = (
+        Index("ix_measure_consultation", "consultation_id", "status", "drafted_at", "measure_id"),
+    )
+
+    measure_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36)
+    terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16)
+    revision: int = 1
+    drafted_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    drafted_by: str = Field(max_length=200)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp(), nullable=True))
+    decided_by: str | None = Field(default=None, max_length=200)
+    decision_rationale: str | None = None
+    package_id: str | None = Field(default=None, max_length=36)
+    package_position: int | None = None
+    forwarded_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp(), nullable=True))
+
+    def measure_terms(self) -> MeasureTerms:
+        return MeasureTerms.model_validate(self.terms)
+
+
+class MeasureEvidenceRow(StateTable, table=True):
+    """A proposal linked to a measure as supporting, opposing or informing evidence."""
+
+    __tablename__ = "measure_evidence"
+    __table_args__ = (Index("ix_measure_evidence_proposal", "proposal_id"),)
+
+    measure_id: str = Field(primary_key=True, max_length=36)
+    proposal_id: str = Field(primary_key=True, max_length=36)
+    stance: str = Field(max_length=16)
+    note: str = ""
+    campaign_id: str | None = Field(default=None, max_length=36)
+    """The campaign triage had put it in when it was linked (the tallies read the current one)."""
+    linked_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
+    linked_by: str = Field(max_length=200)
     event_id: str = Field(max_length=36)
 
 
@@ -277,6 +327,7 @@ async def facts_of(session: AsyncSession, rows: Sequence[ProposalRow]) -> dict[s
             consultation_id=row.consultation_id,
             version=row.version,
             withdrawn=row.withdrawn,
+            misattributed=row.misattributed,
             campaign_id=row.campaign_id,
             assessed_version=row.assessed_version,
             outcome=Outcome(row.outcome) if row.outcome else None,
@@ -306,6 +357,102 @@ async def package_facts(session: AsyncSession, package_id: str) -> domain.Packag
         title=package.title,
         submitted=package.status == "submitted",
         items=tuple(items),
+    )
+
+
+async def counting_members(session: AsyncSession, campaign_ids: Iterable[str]) -> dict[str, int]:
+    """How many members of each campaign still count (neither withdrawn nor misattributed)."""
+    ids = sorted({campaign_id for campaign_id in campaign_ids if campaign_id})
+    found: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        rows = await session.exec(
+            select(ProposalRow.campaign_id, func.count())
+            .where(
+                col(ProposalRow.campaign_id).in_(chunk),
+                col(ProposalRow.withdrawn).is_(False),
+                col(ProposalRow.misattributed).is_(False),
+            )
+            .group_by(col(ProposalRow.campaign_id))
+        )
+        for campaign_id, count in rows.all():
+            if campaign_id is not None:
+                found[campaign_id] = int(count)
+    return found
+
+
+async def measure_facts_of(
+    session: AsyncSession, rows: Sequence[MeasureRow]
+) -> dict[str, measures.MeasureFacts]:
+    """The rules' view of measures: their evidence as it stands now (whether each proposal still counts,
+    the campaign it stands for and how many of that campaign count)."""
+    ids = [row.measure_id for row in rows]
+    links: dict[str, list[MeasureEvidenceRow]] = {measure_id: [] for measure_id in ids}
+    for chunk in _chunks(ids):
+        for link in (
+            await session.exec(
+                select(MeasureEvidenceRow)
+                .where(col(MeasureEvidenceRow.measure_id).in_(chunk))
+                .order_by(col(MeasureEvidenceRow.linked_at), col(MeasureEvidenceRow.proposal_id))
+            )
+        ).all():
+            links[link.measure_id].append(link)
+    proposal_ids = sorted({link.proposal_id for found in links.values() for link in found})
+    proposals: dict[str, ProposalRow] = {}
+    for chunk in _chunks(proposal_ids):
+        for proposal in (
+            await session.exec(select(ProposalRow).where(col(ProposalRow.proposal_id).in_(chunk)))
+        ).all():
+            proposals[proposal.proposal_id] = proposal
+    members = await counting_members(
+        session, (proposal.campaign_id for proposal in proposals.values() if proposal.campaign_id)
+    )
+    submitted: dict[str, bool] = {}
+    for package_id in {row.package_id for row in rows if row.package_id}:
+        package = await session.get(PackageRow, package_id)
+        submitted[package_id] = package is not None and package.status == "submitted"
+
+    def fact(link: MeasureEvidenceRow) -> measures.EvidenceFact:
+        proposal = proposals.get(link.proposal_id)
+        counts = proposal is not None and not proposal.withdrawn and not proposal.misattributed
+        campaign_id = proposal.campaign_id if proposal is not None else None
+        return measures.EvidenceFact(
+            proposal_id=link.proposal_id,
+            stance=MeasureStance(link.stance),
+            counts=counts,
+            campaign_id=campaign_id,
+            campaign_signatories=measures.campaign_signatories(members, campaign_id),
+        )
+
+    return {
+        row.measure_id: measures.MeasureFacts(
+            measure_id=row.measure_id,
+            consultation_id=row.consultation_id,
+            status=measures.MeasureStatus(row.status),
+            terms=row.measure_terms(),
+            package_id=row.package_id,
+            package_submitted=submitted.get(row.package_id, False) if row.package_id else False,
+            evidence=tuple(fact(link) for link in links[row.measure_id]),
+        )
+        for row in rows
+    }
+
+
+async def measure_facts(session: AsyncSession, measure_id: str) -> measures.MeasureFacts | None:
+    row = await session.get(MeasureRow, measure_id)
+    if row is None:
+        return None
+    return (await measure_facts_of(session, [row]))[measure_id]
+
+
+async def package_measures(session: AsyncSession, package_id: str) -> list[MeasureRow]:
+    return list(
+        (
+            await session.exec(
+                select(MeasureRow)
+                .where(MeasureRow.package_id == package_id)
+                .order_by(col(MeasureRow.package_position))
+            )
+        ).all()
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,12 +15,15 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_analysis import measures, store
 from aireg_analysis.domain import ProposalStatus
 from aireg_analysis.store import (
     AssessmentRow,
     AssignmentRow,
     CampaignRow,
     ConsultationRow,
+    MeasureEvidenceRow,
+    MeasureRow,
     PackageItemRow,
     PackageRow,
     ProposalDirectionRow,
@@ -27,7 +31,7 @@ from aireg_analysis.store import (
     ReviewRow,
     SimilarityRow,
 )
-from aireg_events.catalogue.analysis import CriteriaScores
+from aireg_events.catalogue.analysis import CriteriaScores, MeasureStance, MeasureTerms, Risk, Tally
 from aireg_events.catalogue.common import Direction, Organization, Outcome, Recommendation
 
 
@@ -101,6 +105,8 @@ class AssessmentPublic(BaseModel):
     rationale: str
     review_ids: list[str]
     late: bool
+    risks_of_adoption: list[Risk] = Field(default_factory=list)
+    risks_of_rejection: list[Risk] = Field(default_factory=list)
     assessed_by: str
     assessed_at: datetime
     event_id: str
@@ -154,12 +160,24 @@ class PackagePublic(BaseModel):
     late: bool
     counts: dict[str, int]
     items: list[PackageItemPublic]
+    measure_ids: list[str] = Field(
+        default_factory=list, description="the adopted measures it carries, in order"
+    )
 
 
 def time_left(due: datetime | None, now: datetime) -> int | None:
     if due is None:
         return None
     return max(0, int((due - now).total_seconds()))
+
+
+class OwnWork(StrEnum):
+    """The staff's own work: what is assigned to the caller and not yet reviewed by them, what they
+    reviewed, and what is overdue."""
+
+    assigned = "assigned"
+    reviewed = "reviewed"
+    overdue = "overdue"
 
 
 async def queue_page(
@@ -171,9 +189,22 @@ async def queue_page(
     consultation_id: str | None = None,
     status: ProposalStatus | None = None,
     direction: Direction | None = None,
+    work: OwnWork | None = None,
+    caller: str | None = None,
 ) -> list[QueueItem]:
     """Up to ``limit`` proposals in the order received; withdrawn and misattributed ones only when asked
-    for by status."""
+    for by status. With ``work``, the caller's own work, the least time left first (then as received)."""
+    if work is not None:
+        return await _own_work_page(
+            session,
+            now=now,
+            limit=limit,
+            cursor=cursor,
+            consultation_id=consultation_id,
+            direction=direction,
+            work=work,
+            caller=caller or "",
+        )
     query = (
         select(ProposalRow).order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id)).limit(limit)
     )
@@ -205,6 +236,94 @@ async def queue_page(
         )
     rows = (await session.exec(query)).all()
     return await queue_items(session, rows, now=now)
+
+
+async def _own_work_page(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    cursor: list[Any] | None,
+    consultation_id: str | None,
+    direction: Direction | None,
+    work: OwnWork,
+    caller: str,
+) -> list[QueueItem]:
+    due = col(ConsultationRow.analysis_due_at)
+    order = (due, col(ProposalRow.received_at), col(ProposalRow.proposal_id))
+    query = (
+        select(ProposalRow)
+        .join(ConsultationRow, col(ConsultationRow.consultation_id) == col(ProposalRow.consultation_id))
+        .where(col(ProposalRow.status).not_in(_SET_ASIDE))
+        .order_by(*order)
+        .limit(limit)
+    )
+    reviewed_now = select(ReviewRow.proposal_id).where(
+        ReviewRow.reviewer == caller,
+        col(ReviewRow.proposal_id) == col(ProposalRow.proposal_id),
+        col(ReviewRow.proposal_version) == col(ProposalRow.version),
+    )
+    if work == OwnWork.assigned:
+        query = query.where(
+            col(ProposalRow.proposal_id).in_(
+                select(AssignmentRow.proposal_id).where(AssignmentRow.reviewer == caller)
+            ),
+            ~reviewed_now.exists(),
+            col(ProposalRow.status).not_in([ProposalStatus.forwarded.value]),
+        )
+    elif work == OwnWork.reviewed:
+        query = query.where(
+            col(ProposalRow.proposal_id).in_(
+                select(ReviewRow.proposal_id).where(ReviewRow.reviewer == caller)
+            )
+        )
+    else:
+        query = query.where(
+            due < now,
+            col(ProposalRow.status).in_(
+                [
+                    ProposalStatus.received.value,
+                    ProposalStatus.triaged.value,
+                    ProposalStatus.under_review.value,
+                ]
+            ),
+        )
+    if consultation_id is not None:
+        query = query.where(ProposalRow.consultation_id == consultation_id)
+    if direction is not None:
+        query = query.where(
+            col(ProposalRow.proposal_id).in_(
+                select(ProposalDirectionRow.proposal_id).where(
+                    ProposalDirectionRow.direction == direction.value
+                )
+            )
+        )
+    if cursor:
+        received_at, proposal_id = datetime.fromisoformat(str(cursor[0])), str(cursor[1])
+        last = await session.get(ProposalRow, proposal_id)
+        consultation = await session.get(ConsultationRow, last.consultation_id) if last else None
+        if consultation is not None:
+            after = consultation.analysis_due_at
+            query = query.where(
+                or_(
+                    due > after,
+                    and_(
+                        due == after,
+                        or_(
+                            col(ProposalRow.received_at) > received_at,
+                            and_(
+                                col(ProposalRow.received_at) == received_at,
+                                col(ProposalRow.proposal_id) > proposal_id,
+                            ),
+                        ),
+                    ),
+                )
+            )
+    rows = (await session.exec(query)).all()
+    return await queue_items(session, rows, now=now)
+
+
+_SET_ASIDE = [ProposalStatus.withdrawn.value, ProposalStatus.misattributed.value]
 
 
 def queue_position(item: QueueItem) -> list[Any]:
@@ -390,6 +509,8 @@ def assessment_public(assessment: AssessmentRow, *, current_version: int) -> Ass
         rationale=assessment.rationale,
         review_ids=list(assessment.review_ids),
         late=assessment.late,
+        risks_of_adoption=[Risk.model_validate(risk) for risk in assessment.risks_of_adoption],
+        risks_of_rejection=[Risk.model_validate(risk) for risk in assessment.risks_of_rejection],
         assessed_by=assessment.assessed_by,
         assessed_at=assessment.assessed_at,
         event_id=assessment.event_id,
@@ -474,6 +595,7 @@ async def package_view(session: AsyncSession, package_id: str) -> PackagePublic 
         submitted_at=package.submitted_at,
         late=package.late,
         counts=dict(package.counts),
+        measure_ids=[measure.measure_id for measure in await store.package_measures(session, package_id)],
         items=[
             PackageItemPublic(
                 proposal_id=item.proposal_id,
@@ -485,3 +607,146 @@ async def package_view(session: AsyncSession, package_id: str) -> PackagePublic 
             for item, proposal in rows
         ],
     )
+
+
+# --- measures -------------------------------------------------------------------------------------------
+
+
+class EvidencePublic(BaseModel):
+    proposal_id: str
+    registration_number: str | None
+    title: str | None
+    stance: MeasureStance
+    note: str
+    counts: bool = Field(description="false once the proposal was withdrawn or found misattributed")
+    campaign_id: str | None = Field(description="the campaign it stands for (one voice), if any")
+    signatories: int = Field(description="members of that campaign that count; 1 outside a campaign")
+    linked_at: datetime
+    linked_by: str
+    event_id: str
+
+
+class MeasurePublic(BaseModel):
+    measure_id: str
+    consultation_id: str
+    status: measures.MeasureStatus
+    revision: int
+    terms: MeasureTerms
+    drafted_at: datetime
+    drafted_by: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_rationale: str | None
+    package_id: str | None
+    forwarded_at: datetime | None
+    tallies: dict[MeasureStance, Tally] = Field(
+        description="per stance: voices (a campaign once) and signatories (every member), counting evidence only"
+    )
+    evidence: list[EvidencePublic]
+
+
+def measure_position(item: MeasurePublic) -> list[Any]:
+    return [item.drafted_at.isoformat(), item.measure_id]
+
+
+async def measures_public(session: AsyncSession, rows: list[MeasureRow]) -> list[MeasurePublic]:
+    facts = await store.measure_facts_of(session, rows)
+    links: dict[str, list[MeasureEvidenceRow]] = {row.measure_id: [] for row in rows}
+    ids = [row.measure_id for row in rows]
+    if ids:
+        for link in (
+            await session.exec(
+                select(MeasureEvidenceRow)
+                .where(col(MeasureEvidenceRow.measure_id).in_(ids))
+                .order_by(col(MeasureEvidenceRow.linked_at), col(MeasureEvidenceRow.proposal_id))
+            )
+        ).all():
+            links[link.measure_id].append(link)
+    proposal_ids = sorted({link.proposal_id for found in links.values() for link in found})
+    proposals = (
+        {
+            row.proposal_id: row
+            for row in (
+                await session.exec(select(ProposalRow).where(col(ProposalRow.proposal_id).in_(proposal_ids)))
+            ).all()
+        }
+        if proposal_ids
+        else {}
+    )
+    answers = []
+    for row in rows:
+        fact_of = {fact.proposal_id: fact for fact in facts[row.measure_id].evidence}
+        evidence = []
+        for link in links[row.measure_id]:
+            fact = fact_of[link.proposal_id]
+            proposal = proposals.get(link.proposal_id)
+            evidence.append(
+                EvidencePublic(
+                    proposal_id=link.proposal_id,
+                    registration_number=proposal.registration_number if proposal else None,
+                    title=proposal.title if proposal else None,
+                    stance=MeasureStance(link.stance),
+                    note=link.note,
+                    counts=fact.counts,
+                    campaign_id=fact.campaign_id,
+                    signatories=fact.campaign_signatories if fact.campaign_id else 1,
+                    linked_at=link.linked_at,
+                    linked_by=link.linked_by,
+                    event_id=link.event_id,
+                )
+            )
+        answers.append(
+            MeasurePublic(
+                measure_id=row.measure_id,
+                consultation_id=row.consultation_id,
+                status=measures.MeasureStatus(row.status),
+                revision=row.revision,
+                terms=row.measure_terms(),
+                drafted_at=row.drafted_at,
+                drafted_by=row.drafted_by,
+                decided_at=row.decided_at,
+                decided_by=row.decided_by,
+                decision_rationale=row.decision_rationale,
+                package_id=row.package_id,
+                forwarded_at=row.forwarded_at,
+                tallies=measures.tallies(facts[row.measure_id].evidence),
+                evidence=evidence,
+            )
+        )
+    return answers
+
+
+async def measure_view(session: AsyncSession, measure_id: str) -> MeasurePublic | None:
+    row = await session.get(MeasureRow, measure_id)
+    if row is None:
+        return None
+    return (await measures_public(session, [row]))[0]
+
+
+async def measures_page(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: list[Any] | None,
+    consultation_id: str | None,
+    status: measures.MeasureStatus | None,
+) -> list[MeasurePublic]:
+    query = select(MeasureRow)
+    if consultation_id is not None:
+        query = query.where(MeasureRow.consultation_id == consultation_id)
+    if status is not None:
+        query = query.where(MeasureRow.status == status.value)
+    if cursor is not None:
+        moment, key = datetime.fromisoformat(cursor[0]), cursor[1]
+        query = query.where(
+            or_(
+                col(MeasureRow.drafted_at) > moment,
+                and_(col(MeasureRow.drafted_at) == moment, col(MeasureRow.measure_id) > key),
+            )
+        )
+    rows = (
+        await session.exec(
+            query.order_by(col(MeasureRow.drafted_at), col(MeasureRow.measure_id)).limit(limit)
+        )
+    ).all()
+    return await measures_public(session, list(rows))

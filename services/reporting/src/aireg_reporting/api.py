@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.canonical import format_timestamp
+from aireg_events.catalogue.analysis import MeasureStance, MeasureTerms, ProposalAssessed, Risk, Tally
 from aireg_events.catalogue.common import UtcDateTime
 from aireg_events.envelope import Actor
 from aireg_events.log.runtime import LogRuntime
@@ -41,6 +42,7 @@ from aireg_reporting.document.markdown import render_markdown
 from aireg_reporting.document.pdf import render_pdf
 from aireg_reporting.document.table import render_csv
 from aireg_reporting.domain import Received
+from aireg_reporting.measures import LinkedEvidence, fold_measures
 from aireg_reporting.statistics import (
     AnalysisCompliance,
     Campaign,
@@ -49,7 +51,15 @@ from aireg_reporting.statistics import (
     Statistics,
     figures,
 )
-from aireg_reporting.store import CampaignRow, ConsultationRow, CounterRow, PackageRow, ProposalRow
+from aireg_reporting.store import (
+    CampaignRow,
+    ConsultationRow,
+    CounterRow,
+    PackageRow,
+    PlacementRow,
+    ProposalRow,
+    ReviewRow,
+)
 
 READ_ROLES = ("dashboard", "lead", "reviewer", "admin", "auditor")
 Reader = Annotated[Principal, require_roles(*READ_ROLES)]
@@ -106,6 +116,60 @@ class TimelineEntry(BaseModel):
             summary=domain.describe(item, words),
             payload=domain.payload_summary(item),
         )
+
+
+class TracedReview(BaseModel):
+    review_id: str
+    reviewer: str
+    organization: str
+    recommendation: str
+    submitted_at: UtcDateTime
+    event_id: str
+
+
+class TracedAssessment(BaseModel):
+    outcome: str
+    rationale: str
+    assessed_at: UtcDateTime
+    risks_of_adoption: list[Risk]
+    risks_of_rejection: list[Risk]
+    event_id: str
+
+
+class TracedProposal(BaseModel):
+    proposal_id: str
+    registration_number: str | None
+    title: str | None
+    submitter_kind: str | None
+    status: str | None
+    stance: MeasureStance
+    note: str
+    campaign_id: str | None
+    linked_at: UtcDateTime
+    reviews: list[TracedReview]
+    assessment: TracedAssessment | None
+
+
+class TracedMeasure(BaseModel):
+    measure_id: str
+    consultation_id: str | None
+    terms: MeasureTerms | None
+    revision: int
+    status: str
+    decision_rationale: str | None
+    package_id: str | None
+    forwarded_at: UtcDateTime | None
+    tallies: dict[MeasureStance, Tally] | None = Field(
+        description="as forwarded with the package; null before"
+    )
+
+
+class MeasureTrace(BaseModel):
+    measure: TracedMeasure
+    proposals: list[TracedProposal] = Field(description="each linked proposal, in the order linked")
+    events: list[TimelineEntry] = Field(
+        description="the measure's events and those of every linked proposal, in causal order"
+    )
 
 
 DeadlineName = Literal["submission_closes_at", "analysis_due_at", "forwarding_due_at"]
@@ -171,15 +235,15 @@ async def statistics_of_consultations(
         counts.setdefault(consultation_id, Counter())[dimension, key] = value
     found = (await session.exec(campaigns)).all()
     representatives = [row.representative for row in found if row.representative is not None]
-    numbers = dict(
-        (
-            await session.execute(
-                select(ProposalRow.proposal_id, ProposalRow.registration_number).where(
-                    col(ProposalRow.proposal_id).in_(representatives)
-                )
+    known = (
+        await session.execute(
+            select(ProposalRow.proposal_id, ProposalRow.registration_number, ProposalRow.title).where(
+                col(ProposalRow.proposal_id).in_(representatives)
             )
-        ).all()
-    )
+        )
+    ).all()
+    numbers = {proposal_id: number for proposal_id, number, _title in known}
+    titles = {proposal_id: title for proposal_id, _number, title in known}
     return (
         deadlines,
         counts,
@@ -189,6 +253,7 @@ async def statistics_of_consultations(
                 size=row.members,
                 representative=row.representative,
                 representative_registration_number=numbers.get(row.representative),
+                representative_title=titles.get(row.representative),
             )
             for row in found
         ],
@@ -212,6 +277,50 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         if consultation_id is not None and consultation_id not in deadlines and not counts:
             raise NotFound(f"no consultation {consultation_id}", code="consultation_not_found")
         return figures(counts, deadlines, campaigns, now=runtime.clock(), consultation_id=consultation_id)
+
+    @router.get(
+        "/v1/measures/{measure_id}/trace",
+        response_model=MeasureTrace,
+        summary="A measure and each proposal behind it: submitter kind, reviews, assessment; in causal order",
+        responses={404: {"description": "measure_not_found"}},
+    )
+    async def measure_trace(
+        measure_id: Annotated[str, Path(max_length=36)],
+        _principal: Reader,
+        lang: LanguageQuery = None,
+        accept_language: AcceptLanguage = None,
+    ) -> MeasureTrace:
+        async with store.read_session(runtime) as session:
+            rows = await store.events_of(session, "measure", measure_id)
+            measure = fold_measures(Received.parse(row.body) for row in rows).get(measure_id)
+            if measure is None:
+                raise NotFound(f"no measure {measure_id} has been drafted", code="measure_not_found")
+            items = {row.event_id: Received.parse(row.body) for row in rows}
+            proposals: list[TracedProposal] = []
+            for link in measure.evidence:
+                mine = [
+                    Received.parse(row.body)
+                    for row in await store.events_of(session, "proposal", link.proposal_id)
+                ]
+                items.update((item.event_id, item) for item in mine)
+                proposals.append(await _traced(session, link, mine))
+        ordered = domain.causal_order(items.values())
+        words = catalogue(reading_language(lang, accept_language, None))
+        return MeasureTrace(
+            measure=TracedMeasure(
+                measure_id=measure.measure_id,
+                consultation_id=measure.consultation_id,
+                terms=measure.terms,
+                revision=measure.revision,
+                status=measure.status,
+                decision_rationale=measure.decision_rationale,
+                package_id=measure.package_id,
+                forwarded_at=measure.forwarded_at,
+                tallies=measure.tallies,
+            ),
+            proposals=proposals,
+            events=[TimelineEntry.of(item, words) for item in ordered],
+        )
 
     @router.get(
         "/v1/proposals/{proposal_id}/timeline",
@@ -393,6 +502,55 @@ def _deadlines_of(
         proposals=stats.proposals,
         analysis=stats.deadline_compliance.analysis,
         forwarding=stats.deadline_compliance.forwarding,
+    )
+
+
+async def _traced(session: AsyncSession, link: LinkedEvidence, items: list[Received]) -> TracedProposal:
+    """One linked proposal as reporting holds it, with the risks its assessment recorded."""
+    row = await session.get(ProposalRow, link.proposal_id)
+    reviews = (
+        await session.exec(
+            select(ReviewRow)
+            .where(col(ReviewRow.proposal_id) == link.proposal_id)
+            .order_by(col(ReviewRow.submitted_at), col(ReviewRow.review_id))
+        )
+    ).all()
+    assessed = [item for item in domain.causal_order(items) if isinstance(item.event, ProposalAssessed)]
+    assessment = None
+    if assessed:
+        event = assessed[-1].event
+        assert isinstance(event, ProposalAssessed)
+        assessment = TracedAssessment(
+            outcome=event.outcome.value,
+            rationale=event.rationale,
+            assessed_at=assessed[-1].occurred_at,
+            risks_of_adoption=list(event.risks_of_adoption),
+            risks_of_rejection=list(event.risks_of_rejection),
+            event_id=assessed[-1].event_id,
+        )
+    placement = await session.get(PlacementRow, link.proposal_id)
+    return TracedProposal(
+        proposal_id=link.proposal_id,
+        registration_number=row.registration_number if row else None,
+        title=row.title if row else None,
+        submitter_kind=row.submitter_kind if row else None,
+        status=row.status if row else None,
+        stance=link.stance,
+        note=link.note,
+        campaign_id=placement.campaign_id if placement else None,
+        linked_at=link.linked_at,
+        reviews=[
+            TracedReview(
+                review_id=review.review_id,
+                reviewer=review.reviewer,
+                organization=review.organization,
+                recommendation=review.recommendation,
+                submitted_at=review.submitted_at,
+                event_id=review.event_id,
+            )
+            for review in reviews
+        ],
+        assessment=assessment,
     )
 
 

@@ -21,9 +21,15 @@ from aireg_events.catalogue import CATALOGUE, ChainCheckpoint, DomainEvent
 from aireg_events.catalogue.analysis import (
     GovernmentPackageOpened,
     GovernmentPackageSubmitted,
+    MeasureAddedToPackage,
+    MeasureDecided,
+    MeasureDrafted,
+    MeasureForwardedToGovernment,
+    MeasureRevised,
     ProposalAddedToPackage,
     ProposalAssessed,
     ProposalForwardedToGovernment,
+    ProposalLinkedToMeasure,
     ProposalReleasedFromCampaign,
     ProposalRemovedFromPackage,
     ProposalTriaged,
@@ -106,6 +112,12 @@ def proposals_of(event: DomainEvent) -> list[str]:
     return [proposal_id]
 
 
+def measures_of(event: DomainEvent) -> list[str]:
+    """The measure an event is about (its trace entries)."""
+    measure_id = getattr(event, "measure_id", None)
+    return [measure_id] if isinstance(measure_id, str) else []
+
+
 def packages_of(event: DomainEvent) -> list[str]:
     package_id = getattr(event, "package_id", None)
     return [package_id] if isinstance(package_id, str) else []
@@ -119,7 +131,17 @@ def consultation_of(event: DomainEvent) -> str | None:
 def changes_proposal_state(event: DomainEvent) -> bool:
     """Whether folding the proposal again could change it (a package's submission only lists them)."""
     return not isinstance(
-        event, (GovernmentPackageSubmitted, ProposalAddedToPackage, ProposalRemovedFromPackage)
+        event,
+        (
+            GovernmentPackageSubmitted,
+            ProposalAddedToPackage,
+            ProposalRemovedFromPackage,
+            MeasureDrafted,
+            MeasureRevised,
+            MeasureDecided,
+            MeasureAddedToPackage,
+            MeasureForwardedToGovernment,
+        ),
     )
 
 
@@ -231,8 +253,14 @@ class ProposalState:
     package_id: str | None = None
     forwarded_at: datetime | None = None
     forwarding_late: bool = False
+    measures: set[str] = field(default_factory=set)
+    """The measures it is linked to as evidence."""
     event_ids: list[str] = field(default_factory=list)
     last_event_at: datetime | None = None
+
+    @property
+    def title(self) -> str | None:
+        return self.content.title if self.content is not None else None
 
     @property
     def is_submitted(self) -> bool:
@@ -337,6 +365,8 @@ class ProposalState:
             self.package_id = event.package_id
             self.forwarded_at = at
             self.forwarding_late = event.late
+        elif isinstance(event, ProposalLinkedToMeasure):
+            self.measures.add(event.measure_id)
 
     def columns(self) -> dict[str, Any]:
         """The values of its ``proposal`` row (only for a submitted proposal)."""
@@ -383,6 +413,7 @@ class ProposalState:
             "package_id": self.package_id,
             "forwarded_at": self.forwarded_at,
             "forwarding_late": self.forwarding_late,
+            "measure_count": len(self.measures),
             "last_event_at": self.last_event_at,
             "event_ids": list(self.event_ids),
         }
@@ -577,6 +608,20 @@ def describe(item: Received, words: Catalogue) -> str:
             proposals=words.plural("proposals", len(event.proposal_ids)),
             late=say("event.after_forwarding_deadline") if event.late else "",
         )
+    if isinstance(event, MeasureDrafted):
+        return say(
+            "event.measure_drafted", title=event.terms.title, instrument=label(event.terms.instrument.value)
+        )
+    if isinstance(event, ProposalLinkedToMeasure):
+        return say("event.linked_to_measure", stance=label(event.stance.value))
+    if isinstance(event, MeasureRevised):
+        return say("event.measure_revised", title=event.terms.title)
+    if isinstance(event, MeasureDecided):
+        return say("event.measure_decided", decision=label(event.decision.value), rationale=event.rationale)
+    if isinstance(event, MeasureAddedToPackage):
+        return say("event.measure_added_to_package")
+    if isinstance(event, MeasureForwardedToGovernment):
+        return say("event.measure_forwarded", title=event.terms.title)
     if isinstance(event, PortalSuspended):
         return say("event.portal_suspended", portal=event.portal, reason=event.reason)
     if isinstance(event, PortalResumed):
@@ -625,6 +670,7 @@ def is_decision(event_type: str) -> bool:
         ProposalAssessed.event_type,
         ProposalForwardedToGovernment.event_type,
         GovernmentPackageSubmitted.event_type,
+        MeasureDecided.event_type,
         ProposalWithdrawn.event_type,
         AttributionDisputeResolved.event_type,
         PortalSuspended.event_type,

@@ -24,6 +24,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue import ChainCheckpoint
+from aireg_events.catalogue.analysis import MeasureDecided, MeasureDecision, MeasureDrafted, MeasureRevised
 from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
 from aireg_reporting import domain
 from aireg_reporting.campaigns import (
@@ -36,13 +37,14 @@ from aireg_reporting.campaigns import (
     named_by,
 )
 from aireg_reporting.domain import Received
-from aireg_reporting.statistics import Counts, Deadlines, proposal_counts, review_counts
+from aireg_reporting.statistics import Counts, Deadlines, measure_counts, proposal_counts, review_counts
 from aireg_reporting.store import (
     CampaignRow,
     CheckpointRow,
     ConsultationRow,
     CounterRow,
     EventSubjectRow,
+    MeasureRow,
     PackageItemRow,
     PackageRow,
     PlacementRow,
@@ -145,6 +147,7 @@ def received_rows(received: Received, *, seq: int, received_at: datetime) -> Rec
     envelope, event = received.envelope, received.event
     subjects = [("proposal", proposal_id) for proposal_id in domain.proposals_of(event)]
     subjects += [("package", package_id) for package_id in domain.packages_of(event)]
+    subjects += [("measure", measure_id) for measure_id in domain.measures_of(event)]
     return ReceivedRows(
         event={
             "event_id": envelope.event_id,
@@ -175,6 +178,41 @@ async def project_own_rows(session: AsyncSession, received: Received) -> None:
         await _project_portal(session, received, event)
     elif isinstance(event, ChainCheckpoint):
         await _project_checkpoint(session, received, event)
+    elif isinstance(event, (MeasureDrafted, MeasureRevised, MeasureDecided)):
+        await _project_measure(session, event)
+
+
+async def _project_measure(
+    session: AsyncSession, event: MeasureDrafted | MeasureRevised | MeasureDecided
+) -> None:
+    """The measure's row, and what the change adds to its consultation's coverage counters."""
+    known = await session.get(MeasureRow, event.measure_id)
+    before: Counts = Counter()
+    if known is not None:
+        before = measure_counts(known.status, known.directions, known.questions)
+    if isinstance(event, MeasureDecided):
+        if known is None:
+            return
+        status = "adopted" if event.decision is MeasureDecision.adopt else "dropped"
+        title, directions, questions = known.title, list(known.directions), list(known.questions)
+    else:
+        status = known.status if known is not None else "drafted"
+        title = event.terms.title
+        directions = [value.value for value in event.terms.directions]
+        questions = [value.value for value in event.terms.questions]
+    values = {
+        "measure_id": event.measure_id,
+        "consultation_id": event.consultation_id,
+        "title": title,
+        "status": status,
+        "directions": directions,
+        "questions": questions,
+    }
+    await session.execute(delete(MeasureRow).where(col(MeasureRow.measure_id) == event.measure_id))
+    await session.execute(insert(MeasureRow).values(**values))
+    change = measure_counts(status, directions, questions)
+    change.subtract(before)
+    await add_to_counters(session, {event.consultation_id: change})
 
 
 async def project(session: AsyncSession, received: Received, *, received_at: datetime) -> int:
@@ -602,6 +640,11 @@ async def recount(session: AsyncSession, consultation_ids: list[str]) -> None:
             )
         )
         counts.update(review_counts(reviews))
+        measures = await session.execute(
+            select(MeasureRow).where(col(MeasureRow.consultation_id) == consultation_id)
+        )
+        for (measure,) in measures:
+            counts.update(measure_counts(measure.status, measure.directions, measure.questions))
         await add_to_counters(session, {consultation_id: counts})
 
 

@@ -73,6 +73,8 @@ class ProposalFacts(Protocol):
     @property
     def is_analysis_work(self) -> bool: ...
     @property
+    def measure_count(self) -> int: ...
+    @property
     def outcome(self) -> str | None: ...
     @property
     def assessed_at(self) -> datetime | None: ...
@@ -99,6 +101,9 @@ class Campaign(BaseModel):
     size: int = Field(description="proposals triage put in it and that were not released from it")
     representative: str | None = Field(description="the proposal id of the member received first")
     representative_registration_number: str | None = None
+    representative_title: str | None = Field(
+        default=None, description="the representative's title: what a campaign is shown by, with its size"
+    )
 
 
 class AnalysisCompliance(BaseModel):
@@ -124,6 +129,22 @@ class DeadlineCompliance(BaseModel):
     forwarding: ForwardingCompliance
 
 
+class CoverageCell(BaseModel):
+    measures: int = Field(description="measures (not dropped) that name it")
+    proposals_without_measure: int = Field(
+        description="proposals naming it that are evidence for no measure (withdrawn and misattributed left out)"
+    )
+
+
+class Coverage(BaseModel):
+    """How far the measures cover the call: per direction and question, the measures and the proposals
+    linked to none."""
+
+    measures: int = Field(description="measures not dropped")
+    by_direction: dict[str, CoverageCell]
+    by_question: dict[str, CoverageCell]
+
+
 class Statistics(BaseModel):
     consultation_id: str | None
     as_of: UtcDateTime
@@ -144,6 +165,7 @@ class Statistics(BaseModel):
     reviews_by_recommendation: dict[str, int]
     campaigns: list[Campaign]
     deadline_compliance: DeadlineCompliance
+    coverage: Coverage
 
 
 Counts = Counter[tuple[str, str]]
@@ -169,6 +191,9 @@ def proposal_counts(proposal: ProposalFacts, due: Deadlines | None) -> Counts:
         counts["cost_of_error", proposal.cost_of_error] += 1
         counts["instrument", proposal.instrument] += 1
         counts.update(("position", f"{asked}:{position}") for asked, position in proposal.positions.items())
+        if not proposal.measure_count:
+            counts.update(("unlinked_direction", value) for value in proposal.directions)
+            counts.update(("unlinked_question", value) for value in proposal.questions)
     if due is None:
         return counts
     if proposal.assessed_at is not None:
@@ -189,6 +214,34 @@ def proposal_counts(proposal: ProposalFacts, due: Deadlines | None) -> Counts:
         if proposal.forwarded_at is None:
             counts["forwarding", "pending"] += 1
     return counts
+
+
+def measure_counts(status: str, directions: Iterable[str], questions: Iterable[str]) -> Counts:
+    """What one measure adds to the coverage figures of its consultation (a dropped one nothing)."""
+    counts: Counts = Counter()
+    if status == "dropped":
+        return counts
+    counts["measures", ""] += 1
+    counts.update(("measure_direction", value) for value in directions)
+    counts.update(("measure_question", value) for value in questions)
+    return counts
+
+
+def _coverage(counts: Counts) -> Coverage:
+    def cells(measured: str, unlinked: str, values: list[str]) -> dict[str, CoverageCell]:
+        measures, without = _of(counts, measured, values), _of(counts, unlinked, values)
+        return {
+            value: CoverageCell(
+                measures=measures.get(value, 0), proposals_without_measure=without.get(value, 0)
+            )
+            for value in dict.fromkeys([*measures, *without])
+        }
+
+    return Coverage(
+        measures=counts["measures", ""],
+        by_direction=cells("measure_direction", "unlinked_direction", _names(Direction)),
+        by_question=cells("measure_question", "unlinked_question", _names(Question)),
+    )
 
 
 def review_counts(reviews: Iterable[ReviewFacts]) -> Counts:
@@ -257,6 +310,7 @@ def figures(
         reviews_by_organization=_of(total, "review_organization", _names(Organization)),
         reviews_by_recommendation=_of(total, "review_recommendation", _names(Recommendation)),
         campaigns=sorted(campaigns, key=lambda campaign: (-campaign.size, campaign.campaign_id)),
+        coverage=_coverage(total),
         deadline_compliance=DeadlineCompliance(
             analysis=AnalysisCompliance(
                 due_at=single.analysis_due_at if single is not None else None,
@@ -289,12 +343,15 @@ class CampaignMember(Protocol):
     def campaign_representative(self) -> str | None: ...
     @property
     def withdrawn_at(self) -> datetime | None: ...
+    @property
+    def title(self) -> str | None: ...
 
 
 def campaigns_of(proposals: Iterable[CampaignMember]) -> list[Campaign]:
     """The campaigns of folded proposals (the document's; ``/v1/stats`` reads the ``campaign`` table)."""
     members: dict[str, list[CampaignMember]] = {}
     numbers = {proposal.proposal_id: proposal.registration_number for proposal in proposals}
+    titles = {proposal.proposal_id: proposal.title for proposal in proposals}
     for proposal in proposals:
         if proposal.campaign_id is not None and proposal.withdrawn_at is None:
             members.setdefault(proposal.campaign_id, []).append(proposal)
@@ -307,6 +364,7 @@ def campaigns_of(proposals: Iterable[CampaignMember]) -> list[Campaign]:
                 size=len(mine),
                 representative=representative,
                 representative_registration_number=numbers.get(representative) if representative else None,
+                representative_title=titles.get(representative) if representative else None,
             )
         )
     return campaigns

@@ -190,6 +190,8 @@ class ProposalRow(StateTable, table=True):
     package_id: str | None = Field(default=None, max_length=36)
     forwarded_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp()))
     forwarding_late: bool
+    measure_count: int = 0
+    """The measures it is linked to as evidence (coverage counts the proposals linked to none)."""
     last_event_at: datetime = Field(sa_column=Column(UtcTimestamp(), nullable=False))
     event_ids: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
     """The events this row was folded from, in causal order."""
@@ -230,6 +232,19 @@ class PackageRow(StateTable, table=True):
     counts: dict[str, int] = Field(sa_column=Column(CanonicalJson(), nullable=False))
     proposal_count: int
     event_ids: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
+
+
+class MeasureRow(StateTable, table=True):
+    """A measure's directions, questions and status: what the coverage counters count it under."""
+
+    __tablename__ = "measure"
+
+    measure_id: str = Field(primary_key=True, max_length=36)
+    consultation_id: str = Field(max_length=36)
+    title: str = Field(max_length=300)
+    status: str = Field(max_length=16)
+    directions: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
+    questions: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
 
 
 class PackageItemRow(StateTable, table=True):

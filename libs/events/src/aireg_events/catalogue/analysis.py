@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aireg_events.catalogue.common import DomainEvent, Organization, Outcome, Recommendation
+from aireg_events.catalogue.common import (
+    ApplicationArea,
+    Approach,
+    CostOfError,
+    Direction,
+    DomainEvent,
+    Instrument,
+    Organization,
+    Outcome,
+    Question,
+    Recommendation,
+)
 
 PRODUCER = "analysis"
 
@@ -26,6 +38,21 @@ class TriageMethod(BaseModel):
     name: str
     version: str
     parameters: dict[str, float | int | str | bool]
+
+
+class RiskSeverity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class Risk(BaseModel):
+    """A risk of adopting or of rejecting a proposal or a measure."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str = Field(min_length=1, max_length=2_000)
+    severity: RiskSeverity
 
 
 class ProposalTriaged(DomainEvent):
@@ -116,6 +143,10 @@ class ProposalAssessed(DomainEvent):
     late: bool = False
     proposal_version: int | None = Field(default=None, ge=1)
     """The version of the proposal the assessment is about (absent in events written before it was added)."""
+    risks_of_adoption: list[Risk] = Field(default_factory=list)
+    """What could go wrong if the government adopted the proposal (empty in events written before)."""
+    risks_of_rejection: list[Risk] = Field(default_factory=list)
+    """What could go wrong if it did not (empty in events written before)."""
 
 
 class GovernmentPackageOpened(DomainEvent):
@@ -173,6 +204,133 @@ class GovernmentPackageSubmitted(DomainEvent):
     proposal_ids: list[str]
     counts: dict[str, int]
     late: bool = False
+    measure_ids: list[str] = Field(default_factory=list)
+    """The adopted measures the package forwards (empty in events written before measures existed)."""
+
+
+# --- measures: from proposals to a systemic set of measures ---------------------------------------------
+
+
+class MeasureStance(StrEnum):
+    """How a proposal bears on a measure."""
+
+    supports = "supports"
+    opposes = "opposes"
+    informs = "informs"
+
+
+class MeasureDecision(StrEnum):
+    adopt = "adopt"
+    drop = "drop"
+
+
+class MeasureTerms(BaseModel):
+    """What a measure regulates, where, by which instrument, and from which cost of an AI error on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=20_000)
+    directions: list[Direction] = Field(min_length=1)
+    questions: list[Question] = Field(default_factory=list)
+    instrument: Instrument
+    approach: Approach
+    application_areas: list[ApplicationArea] = Field(default_factory=list)
+    min_cost_of_error: CostOfError
+    risks_of_adoption: list[Risk] = Field(default_factory=list)
+    risks_of_rejection: list[Risk] = Field(default_factory=list)
+
+
+class MeasureDrafted(DomainEvent):
+    event_type: ClassVar[str] = "MeasureDrafted"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "measure_id"
+
+    measure_id: str
+    consultation_id: str
+    terms: MeasureTerms
+
+
+class ProposalLinkedToMeasure(DomainEvent):
+    """A lead names a proposal as evidence for or against a measure. A campaign member stands for its
+    campaign (``campaign_id`` as triage had grouped it when linked)."""
+
+    event_type: ClassVar[str] = "ProposalLinkedToMeasure"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "measure_id"
+
+    measure_id: str
+    consultation_id: str
+    proposal_id: str
+    stance: MeasureStance
+    note: str = ""
+    campaign_id: str | None = None
+
+
+class MeasureRevised(DomainEvent):
+    event_type: ClassVar[str] = "MeasureRevised"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "measure_id"
+
+    measure_id: str
+    consultation_id: str
+    terms: MeasureTerms
+    rationale: str = ""
+
+
+class MeasureDecided(DomainEvent):
+    event_type: ClassVar[str] = "MeasureDecided"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "measure_id"
+
+    measure_id: str
+    consultation_id: str
+    decision: MeasureDecision
+    rationale: str
+
+
+class MeasureAddedToPackage(DomainEvent):
+    event_type: ClassVar[str] = "MeasureAddedToPackage"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "package_id"
+
+    package_id: str
+    consultation_id: str
+    measure_id: str
+
+
+class Tally(BaseModel):
+    """Voices (a campaign once, a proposal in no campaign once) and signatories (every member)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    voices: int = Field(ge=0)
+    signatories: int = Field(ge=0)
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    proposal_id: str
+    stance: MeasureStance
+    campaign_id: str | None = None
+    signatories: int = Field(default=1, ge=0)
+    """Members of the campaign it stands for when forwarded (1 outside a campaign)."""
+
+
+class MeasureForwardedToGovernment(DomainEvent):
+    event_type: ClassVar[str] = "MeasureForwardedToGovernment"
+    producer: ClassVar[str] = PRODUCER
+    stream_field: ClassVar[str] = "measure_id"
+
+    measure_id: str
+    consultation_id: str
+    package_id: str
+    terms: MeasureTerms
+    evidence: list[Evidence]
+    """The proposals behind it that still count (neither withdrawn nor misattributed)."""
+    tallies: dict[MeasureStance, Tally]
+    late: bool = False
 
 
 EVENTS: tuple[type[DomainEvent], ...] = (
@@ -186,4 +344,10 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     ProposalRemovedFromPackage,
     ProposalForwardedToGovernment,
     GovernmentPackageSubmitted,
+    MeasureDrafted,
+    ProposalLinkedToMeasure,
+    MeasureRevised,
+    MeasureDecided,
+    MeasureAddedToPackage,
+    MeasureForwardedToGovernment,
 )

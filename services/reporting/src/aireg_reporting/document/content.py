@@ -17,11 +17,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from aireg_events.canonical import canonical_json
+from aireg_events.catalogue.analysis import MeasureAddedToPackage, MeasureForwardedToGovernment, Risk, Tally
 from aireg_events.catalogue.common import Direction, Position, Question, UtcDateTime
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_reporting import domain
 from aireg_reporting.domain import ProposalState, Received, ReviewState
-from aireg_reporting.statistics import Statistics, campaigns_of, tally
+from aireg_reporting.measures import fold_measures
+from aireg_reporting.statistics import SET_ASIDE, Statistics, campaigns_of, tally
 from aireg_reporting.store import ConsultationRow, ProposalRow
 
 CRITERIA = ("legal_soundness", "feasibility", "risk_reduction", "innovation_impact")
@@ -79,6 +81,52 @@ class Recommendation(BaseModel):
     event_ids: list[str] = Field(description="every event this entry was folded from, in causal order")
 
 
+class CampaignLine(BaseModel):
+    """A campaign as a person knows it: its representative's title and number, and its size."""
+
+    representative_title: str
+    representative_registration_number: str
+    size: int
+
+
+class EvidenceLine(BaseModel):
+    registration_number: str
+    title: str
+    submitter_kind: str
+    stance: str
+    note: str
+    campaign: CampaignLine | None = Field(description="the campaign it stands for (one voice), if any")
+
+
+class MeasureEntry(BaseModel):
+    """One adopted measure of the package: what it regulates, where, how, the risks both ways, and the
+    voices and signatories behind and against it."""
+
+    measure_id: str
+    title: str
+    description: str
+    directions: list[str]
+    questions: list[str]
+    instrument: str
+    approach: str
+    application_areas: list[str]
+    min_cost_of_error: str
+    risks_of_adoption: list[Risk]
+    risks_of_rejection: list[Risk]
+    status: str
+    decision_rationale: str | None
+    tallies: dict[str, Tally] | None = Field(description="per stance, as forwarded; null before submission")
+    evidence: list[EvidenceLine] = Field(
+        description="the proposals behind it that count, in the order linked"
+    )
+    event_ids: list[str]
+
+
+class MeasureGroup(BaseModel):
+    direction: str
+    measure_ids: list[str] = Field(description="the measures whose first direction is this one")
+
+
 class QuestionGroup(BaseModel):
     question: str
     registration_numbers: list[str]
@@ -122,8 +170,12 @@ class DocumentContent(BaseModel):
     as_of: UtcDateTime
     package: PackageInfo
     consultation: ConsultationInfo | None
+    measure_groups: list[MeasureGroup] = Field(description="the measures by their first direction")
+    measures: list[MeasureEntry] = Field(description="the package's measures, in the order of the groups")
     groups: list[DirectionGroup]
-    recommendations: list[Recommendation] = Field(description="in the order of the groups")
+    recommendations: list[Recommendation] = Field(
+        description="the annex: the package's proposals, in the order of the groups"
+    )
     package_positions: dict[str, dict[str, int]] = Field(description="positions per question in the package")
     package_directions: dict[str, int]
     statistics: Statistics = Field(description="the statistics of the whole call as of as_of")
@@ -214,6 +266,95 @@ def _recommendation(state: ProposalState, added_event: str | None, numbers: dict
         reviews_summary=_reviews_summary(reviews),
         event_ids=event_ids,
     )
+
+
+def _measures(
+    package_id: str, included: list[Received], states: dict[str, ProposalState]
+) -> list[MeasureEntry]:
+    """The package's measures (added, or forwarded with it), each with the evidence that counts."""
+    order = list(
+        dict.fromkeys(
+            item.event.measure_id
+            for item in included
+            if isinstance(item.event, (MeasureAddedToPackage, MeasureForwardedToGovernment))
+            and item.event.package_id == package_id
+        )
+    )
+    folded = fold_measures(included)
+    sizes = {campaign.campaign_id: campaign.size for campaign in campaigns_of(states.values())}
+    entries = []
+    for measure_id in order:
+        measure = folded.get(measure_id)
+        if measure is None or measure.terms is None:
+            continue
+        if measure.forwarded_at is not None:
+            linked = [(e.proposal_id, e.stance.value, e.signatories) for e in measure.forwarded_evidence]
+        else:
+            linked = []
+            for link in measure.evidence:
+                state = states.get(link.proposal_id)
+                if state is None or state.status in SET_ASIDE:
+                    continue
+                linked.append((link.proposal_id, link.stance.value, sizes.get(state.campaign_id or "", 1)))
+        notes = {link.proposal_id: link.note for link in measure.evidence}
+        evidence = []
+        for proposal_id, stance, size in linked:
+            state = states.get(proposal_id)
+            if state is None or state.content is None:
+                continue
+            campaign = None
+            representative = states.get(state.campaign_representative or "") if state.campaign_id else None
+            if representative is not None and representative.content is not None:
+                campaign = CampaignLine(
+                    representative_title=representative.content.title,
+                    representative_registration_number=representative.registration_number or "",
+                    size=size,
+                )
+            evidence.append(
+                EvidenceLine(
+                    registration_number=state.registration_number or "",
+                    title=state.content.title,
+                    submitter_kind=state.content.submitter.kind.value,
+                    stance=stance,
+                    note=notes.get(proposal_id, ""),
+                    campaign=campaign,
+                )
+            )
+        terms = measure.terms
+        entries.append(
+            MeasureEntry(
+                measure_id=measure_id,
+                title=terms.title,
+                description=terms.description,
+                directions=[value.value for value in terms.directions],
+                questions=[value.value for value in terms.questions],
+                instrument=terms.instrument.value,
+                approach=terms.approach.value,
+                application_areas=[value.value for value in terms.application_areas],
+                min_cost_of_error=terms.min_cost_of_error.value,
+                risks_of_adoption=list(terms.risks_of_adoption),
+                risks_of_rejection=list(terms.risks_of_rejection),
+                status=measure.status,
+                decision_rationale=measure.decision_rationale,
+                tallies={stance.value: tally for stance, tally in measure.tallies.items()}
+                if measure.tallies is not None
+                else None,
+                evidence=evidence,
+                event_ids=list(measure.event_ids),
+            )
+        )
+    directions = [member.value for member in Direction]
+    entries.sort(key=lambda entry: directions.index(entry.directions[0]))
+    return entries
+
+
+def _measure_groups(entries: list[MeasureEntry]) -> list[MeasureGroup]:
+    groups = []
+    for direction in Direction:
+        mine = [entry.measure_id for entry in entries if entry.directions[:1] == [direction.value]]
+        if mine:
+            groups.append(MeasureGroup(direction=direction.value, measure_ids=mine))
+    return groups
 
 
 def _order_key(recommendation: Recommendation) -> tuple[int, int, str]:
@@ -322,8 +463,11 @@ def build_document(
         for direction in entry.directions:
             package_directions[direction] += 1
 
+    measures = _measures(package_id, included, states)
     content = DocumentContent(
         as_of=moment,
+        measure_groups=_measure_groups(measures),
+        measures=measures,
         package=PackageInfo(
             package_id=package_id,
             title=package.title or "",

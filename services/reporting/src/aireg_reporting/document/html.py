@@ -13,16 +13,19 @@ from aireg_reporting.document.charts import (
     proposals_per_direction,
     stacked_bar_svg,
 )
-from aireg_reporting.document.content import PackageDocument, Recommendation
+from aireg_reporting.document.content import MeasureEntry, PackageDocument, Recommendation
 from aireg_reporting.document.wording import (
     Wording,
     averages_of,
     compliance_header,
     compliance_rows,
+    evidence_of,
     outcome_of,
     positions_of,
     proposes_of,
+    risks_of,
     status_of,
+    tallies_of,
 )
 
 DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -134,6 +137,40 @@ def _entry(words: Wording, entry: Recommendation) -> str:
     )
 
 
+def _measure(words: Wording, entry: MeasureEntry) -> str:
+    label = words.label
+    where = ", ".join(label(value) for value in entry.application_areas) or words("measure_everywhere")
+    how = words("measure_how_text", instrument=label(entry.instrument), approach=words.lower(entry.approach))
+    rows = [
+        (words("measure_regulates"), escape(entry.description)),
+        (words("measure_where"), escape(where)),
+        (words("measure_how"), escape(how)),
+        (words("measure_from_cost"), escape(words.lower(entry.min_cost_of_error))),
+    ]
+    if entry.questions:
+        rows.append(
+            (words("measure_questions"), escape(", ".join(label(value) for value in entry.questions)))
+        )
+    rows += [
+        (words("measure_risks_adoption"), escape(risks_of(words, entry.risks_of_adoption))),
+        (words("measure_risks_rejection"), escape(risks_of(words, entry.risks_of_rejection))),
+        (words("measure_tallies"), f"<strong>{escape(tallies_of(words, entry))}</strong>"),
+    ]
+    if entry.decision_rationale:
+        rows.append(
+            (words("measure_decision"), escape(f"{label(entry.status)} — {entry.decision_rationale}"))
+        )
+    evidence = "".join(f"<li>{escape(line)}</li>" for line in evidence_of(words, entry))
+    rows.append(
+        (
+            words("measure_evidence"),
+            f"<ul>{evidence}</ul>" if evidence else escape(words("measure_evidence_none")),
+        )
+    )
+    details = "".join(f"<dt>{escape(name)}</dt><dd>{value}</dd>" for name, value in rows)
+    return f'<article class="entry measure"><h4>{escape(entry.title)}</h4><dl>{details}</dl></article>'
+
+
 def render_html(document: PackageDocument, language: Language) -> str:
     words = Wording.of(document, language)
     label, number = words.label, words.number
@@ -148,6 +185,7 @@ def render_html(document: PackageDocument, language: Language) -> str:
         (words("package"), f"{package.package_id}"),
         (words("status"), status_of(words, document)),
         (words("as_of"), words.moment(content.as_of)),
+        (words("measures_in_package"), number(len(content.measures))),
         (words("proposals_in_package"), number(len(content.recommendations))),
     ]
     if consultation is not None:
@@ -170,6 +208,12 @@ def render_html(document: PackageDocument, language: Language) -> str:
     ]
     if consultation is not None:
         parts.append(f'<p class="zone">{escape(words.zone_sentence())}</p>')
+    parts.append(f"<h2>{escape(words('measures'))}</h2>")
+    parts.append(f"<p>{escape(words('measures_intro' if content.measures else 'measures_none'))}</p>")
+    by_measure = {entry.measure_id: entry for entry in content.measures}
+    for measure_group in content.measure_groups:
+        parts.append(f"<h3>{escape(label(measure_group.direction))}</h3>")
+        parts.extend(_measure(words, by_measure[measure_id]) for measure_id in measure_group.measure_ids)
     received = _markup(
         words,
         "received",
@@ -201,7 +245,7 @@ def render_html(document: PackageDocument, language: Language) -> str:
                 [words("column_campaign"), words("column_proposals"), words("column_representative")],
                 [
                     [
-                        c.campaign_id,
+                        c.representative_title or "—",
                         number(c.size),
                         c.representative_registration_number or c.representative or "—",
                     ]
@@ -210,6 +254,7 @@ def render_html(document: PackageDocument, language: Language) -> str:
                 numeric_from=1,
             )
         )
+    parts.append(f"<h2>{escape(words('annex'))}</h2>")
     parts.append(f"<h2>{escape(words('by_direction_and_question'))}</h2>")
     for group in content.groups:
         parts.append(f"<h3>{escape(label(group.direction))}</h3>")

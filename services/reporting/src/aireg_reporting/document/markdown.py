@@ -6,16 +6,19 @@ import re
 
 from aireg_events.canonical import format_timestamp
 from aireg_http.messages import Language
-from aireg_reporting.document.content import PackageDocument, Recommendation
+from aireg_reporting.document.content import MeasureEntry, PackageDocument, Recommendation
 from aireg_reporting.document.wording import (
     Wording,
     averages_of,
     compliance_header,
     compliance_rows,
+    evidence_of,
     outcome_of,
     positions_of,
     proposes_of,
+    risks_of,
     status_of,
+    tallies_of,
 )
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
@@ -34,7 +37,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def _entry(words: Wording, entry: Recommendation) -> list[str]:
     late = f" — **{words('late_submission')}**" if entry.late else ""
-    lines = [f"##### {md(entry.registration_number)}: {md(entry.title)}{late}", ""]
+    lines = [f"###### {md(entry.registration_number)}: {md(entry.title)}{late}", ""]
     lines.append(f"- {words('submitter')}: {md(entry.submitter_name)} ({words.label(entry.submitter_kind)})")
     lines.append(f"- {words('proposes')}: {proposes_of(words, entry)}")
     lines.append(f"- {words('directions')}: " + ", ".join(words.label(value) for value in entry.directions))
@@ -67,6 +70,33 @@ def _entry(words: Wording, entry: Recommendation) -> list[str]:
     return lines + [""]
 
 
+def _measure(words: Wording, entry: MeasureEntry) -> list[str]:
+    label = words.label
+    lines = [f"#### {md(entry.title)}", "", md(entry.description), ""]
+    where = ", ".join(label(value) for value in entry.application_areas) or words("measure_everywhere")
+    lines.append(f"- {words('measure_where')}: {where}")
+    lines.append(
+        f"- {words('measure_how')}: "
+        + words("measure_how_text", instrument=label(entry.instrument), approach=words.lower(entry.approach))
+    )
+    lines.append(f"- {words('measure_from_cost')}: {words.lower(entry.min_cost_of_error)}")
+    if entry.questions:
+        lines.append(
+            f"- {words('measure_questions')}: " + ", ".join(label(value) for value in entry.questions)
+        )
+    lines.append(f"- {words('measure_risks_adoption')}: {md(risks_of(words, entry.risks_of_adoption))}")
+    lines.append(f"- {words('measure_risks_rejection')}: {md(risks_of(words, entry.risks_of_rejection))}")
+    lines.append(f"- **{words('measure_tallies')}**: {tallies_of(words, entry)}")
+    if entry.decision_rationale:
+        lines.append(f"- {words('measure_decision')}: {label(entry.status)} — {md(entry.decision_rationale)}")
+    lines.append(f"- {words('measure_evidence')}:")
+    for line in evidence_of(words, entry):
+        lines.append(f"  - {md(line)}")
+    if not entry.evidence:
+        lines.append(f"  - {words('measure_evidence_none')}")
+    return lines + [""]
+
+
 def render_markdown(document: PackageDocument, language: Language) -> str:
     words = Wording.of(document, language)
     content, manifest = document.document, document.manifest
@@ -86,10 +116,22 @@ def render_markdown(document: PackageDocument, language: Language) -> str:
             [words("package"), f"`{package.package_id}`"],
             [words("status"), status_of(words, document)],
             [words("as_of"), words.moment(content.as_of)],
+            [words("measures_in_package"), number(len(content.measures))],
             [words("proposals_in_package"), number(len(content.recommendations))],
             [words("content_sha256"), f"`{manifest.content_sha256}`"],
         ],
     )
+    lines += [
+        f"## {words('measures')}",
+        "",
+        words("measures_intro" if content.measures else "measures_none"),
+        "",
+    ]
+    by_measure = {entry.measure_id: entry for entry in content.measures}
+    for measure_group in content.measure_groups:
+        lines += [f"### {label(measure_group.direction)}", ""]
+        for measure_id in measure_group.measure_ids:
+            lines += _measure(words, by_measure[measure_id])
     if consultation is not None:
         lines += [f"## {words('deadlines')}", ""]
         lines += _table(
@@ -144,7 +186,7 @@ def render_markdown(document: PackageDocument, language: Language) -> str:
             [words("column_campaign"), words("column_proposals"), words("column_representative")],
             [
                 [
-                    md(c.campaign_id),
+                    md(c.representative_title or "—"),
                     number(c.size),
                     md(c.representative_registration_number or c.representative or "—"),
                 ]
@@ -152,11 +194,11 @@ def render_markdown(document: PackageDocument, language: Language) -> str:
             ],
         )
 
-    lines += [f"## {words('by_direction_and_question')}", ""]
+    lines += [f"## {words('annex')}", "", f"### {words('by_direction_and_question')}", ""]
     for group in content.groups:
-        lines += [f"### {label(group.direction)}", ""]
+        lines += [f"#### {label(group.direction)}", ""]
         for question in group.questions:
-            lines += [f"#### {label(question.question)}", ""]
+            lines += [f"##### {label(question.question)}", ""]
             for registration in question.registration_numbers:
                 lines += _entry(words, by_number[registration])
         if group.also_concerning:

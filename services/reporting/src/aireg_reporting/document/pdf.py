@@ -25,16 +25,19 @@ from aireg_reporting.document.charts import (
     positions_per_question,
     proposals_per_direction,
 )
-from aireg_reporting.document.content import PackageDocument, Recommendation, document_json
+from aireg_reporting.document.content import MeasureEntry, PackageDocument, Recommendation, document_json
 from aireg_reporting.document.wording import (
     Wording,
     averages_of,
     compliance_header,
     compliance_rows,
+    evidence_of,
     outcome_of,
     positions_of,
     proposes_of,
+    risks_of,
     status_of,
+    tallies_of,
 )
 
 FONT_CANDIDATES = [
@@ -301,6 +304,42 @@ def _entry(pdf: _Pdf, words: Wording, entry: Recommendation) -> None:
     pdf.ln(3)
 
 
+def _measure(pdf: _Pdf, words: Wording, entry: MeasureEntry) -> None:
+    if pdf.will_page_break(40):
+        pdf.add_page()
+    label = words.label
+    pdf.line_of(entry.title, 11, bold=True, colour=NAVY)
+    where = ", ".join(label(value) for value in entry.application_areas) or words("measure_everywhere")
+    facts = [
+        (words("measure_regulates"), entry.description),
+        (words("measure_where"), where),
+        (
+            words("measure_how"),
+            words(
+                "measure_how_text", instrument=label(entry.instrument), approach=words.lower(entry.approach)
+            ),
+        ),
+        (words("measure_from_cost"), words.lower(entry.min_cost_of_error)),
+    ]
+    if entry.questions:
+        facts.append((words("measure_questions"), ", ".join(label(value) for value in entry.questions)))
+    facts += [
+        (words("measure_risks_adoption"), risks_of(words, entry.risks_of_adoption)),
+        (words("measure_risks_rejection"), risks_of(words, entry.risks_of_rejection)),
+        (words("measure_tallies"), tallies_of(words, entry)),
+    ]
+    if entry.decision_rationale:
+        facts.append((words("measure_decision"), f"{label(entry.status)} — {entry.decision_rationale}"))
+    evidence = evidence_of(words, entry)
+    facts.append((words("measure_evidence"), evidence[0] if evidence else words("measure_evidence_none")))
+    facts += [("", line) for line in evidence[1:]]
+    for name, value in facts:
+        pdf.pair(
+            name, value, name_width=42, size=8.5, height=4.6, bold=name == words("measure_tallies"), indent=3
+        )
+    pdf.ln(3)
+
+
 def render_pdf(document: PackageDocument, language: Language) -> bytes:
     words = Wording.of(document, language)
     label, number = words.label, words.number
@@ -333,6 +372,7 @@ def render_pdf(document: PackageDocument, language: Language) -> bytes:
         (words("package"), package.package_id),
         (words("status"), status_of(words, document)),
         (words("as_of"), words.moment(content.as_of)),
+        (words("measures_in_package"), number(len(content.measures))),
         (words("proposals_in_package"), number(len(content.recommendations))),
     ]
     if consultation is not None:
@@ -345,6 +385,14 @@ def render_pdf(document: PackageDocument, language: Language) -> bytes:
         pdf.pair(name, value, name_width=62, size=9.5, height=6)
     if consultation is not None:
         pdf.line_of(words.zone_sentence(), 8.5, colour=MUTED)
+
+    pdf.heading(words("measures"))
+    pdf.line_of(words("measures_intro" if content.measures else "measures_none"), 9, colour=MUTED)
+    by_measure = {entry.measure_id: entry for entry in content.measures}
+    for measure_group in content.measure_groups:
+        pdf.heading(label(measure_group.direction), size=13)
+        for measure_id in measure_group.measure_ids:
+            _measure(pdf, words, by_measure[measure_id])
 
     pdf.heading(words("in_figures"))
     pdf.line_of(words("received", count=number(stats.proposals), late=number(stats.late_submissions)), 10)
@@ -362,13 +410,14 @@ def render_pdf(document: PackageDocument, language: Language) -> bytes:
         pdf.line_of(words("campaigns"), 11, bold=True)
         pdf.grid(
             [words("column_campaign"), words("column_proposals")],
-            [[c.campaign_id, number(c.size)] for c in stats.campaigns[:20]],
+            [[c.representative_title or "—", number(c.size)] for c in stats.campaigns[:20]],
             [120, 54],
         )
 
     by_number = {entry.registration_number: entry for entry in content.recommendations}
     pdf.add_page()
-    pdf.heading(words("by_direction_and_question"))
+    pdf.heading(words("annex"))
+    pdf.line_of(words("by_direction_and_question"), 12, bold=True, colour=MUTED)
     for group in content.groups:
         pdf.heading(label(group.direction), size=13)
         for question in group.questions:

@@ -12,7 +12,7 @@ import io
 from aireg_events.canonical import format_timestamp
 from aireg_http.messages import Language
 from aireg_reporting.document.content import CRITERIA, PackageDocument
-from aireg_reporting.document.wording import Wording
+from aireg_reporting.document.wording import Wording, evidence_of, risks_of, tallies_of
 
 COLUMNS = [
     "record",
@@ -41,6 +41,12 @@ COLUMNS = [
     "reviews_analytical_center",
     *[f"average_{criterion}" for criterion in CRITERIA],
     "event_ids",
+    "measure_id",
+    "application_areas",
+    "risks_of_adoption",
+    "risks_of_rejection",
+    "tallies",
+    "evidence",
     "content_sha256",
     "as_of",
     "event_count",
@@ -66,6 +72,26 @@ def render_csv(document: PackageDocument, language: Language) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([words.catalogue.text(f"csv.{column}") for column in COLUMNS])
+    for measure in document.document.measures:
+        measure_row: dict[str, object] = {
+            "record": words("record_measure"),
+            "measure_id": measure.measure_id,
+            "title": _safe(measure.title),
+            "directions": labels(measure.directions),
+            "questions": labels(measure.questions),
+            "instrument": label(measure.instrument),
+            "approach": label(measure.approach),
+            "cost_of_error": label(measure.min_cost_of_error),
+            "application_areas": labels(measure.application_areas),
+            "status": label(measure.status),
+            "rationale": _safe(measure.decision_rationale or ""),
+            "risks_of_adoption": _safe(risks_of(words, measure.risks_of_adoption)),
+            "risks_of_rejection": _safe(risks_of(words, measure.risks_of_rejection)),
+            "tallies": tallies_of(words, measure),
+            "evidence": _safe(" | ".join(evidence_of(words, measure))),
+            "event_ids": " ".join(measure.event_ids),
+        }
+        writer.writerow([measure_row.get(column, "") for column in COLUMNS])
     for entry in document.document.recommendations:
         summary = entry.reviews_summary
         row: dict[str, object] = {

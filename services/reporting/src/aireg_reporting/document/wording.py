@@ -4,11 +4,13 @@ named. The JSON content is the same in every language; only its renderings chang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from aireg_events.catalogue.analysis import Risk
 from aireg_http.messages import DEFAULT_TIME_ZONE, Catalogue, Language, catalogue
-from aireg_reporting.document.content import PackageDocument, Recommendation
+from aireg_reporting.document.content import MeasureEntry, PackageDocument, Recommendation
 
 
 @dataclass(frozen=True)
@@ -127,3 +129,45 @@ def compliance_rows(words: Wording, document: PackageDocument) -> list[list[str]
             number(forwarding.overdue),
         ],
     ]
+
+
+def risks_of(words: Wording, risks: Sequence[Risk]) -> str:
+    """Risks as a sentence: each with its severity; "none recorded" when there are none."""
+    if not risks:
+        return words("measure_risks_none")
+    return "; ".join(
+        words("measure_risk", description=risk.description, severity=words.lower(risk.severity.value))
+        for risk in risks
+    )
+
+
+def tallies_of(words: Wording, entry: MeasureEntry) -> str:
+    """Support, opposition and information in voices (a campaign once) and signatories."""
+    if entry.tallies is None:
+        return words("measure_tallies_pending")
+    return "; ".join(
+        words(
+            "measure_tally",
+            stance=words.label(stance),
+            voices=words.number(tally.voices),
+            signatories=words.number(tally.signatories),
+        )
+        for stance, tally in entry.tallies.items()
+    )
+
+
+def evidence_of(words: Wording, entry: MeasureEntry) -> list[str]:
+    """One line per proposal behind a measure: number, title, stance, and the campaign it stands for by its
+    representative's title and size (never by an id)."""
+    lines = []
+    for line in entry.evidence:
+        text = f"{line.registration_number}: {line.title} — {words.lower(line.stance)} ({words.lower(line.submitter_kind)})"
+        if line.campaign is not None:
+            text += "; " + words(
+                "measure_campaign",
+                title=line.campaign.representative_title,
+                number=line.campaign.representative_registration_number,
+                size=words.number(line.campaign.size),
+            )
+        lines.append(text)
+    return lines
