@@ -52,6 +52,7 @@ class Target:
             "package_id": self.package_id,
             "portal": PORTAL_A,
             "dispute_id": "01900000-0000-7000-8000-000000000d15",  # none: the empty body is refused first
+            "measure_id": "01900000-0000-7000-8000-0000000000e5",  # none: reads answer 404, bodies 422
         }
 
 

@@ -66,6 +66,15 @@ ACCESS: dict[str, dict[tuple[str, str], tuple[str, ...] | str]] = {
         ("POST", "/v1/packages/{package_id}/items"): ("lead",),
         ("DELETE", "/v1/packages/{package_id}/items/{proposal_id}"): ("lead",),
         ("POST", "/v1/packages/{package_id}/submission"): ("lead",),
+        # a lead drafts, evidences, revises and decides measures and puts adopted ones in packages;
+        # staff read them
+        ("POST", "/v1/measures"): ("lead",),
+        ("GET", "/v1/measures"): ("reviewer", "lead"),
+        ("GET", "/v1/measures/{measure_id}"): ("reviewer", "lead"),
+        ("POST", "/v1/measures/{measure_id}/evidence"): ("lead",),
+        ("POST", "/v1/measures/{measure_id}/revision"): ("lead",),
+        ("POST", "/v1/measures/{measure_id}/decision"): ("lead",),
+        ("POST", "/v1/packages/{package_id}/measures"): ("lead",),
         ("GET", "/v1/events"): ("auditor",),
     },
     "reporting": {
@@ -77,6 +86,7 @@ ACCESS: dict[str, dict[tuple[str, str], tuple[str, ...] | str]] = {
         ("GET", "/v1/deadlines"): REPORTING_READERS,
         ("GET", "/v1/packages"): REPORTING_READERS,
         ("GET", "/v1/packages/{package_id}/document"): REPORTING_READERS,
+        ("GET", "/v1/measures/{measure_id}/trace"): REPORTING_READERS,
         ("GET", "/v1/stream"): REPORTING_READERS,
     },
 }
