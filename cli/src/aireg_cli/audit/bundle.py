@@ -54,6 +54,7 @@ def _record_line(record: Any) -> bytes:
             "offset": record.offset,
             "key": None if key is None else base64.b64encode(key).decode(),
             "value": base64.b64encode(record.value or b"").decode(),
+            "headers": [[name, base64.b64encode(value or b"").decode()] for name, value in record.headers],
         }
     )
 
@@ -183,6 +184,7 @@ class OpenBundle:
                         int(item["offset"]),
                         None if key is None else base64.b64decode(key),
                         base64.b64decode(item["value"]),
+                        [(str(name), base64.b64decode(value)) for name, value in item.get("headers", ())],
                     )
                     batch = pending.setdefault(record.partition, [])
                     batch.append(record)

@@ -7,7 +7,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
@@ -20,9 +20,16 @@ class TopicRecord(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: list[tuple[str, bytes | None]]
+    """As received (the relays' ``event_type``, ``event_id``, ``traceparent``; a dead letter's reason)."""
 
 
 Progress = Callable[[int, int], None]
+
+
+def _headers(message: Message) -> list[tuple[str, bytes | None]]:
+    # librdkafka hands a consumed message's headers over as a list of (name, value) pairs, or None
+    return cast(list[tuple[str, bytes | None]], message.headers() or [])
 
 
 @contextmanager
@@ -167,6 +174,15 @@ def _partition_runs(messages: list[Message]) -> Iterator[list[TopicRecord]]:
             run = []
             topic, partition = message.topic() or "", message.partition() or 0
         # a consumed message without error always has a topic, a partition and an offset
-        run.append(TopicRecord(topic, partition, message.offset() or 0, message.key(), message.value()))
+        run.append(
+            TopicRecord(
+                topic,
+                partition,
+                message.offset() or 0,
+                message.key(),
+                message.value(),
+                _headers(message),
+            )
+        )
     if run:
         yield run
