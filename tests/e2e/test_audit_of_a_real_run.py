@@ -23,6 +23,7 @@ import pytest
 from aireg_cli.keys import KeyRing
 from aireg_cli.stack import start_service
 from tests.support.services import ServiceProcess, service_process
+from tests.support.system import review_by_both_organizations
 from tests.support.tokens import TokenFactory
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -137,29 +138,7 @@ def drive_one_proposal(
         return response.status_code == 200
 
     wait_for(triaged, "the proposal in the analysis service")
-    for reviewer, organization in (("rev-ministry", "ministry"), ("rev-centre", "analytical_center")):
-        assigned = httpx.post(
-            f"{analysis}/v1/proposals/{proposal_id}/assignments",
-            headers=lead,
-            json={"reviewer": reviewer, "organization": organization},
-        )
-        assert assigned.status_code == 201, assigned.text
-        reviewed = httpx.post(
-            f"{analysis}/v1/proposals/{proposal_id}/reviews",
-            headers=tokens.header("reviewer", reviewer, organization),
-            json={
-                "organization": organization,
-                "scores": {
-                    "legal_soundness": 4,
-                    "feasibility": 4,
-                    "risk_reduction": 5,
-                    "innovation_impact": 3,
-                },
-                "recommendation": "support",
-                "rationale": "Sound and proportionate.",
-            },
-        )
-        assert reviewed.status_code in (200, 201), reviewed.text
+    review_by_both_organizations(analysis, tokens, proposal_id, rationale="Sound and proportionate.")
     time.sleep(0.05)
     between = datetime.now(UTC)
     time.sleep(0.05)

@@ -38,7 +38,13 @@ from aireg_events.topic_reader import read_topic_batches, read_topics
 from aireg_events.topics import Topics
 from aireg_http.messages import catalogue
 from tests.support.databases import DatabaseFactory
-from tests.support.system import System, build_system, consultation_body, proposal_body
+from tests.support.system import (
+    System,
+    build_system,
+    consultation_body,
+    proposal_body,
+    review_by_both_organizations,
+)
 from tests.support.tokens import TokenFactory
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -168,29 +174,7 @@ def drive(system: System, tokens: TokenFactory) -> Scene:
         lambda: httpx.get(f"{analysis}/v1/proposals/{erased_id}", headers=lead).status_code == 200,
         "the citizen's proposal triaged by analysis",
     )
-    for reviewer, organization in (("rev-ministry", "ministry"), ("rev-centre", "analytical_center")):
-        assigned = httpx.post(
-            f"{analysis}/v1/proposals/{erased_id}/assignments",
-            headers=lead,
-            json={"reviewer": reviewer, "organization": organization},
-        )
-        assert assigned.status_code == 201, assigned.text
-        reviewed = httpx.post(
-            f"{analysis}/v1/proposals/{erased_id}/reviews",
-            headers=tokens.header("reviewer", reviewer, organization),
-            json={
-                "organization": organization,
-                "scores": {
-                    "legal_soundness": 4,
-                    "feasibility": 4,
-                    "risk_reduction": 5,
-                    "innovation_impact": 3,
-                },
-                "recommendation": "support",
-                "rationale": "Proportionate.",
-            },
-        )
-        assert reviewed.status_code in (200, 201), reviewed.text
+    review_by_both_organizations(analysis, tokens, erased_id, rationale="Proportionate.")
     assessed = httpx.post(
         f"{analysis}/v1/proposals/{erased_id}/assessment",
         headers=lead,

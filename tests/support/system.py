@@ -184,3 +184,34 @@ def proposal_body(title: str = "Certify medical AI before use", **overrides: Any
     }
     body.update(overrides)
     return body
+
+
+def review_by_both_organizations(
+    analysis_url: str, tokens: TokenFactory, proposal_id: str, *, rationale: str
+) -> None:
+    """What staff do before a proposal can be assessed: a lead assigns a reviewer of the ministry and one of
+    the analytical centre, and each reviews it (support)."""
+    lead = tokens.header("lead", "lead-1")
+    for reviewer, organization in (("rev-ministry", "ministry"), ("rev-centre", "analytical_center")):
+        assigned = httpx.post(
+            f"{analysis_url}/v1/proposals/{proposal_id}/assignments",
+            headers=lead,
+            json={"reviewer": reviewer, "organization": organization},
+        )
+        assert assigned.status_code == 201, assigned.text
+        reviewed = httpx.post(
+            f"{analysis_url}/v1/proposals/{proposal_id}/reviews",
+            headers=tokens.header("reviewer", reviewer, organization),
+            json={
+                "organization": organization,
+                "scores": {
+                    "legal_soundness": 4,
+                    "feasibility": 4,
+                    "risk_reduction": 5,
+                    "innovation_impact": 3,
+                },
+                "recommendation": "support",
+                "rationale": rationale,
+            },
+        )
+        assert reviewed.status_code in (200, 201), reviewed.text
