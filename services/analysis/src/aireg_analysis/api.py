@@ -40,9 +40,8 @@ from aireg_events.catalogue.common import (
 from aireg_events.envelope import Envelope, new_event_id
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
-from aireg_events.rules import RuleViolation
 from aireg_http.auth import Principal, require_roles
-from aireg_http.errors import ErrorBody, Unprocessable
+from aireg_http.errors import COMMON_ERRORS, Unprocessable, refusals
 from aireg_http.pagination import Page, PageParams
 
 T = TypeVar("T")
@@ -56,27 +55,6 @@ ProposalId = Annotated[str, Path(pattern=ID_PATTERN)]
 PackageId = Annotated[str, Path(pattern=ID_PATTERN)]
 MeasureId = Annotated[str, Path(pattern=ID_PATTERN)]
 ConsultationFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
-
-
-_STATUS_OF_KIND = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found": 404, "unavailable": 503}
-COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing_token, invalid_token, token_expired, token_revoked", "model": ErrorBody},
-    403: {"description": "forbidden_role: the token's role may not do this", "model": ErrorBody},
-    422: {"description": "validation_failed: invalid input, with field errors", "model": ErrorBody},
-}
-
-
-def refusals(*rules: type[RuleViolation]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses for the rules a route enforces: each status lists the machine codes it carries."""
-    codes: dict[int, list[str]] = {}
-    for rule in rules:
-        codes.setdefault(_STATUS_OF_KIND[rule.kind], []).append(rule.code)
-    responses: dict[int | str, dict[str, Any]] = {}
-    for code, names in sorted(codes.items()):
-        common = COMMON_ERRORS.get(code, {}).get("description")
-        description = ", ".join(names) + (f"; or {common}" if common else "")
-        responses[code] = {"description": description, "model": ErrorBody}
-    return responses
 
 
 class AssignmentCreate(BaseModel):
