@@ -213,7 +213,7 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
             ),
         ] = None,
     ) -> Page[QueueItem]:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             items = await views.queue_page(
                 session,
                 now=runtime.clock(),
@@ -237,7 +237,7 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
         page: PageParams,
         consultation_id: ConsultationFilter = None,
     ) -> Page[CampaignPublic]:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             items = await views.campaigns_page(
                 session, limit=page.limit + 1, cursor=_cursor(page.cursor), consultation_id=consultation_id
             )
@@ -256,7 +256,7 @@ def proposals_router(runtime: LogRuntime) -> APIRouter:
         responses=refusals(domain.ProposalNotFound),
     )
     async def get_proposal(proposal_id: ProposalId, _principal: Staff) -> ProposalDetail:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             detail = await views.proposal_detail(session, proposal_id, now=runtime.clock())
         if detail is None:
             raise domain.ProposalNotFound(f"no proposal {proposal_id}")
@@ -420,7 +420,7 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
         responses=refusals(domain.PackageNotFound),
     )
     async def get_package(package_id: PackageId, _principal: Staff) -> PackagePublic:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             package = await views.package_view(session, package_id)
         if package is None:
             raise domain.PackageNotFound(f"no package {package_id}")
@@ -593,7 +593,7 @@ def measures_router(runtime: LogRuntime) -> APIRouter:
         consultation_id: ConsultationFilter = None,
         status: Annotated[measures.MeasureStatus | None, Query()] = None,
     ) -> Page[MeasurePublic]:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             items = await views.measures_page(
                 session,
                 limit=page.limit + 1,
@@ -610,7 +610,7 @@ def measures_router(runtime: LogRuntime) -> APIRouter:
         responses=refusals(measures.MeasureNotFound),
     )
     async def get_measure(measure_id: MeasureId, _principal: Staff) -> MeasurePublic:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             measure = await views.measure_view(session, measure_id)
         if measure is None:
             raise measures.MeasureNotFound(f"no measure {measure_id}")
