@@ -196,3 +196,14 @@ async def test_slow_answers_time_out_and_excess_requests_are_shed_with_503_and_r
     ]
     assert [a.json() for a in again] == [a.json() for a in retried]
     assert await head(limited) == before + len(portals)
+
+
+async def test_the_per_address_budget_holds_with_a_forged_forwarded_for(client: httpx.AsyncClient) -> None:
+    # No AIREG_TRUSTED_PROXIES is set, so X-Forwarded-For from anyone (even loopback) names nobody.
+    answers = [
+        await client.get("/v1/consultations", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        for n in range(PER_MINUTE * 2)
+    ]
+    statuses = [a.status_code for a in answers]
+    assert 429 in statuses, statuses
+    assert statuses.index(429) <= PER_MINUTE, statuses

@@ -23,6 +23,10 @@ class ServiceSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    trusted_proxies: str = ""
+    """``AIREG_TRUSTED_PROXIES``: the addresses (comma-separated IPs or networks) of the reverse proxies
+    whose ``X-Forwarded-For`` names the client. Empty: the header is ignored from everyone, so the
+    per-address budget counts the address that connected, whatever a client writes in it."""
     topic_namespace: str = ""
     """A prefix for every topic name (tests, several deployments on one cluster); empty in production."""
     topic_partitions: int = 3

@@ -2,18 +2,11 @@
 
 from aireg_analysis.app import create_app
 from aireg_analysis.settings import Settings
-from aireg_http.serve import serve
+from aireg_http.serve import run_service
 
 
 def main() -> None:
-    settings = Settings()
-    serve(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        service="analysis",
-        log_format=settings.log_format,
-    )
+    run_service("analysis", Settings, create_app)
 
 
 if __name__ == "__main__":
