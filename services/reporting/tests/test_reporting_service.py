@@ -600,6 +600,10 @@ async def test_portals_may_not_read_reports_and_a_request_without_a_token_is_una
         token = live.tokens("dashboard", name="wall")
         async with client.stream("GET", "/v1/stream", params={"token": token}) as stream:
             assert stream.status_code == 200, "an EventSource passes its token in the query"
+        for role in ("lead", "reviewer", "admin", "auditor"):
+            # Tokens that can change things (or read everything) never travel in a URL, where logs keep them.
+            in_url = await client.get("/v1/stream", params={"token": live.tokens(role)})
+            assert in_url.status_code == 401 and in_url.json()["error"] == "token_in_url", role
         page = await client.get("/dashboard")
     assert page.status_code == 200 and "script-src 'nonce-" in page.headers["content-security-policy"]
 

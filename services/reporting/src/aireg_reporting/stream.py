@@ -87,12 +87,17 @@ class StreamHub:
 async def _stream_principal(
     request: Request,
     token: Annotated[
-        str | None, Query(max_length=4096, description="the bearer token, for EventSource clients only")
+        str | None,
+        Query(
+            max_length=4096,
+            description="a dashboard token, for EventSource clients only (any other role: 401 `token_in_url`)",
+        ),
     ] = None,
 ) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, bearer = header.partition(" ")
-    if scheme.lower() == "bearer" and bearer.strip():
+    from_url = not (scheme.lower() == "bearer" and bearer.strip())
+    if not from_url:
         token = bearer.strip()
     if not token:
         raise Unauthorized(
@@ -102,6 +107,13 @@ async def _stream_principal(
         )
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = verifier.verify(token)
+    if from_url and principal.role != "dashboard":
+        raise Unauthorized(
+            f"only a dashboard token may travel in a URL; send this {principal.role} token as "
+            "Authorization: Bearer <token>",
+            code="token_in_url",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if principal.role not in READ_ROLES:
         raise Forbidden(
             f"this needs the role {' or '.join(READ_ROLES)}; the token has {principal.role}",
