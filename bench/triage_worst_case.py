@@ -34,14 +34,23 @@ from aireg_analysis.settings import Settings
 from aireg_analysis.similarity import shingle_hashes, signature, text_fingerprint
 from aireg_events.catalogue.submission import ProposalContent
 from bench.harness import header, text
+from tests.support.sealed import sealed_submitter
 
 LENGTH = 100_000
 
 
 def content(body: str) -> ProposalContent:
+    """A proposal of ``body`` as the log holds it (its submitter sealed as the submission service seals it)."""
     return ProposalContent.model_validate(
         {
-            "submitter": {"name": "Sender", "kind": "citizen", "contact_email": "s@example.org"},
+            "submitter": sealed_submitter(
+                {
+                    "name": "Association of AI developers",
+                    "kind": "industry_association",
+                    "registration_number": "7701234567",
+                    "contact_email": "office@example.org",
+                }
+            ),
             "title": "Proposal on the regulation of artificial intelligence",
             "summary": "A letter to the consultation.",
             "text": body,
