@@ -3,10 +3,13 @@ NFKC expands 18-fold (U+FDFA) costs no more memory than the normalized-length ca
 
 from __future__ import annotations
 
+import random
 import re
 import tracemalloc
 
+import numpy as np
 import pytest
+from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +19,8 @@ from aireg_analysis.similarity import (
     MAX_NORMALIZED_CHARS,
     MINHASH_CHUNK_ROWS,
     SimilarityMethod,
+    decision_part,
+    shingle_hashes,
     signature,
     words,
 )
@@ -118,3 +123,20 @@ def test_a_signature_of_an_expanding_text_stays_within_the_memory_its_caps_allow
         tracemalloc.stop()
     assert values is not None and len(values) == method.candidate_num_perm + method.num_perm
     assert peak < bound, f"peak {peak / 2**20:.0f} MiB, bound {bound / 2**20:.0f} MiB"
+
+
+def test_a_long_texts_signature_permuted_in_chunks_is_still_datasketchs_minhash() -> None:
+    """An ordinary proposal of the longest length has several chunks of shingles: the signature is the
+    same as datasketch's MinHash of all of them at once."""
+    method = SimilarityMethod.configure(threshold=0.5, num_perm=128, shingle_size=5, long_threshold=0.7)
+    rng = random.Random(25)
+    text = " ".join(
+        "".join(rng.choice("bcdfgklmnprstvzaeiou") for _ in range(rng.randint(2, 9))) for _ in range(12_000)
+    )
+    characters = shingle_hashes(text, method.shingle_size)
+    assert len(characters) > 3 * MINHASH_CHUNK_ROWS
+    values = signature(text, method)
+    assert values is not None
+    reference = MinHash(num_perm=128, seed=1, scheme="affine32", hashfunc=lambda value: value)
+    reference.update_batch(characters)
+    assert np.array_equal(decision_part(values, method), reference.hashvalues)
