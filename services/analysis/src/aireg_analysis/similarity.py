@@ -23,6 +23,13 @@ other:
 The rule before (``minhash_lsh_word_shingles`` v1: one signature of word 3-shingles, one threshold) is
 still known, so that the signatures of proposals it triaged are rebuilt exactly; signatures of two rules
 never share a band key, so proposals triaged under different rules are never compared.
+
+Bounded work per proposal, whatever its text: the normalized text is cut at ``MAX_NORMALIZED_CHARS``
+characters (NFKC makes 18 of U+FDFA, so 100,000 of it would be 1.8 million), so a text has at most that
+many character shingles, words and word pairs; the MinHash of them is computed ``MINHASH_CHUNK_ROWS``
+shingles at a time, so its working matrix is at most that many rows by the permutations, however many
+shingles there are. An ordinary proposal (at most 100,000 characters, which NFKC barely changes) is
+below the cap: its words, shingles and signature are what they were without it.
 """
 
 from __future__ import annotations
@@ -56,6 +63,12 @@ _YO, _YE = "\u0451", "\u0435"
 """Cyrillic small yo and ye (after case folding)."""
 _MAX_HASH = float(1 << 32)
 _ROLLING_BASE = np.uint64(0x100000001B3)
+
+MAX_NORMALIZED_CHARS = 200_000
+"""The normalized text is cut here: twice the longest text a proposal may have, so only a text that
+normalization expands (compatibility ligatures, U+FDFA's 18 characters) is ever cut."""
+MINHASH_CHUNK_ROWS = 8_192
+"""Shingles permuted at once by a MinHash: its matrix is at most this many rows by the permutations."""
 
 Signature = npt.NDArray[np.uint32]
 
@@ -222,13 +235,20 @@ def words(text: str) -> list[str]:
 def _words(text: str) -> tuple[str, ...]:
     """Cached: one triage needs a text's words four times (fingerprint, completeness, the exact-duplicate
     check, shingles), and normalizing them is most of what a shingle costs."""
-    return tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace(_YO, _YE)))
+    return tuple(_WORD.findall(_normalized(text).replace(_YO, _YE)))
 
 
 @lru_cache(maxsize=256)
 def _v1_words(text: str) -> tuple[str, ...]:
     """The words as version 1 normalized them (ё kept): its signatures are rebuilt from these."""
-    return tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+    return tuple(_WORD.findall(_normalized(text)))
+
+
+def _normalized(text: str) -> str:
+    """NFKC and case folding, cut at ``MAX_NORMALIZED_CHARS`` (the input too: NFKC never makes fewer
+    characters than a tenth of its input, so the cut input still fills the cap)."""
+    normalized = unicodedata.normalize("NFKC", text[:MAX_NORMALIZED_CHARS])[:MAX_NORMALIZED_CHARS]
+    return normalized.casefold()[:MAX_NORMALIZED_CHARS]
 
 
 def text_fingerprint(text: str) -> str:
@@ -341,8 +361,14 @@ def _minhash(hashes: npt.NDArray[np.uint32], method: SimilarityMethod, count: in
     pre-mix, then each of the method's first ``count`` permutations), on the array at once instead of a
     Python call per shingle."""
     multipliers, offsets = _permutations(method)[:, :count]
-    permuted = _fmix(hashes.reshape(-1, 1), 32) * multipliers + offsets
-    values: Signature = permuted.min(axis=0).astype(np.uint32)
+    minima: npt.NDArray[np.uint64] | None = None
+    for start in range(0, len(hashes), MINHASH_CHUNK_ROWS):
+        chunk = hashes[start : start + MINHASH_CHUNK_ROWS].reshape(-1, 1)
+        permuted = _fmix(chunk, 32) * multipliers + offsets
+        least = permuted.min(axis=0)
+        minima = least if minima is None else np.minimum(minima, least)
+    assert minima is not None, "a MinHash of no shingles"
+    values: Signature = minima.astype(np.uint32)
     return values
 
 
