@@ -16,7 +16,7 @@ from aireg_analysis.app import MIGRATIONS
 from aireg_analysis.handlers import HANDLERS
 from aireg_analysis.projections import project_input, project_own
 from aireg_events.bus import Caller, MessageBus
-from aireg_events.catalogue.analysis import CriteriaScores, MeasureDecision, MeasureStance, MeasureTerms
+from aireg_events.catalogue.analysis import CriteriaScores, MeasureDecision, MeasureStance
 from aireg_events.catalogue.common import Organization, Outcome, Recommendation
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_events.envelope import Actor, Envelope, new_event_id
@@ -24,19 +24,11 @@ from aireg_events.log.appender import LogAppender
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
 from aireg_events.log.tables import event_log
+from services.analysis.tests.test_measure_rules import TERMS
 from services.analysis.tests.test_projections import sealed, submitted
 
 MOMENT = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
 LEAD = Caller(Actor(role="lead", name="lead-1"), correlation_id="0190aaaa-0000-7000-8000-0000000000aa")
-TERMS = MeasureTerms(
-    title="Certify diagnostic AI",
-    description="Certification before clinical use.",
-    directions=["regulation_and_barriers"],
-    instrument="certification",
-    approach="targeted",
-    application_areas=["healthcare"],
-    min_cost_of_error="high",
-)
 SCORES = CriteriaScores(legal_soundness=4, feasibility=4, risk_reduction=3, innovation_impact=3)
 
 
@@ -94,23 +86,29 @@ async def logged(database: Database) -> list[Envelope]:
     return [Envelope.from_json(body) for (body,) in rows]
 
 
+def assign(proposal_id: str, name: str, organization: Organization) -> commands.AssignReviewer:
+    return commands.AssignReviewer(proposal_id=proposal_id, reviewer=name, organization=organization)
+
+
+def review(proposal_id: str, name: str, organization: Organization) -> commands.SubmitReview:
+    return commands.SubmitReview(
+        proposal_id=proposal_id,
+        reviewer=name,
+        reviewer_organization=organization.value,
+        organization=organization,
+        scores=SCORES,
+        recommendation=Recommendation.support,
+        rationale="sound",
+    )
+
+
+REVIEWERS = (("rev-m", Organization.ministry), ("rev-a", Organization.analytical_center))
+
+
 async def reviewed_by_both(bus: MessageBus, proposal_id: str) -> None:
-    for name, organization in (("rev-m", Organization.ministry), ("rev-a", Organization.analytical_center)):
-        await bus.handle(
-            commands.AssignReviewer(proposal_id=proposal_id, reviewer=name, organization=organization), LEAD
-        )
-        await bus.handle(
-            commands.SubmitReview(
-                proposal_id=proposal_id,
-                reviewer=name,
-                reviewer_organization=organization.value,
-                organization=organization,
-                scores=SCORES,
-                recommendation=Recommendation.support,
-                rationale="sound",
-            ),
-            reviewer(name, organization),
-        )
+    for name, organization in REVIEWERS:
+        await bus.handle(assign(proposal_id, name, organization), LEAD)
+        await bus.handle(review(proposal_id, name, organization), reviewer(name, organization))
 
 
 async def test_a_proposal_is_assigned_reviewed_assessed_packaged_and_forwarded(
@@ -118,45 +116,21 @@ async def test_a_proposal_is_assigned_reviewed_assessed_packaged_and_forwarded(
 ) -> None:
     proposal_id = await received(database, consultation_id, "Register high-risk models")
 
-    assignment = await bus.handle(
-        commands.AssignReviewer(
-            proposal_id=proposal_id, reviewer="rev-m", organization=Organization.ministry
-        ),
-        LEAD,
-    )
+    assignment = await bus.handle(assign(proposal_id, "rev-m", Organization.ministry), LEAD)
     assert (assignment.reviewer, assignment.organization) == ("rev-m", Organization.ministry)
     with pytest.raises(domain.ReviewerAlreadyAssigned):
-        await bus.handle(
-            commands.AssignReviewer(
-                proposal_id=proposal_id, reviewer="rev-m", organization=Organization.ministry
-            ),
-            LEAD,
-        )
+        await bus.handle(assign(proposal_id, "rev-m", Organization.ministry), LEAD)
     with pytest.raises(domain.AssessmentNeedsBothOrganizations):
         await bus.handle(
             commands.Assess(proposal_id=proposal_id, outcome=Outcome.recommended, rationale="r"), LEAD
         )
 
-    await bus.handle(
-        commands.AssignReviewer(
-            proposal_id=proposal_id, reviewer="rev-a", organization=Organization.analytical_center
-        ),
-        LEAD,
-    )
-    for name, organization in (("rev-m", Organization.ministry), ("rev-a", Organization.analytical_center)):
-        review = await bus.handle(
-            commands.SubmitReview(
-                proposal_id=proposal_id,
-                reviewer=name,
-                reviewer_organization=organization.value,
-                organization=organization,
-                scores=SCORES,
-                recommendation=Recommendation.support,
-                rationale="sound",
-            ),
-            reviewer(name, organization),
+    await bus.handle(assign(proposal_id, "rev-a", Organization.analytical_center), LEAD)
+    for name, organization in REVIEWERS:
+        submitted_review = await bus.handle(
+            review(proposal_id, name, organization), reviewer(name, organization)
         )
-        assert (review.reviewer, review.organization) == (name, organization)
+        assert (submitted_review.reviewer, submitted_review.organization) == (name, organization)
 
     assessment = await bus.handle(
         commands.Assess(proposal_id=proposal_id, outcome=Outcome.recommended, rationale="both agree"), LEAD
