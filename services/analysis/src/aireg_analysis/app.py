@@ -1,4 +1,4 @@
-"""Composition root of the analysis service: settings → database, log machinery, routes."""
+"""Composition root of the analysis service: settings → database, log machinery, message bus, routes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from fastapi import FastAPI
 
 from aireg_analysis.api import measures_router, packages_router, proposals_router, queue_router
 from aireg_analysis.consumers import SubmissionConsumer, TriagePolicy
+from aireg_analysis.handlers import HANDLERS
+from aireg_analysis.projections import project_own
 from aireg_analysis.settings import Settings
 from aireg_analysis.similarity import SimilarityMethod
+from aireg_events.bus import MessageBus
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
 from aireg_events.log.runtime import LogRuntime, Subscription
@@ -87,9 +90,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     install_conventions(
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
+    bus = MessageBus(runtime.appender, HANDLERS, project_own)
     app.include_router(queue_router(runtime))
-    app.include_router(proposals_router(runtime))
-    app.include_router(packages_router(runtime))
-    app.include_router(measures_router(runtime))
+    app.include_router(proposals_router(runtime, bus))
+    app.include_router(packages_router(runtime, bus))
+    app.include_router(measures_router(runtime, bus))
     app.include_router(feed_router(runtime.database))
     return app
