@@ -15,8 +15,10 @@ from playwright.async_api import Page
 from aireg_events.catalogue.analysis import (
     CriteriaScores,
     GovernmentPackageOpened,
+    GovernmentPackageSubmitted,
     ProposalAddedToPackage,
     ProposalAssessed,
+    ProposalForwardedToGovernment,
     ProposalTriaged,
     ReviewSubmitted,
 )
@@ -101,8 +103,15 @@ async def text_of(page: Page, selector: str) -> str:
 
 
 async def publish_decisions(
-    bootstrap: str, namespace: str, consultation_id: str, proposal_ids: list[str]
+    bootstrap: str,
+    namespace: str,
+    consultation_id: str,
+    proposal_ids: list[str],
+    *,
+    submit_package: bool = False,
 ) -> None:
+    """Both proposals triaged, the first reviewed, assessed and put into a package; with ``submit_package``
+    the package then goes to the government with it."""
     log = ProducerLog("analysis")
     now = datetime.now(UTC)
     lead = Actor(role="lead", name="lead-ivanova")
@@ -156,4 +165,23 @@ async def publish_decisions(
         at=now,
         actor=lead,
     )
+    if submit_package:
+        log.append(
+            ProposalForwardedToGovernment(
+                proposal_id=proposal_ids[0], consultation_id=consultation_id, package_id=package_id
+            ),
+            at=now,
+            actor=lead,
+        )
+        log.append(
+            GovernmentPackageSubmitted(
+                package_id=package_id,
+                consultation_id=consultation_id,
+                title="First recommendations",
+                proposal_ids=proposal_ids[:1],
+                counts={"proposals": 1},
+            ),
+            at=now,
+            actor=lead,
+        )
     await publish(bootstrap, Topics(namespace).analysis, log.envelopes)
