@@ -124,9 +124,13 @@ async def test_the_dashboard_passes_wcag_2_2_aa_in_russian_and_in_english(
                     axe_source,
                     artifacts_dir,
                 )
+            for language in LANGUAGES:
+                found[f"{language}, signing in"] = await signin_violations_in(
+                    browser, f"{reporting.url}/dashboard?lang={language}", language, axe_source
+                )
         finally:
             await browser.close()
-    assert found == {"ru": [], "en": []}, "\n".join(
+    assert found == {key: [] for key in found}, "\n".join(
         f"[{language}] {described(violations)}" for language, violations in found.items() if violations
     )
 
@@ -155,10 +159,42 @@ async def violations_in(
         )
         for direction in {d for proposal in PROPOSALS for d in proposal["directions"]}:
             assert f"{words.labels()[direction]} 1" in directions, "the chart's text gives every number"
+        reached = await tab_stops(page)
+        for control in ("consultation", "language", "decisions", "feed", "package pdf"):
+            assert control in reached, f"Tab never reaches {control}: {reached}"
         found = await axe_violations(page, axe_source)
         await page.screenshot(
             path=str(artifacts_dir / f"reporting-dashboard-axe-{language}.png"), full_page=True
         )
         return found
+    finally:
+        await page.close()
+
+
+async def tab_stops(page: Page) -> list[str]:
+    """What the keyboard's Tab reaches, in order, once round the page."""
+    reached: list[str] = []
+    for _ in range(60):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate(
+            "(() => { const e = document.activeElement; if (!e || e === document.body) return '';"
+            " return e.dataset.format ? 'package ' + e.dataset.format : e.id; })()"
+        )
+        if reached and focused == reached[0]:
+            break
+        reached.append(focused)
+    return reached
+
+
+async def signin_violations_in(
+    browser: Browser, url: str, language: Language, axe_source: str
+) -> list[dict[str, Any]]:
+    """The page before a token is given: the sign-in form over it, in ``language``."""
+    page = await browser.new_page(viewport={"width": 1440, "height": 1024})
+    try:
+        await page.goto(url)
+        await page.wait_for_selector("#signin.open", timeout=30_000)
+        assert await page.get_attribute("html", "lang") == language
+        return await axe_violations(page, axe_source)
     finally:
         await page.close()
