@@ -4,7 +4,7 @@
 
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test lint typecheck pytest deps uv system-deps postgres kafka
+.PHONY: run test lint typecheck pytest deps uv system-deps postgres kafka axe
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -13,10 +13,18 @@ uv:
 deps: uv
 	@$(UV) sync --frozen --quiet
 
-# What the test suite needs from the operating system (Debian): a browser for the dashboard test,
-# poppler to render the package PDF. Installed only when missing, and only where apt-get can run.
+# What the test suite needs from the operating system (Debian): a browser for the dashboard tests,
+# Node.js and npm for axe-core, poppler to render the package PDF. Installed only when missing, and only
+# where apt-get can run.
 system-deps:
 	@bash scripts/system-deps.sh
+
+# axe-core, pinned in services/reporting/tests/accessibility, for the dashboard's accessibility test (its
+# node_modules is not committed). Without npm it says so; the test then skips, or fails under
+# AIREG_REQUIRE_AXE=1 or CI.
+axe: system-deps
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix services/reporting/tests/accessibility --no-audit --no-fund --silent; \
+	else echo "npm is missing: the dashboard's accessibility test cannot run axe-core"; fi
 
 # PostgreSQL at 127.0.0.1:5432 with trust auth for local connections: installed (Debian's postgresql) and
 # started when none answers, where this runs as root with apt-get; otherwise it says what is missing.
@@ -39,7 +47,7 @@ lint: deps
 typecheck: deps
 	$(UV) run mypy .
 
-pytest: deps system-deps postgres kafka
+pytest: deps system-deps axe postgres kafka
 	$(UV) run pytest
 
 test: lint typecheck pytest

@@ -4,10 +4,7 @@ submission process (the event travels through the real broker). A screenshot is 
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,122 +13,19 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from aireg_cli.keys import KeyRing
-from aireg_events.catalogue.analysis import (
-    CriteriaScores,
-    GovernmentPackageOpened,
-    ProposalAddedToPackage,
-    ProposalAssessed,
-    ProposalTriaged,
-    ReviewSubmitted,
+from services.reporting.tests.browser import (
+    CHROMIUM_ARGS,
+    PROPOSALS,
+    chromium_or_skip,
+    proposal_body,
+    publish_decisions,
+    text_of,
 )
-from aireg_events.catalogue.common import Organization, Outcome, Recommendation
-from aireg_events.envelope import Actor
-from aireg_events.topics import Topics
-from services.reporting.tests.chains import METHOD, ProducerLog, publish
-from tests.support.services import ServiceProcess, service_process
+from tests.support.services import ServiceProcess
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-PROPOSALS: list[dict[str, Any]] = [
-    {
-        "name": "Association of Medical Informatics",
-        "kind": "industry_association",
-        "title": "Certify diagnostic AI before use",
-        "directions": ["regulation_and_barriers", "information_security"],
-        "questions": ["quality_and_certification", "permitted_areas"],
-        "positions": {"quality_and_certification": "support", "permitted_areas": "conditional"},
-        "instrument": "certification",
-        "approach": "targeted",
-        "cost_of_error": "critical",
-        "application_areas": ["healthcare"],
-    },
-    {
-        "name": "Institute of Applied Mathematics",
-        "kind": "academia",
-        "title": "Open data sets for model training",
-        "directions": ["data", "model_training"],
-        "questions": ["training_data"],
-        "positions": {"training_data": "support"},
-        "instrument": "government_decree",
-        "approach": "comprehensive",
-        "cost_of_error": "medium",
-        "application_areas": ["education", "industry"],
-    },
-    {
-        "name": "Northwind Analytics",
-        "kind": "business",
-        "title": "No licences for low-risk chat assistants",
-        "directions": ["adoption", "support_measures"],
-        "questions": ["permitted_areas", "definition_and_liability"],
-        "positions": {"permitted_areas": "oppose", "definition_and_liability": "conditional"},
-        "instrument": "self_regulation",
-        "approach": "targeted",
-        "cost_of_error": "low",
-        "application_areas": ["finance", "media"],
-    },
-]
-
-
-def proposal_body(spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "submitter": {"name": spec["name"], "kind": spec["kind"], "contact_email": "office@example.org"},
-        "title": spec["title"],
-        "summary": f"{spec['title']}: the short version.",
-        "text": f"{spec['title']}. The argument in full.",
-        **{key: spec[key] for key in ("directions", "questions", "positions", "instrument", "approach")},
-        "cost_of_error": spec["cost_of_error"],
-        "application_areas": spec["application_areas"],
-    }
-
-
-@pytest.fixture
-def stack(
-    kafka_bootstrap: str, keys: KeyRing, namespace: str, tmp_path: Path
-) -> Iterator[dict[str, ServiceProcess]]:
-    running = {
-        name: service_process(
-            name,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / name}.db",
-            bootstrap=kafka_bootstrap,
-            keys=keys,
-            namespace=namespace,
-            log_dir=tmp_path,
-        )
-        for name in ("submission", "reporting")
-    }
-    try:
-        for process in running.values():
-            process.start()
-        yield running
-    finally:
-        for process in running.values():
-            process.stop()
-
-
-def chromium_or_skip() -> str:
-    executable = shutil.which("chromium")
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: scripts/system-deps.sh installs it")
-        pytest.skip("chromium is missing (scripts/system-deps.sh installs it)")
-    return executable
-
-
-async def text_of(page: Page, selector: str) -> str:
-    return str(await page.text_content(selector))
 
 
 async def counter(page: Page) -> str:
@@ -221,65 +115,6 @@ async def test_the_dashboard_counts_a_proposal_submitted_over_http(
                 await page.screenshot(path=str(artifacts_dir / "reporting-dashboard.png"), full_page=True)
             finally:
                 await browser.close()
-
-
-async def publish_decisions(
-    bootstrap: str, namespace: str, consultation_id: str, proposal_ids: list[str]
-) -> None:
-    log = ProducerLog("analysis")
-    now = datetime.now(UTC)
-    lead = Actor(role="lead", name="lead-ivanova")
-    for proposal_id in proposal_ids:
-        log.append(
-            ProposalTriaged(
-                proposal_id=proposal_id,
-                consultation_id=consultation_id,
-                proposal_version=1,
-                complete=True,
-                method=METHOD,
-            ),
-            at=now,
-            actor=Actor.system("triage"),
-        )
-    review = ReviewSubmitted(
-        proposal_id=proposal_ids[0],
-        consultation_id=consultation_id,
-        review_id=str(uuid.uuid4()),
-        reviewer="reviewer-orlov",
-        organization=Organization.ministry,
-        proposal_version=1,
-        scores=CriteriaScores(legal_soundness=5, feasibility=4, risk_reduction=5, innovation_impact=3),
-        recommendation=Recommendation.support,
-        rationale="Certification where an error costs lives.",
-    )
-    log.append(review, at=now, actor=Actor(role="reviewer", name="reviewer-orlov", organization="ministry"))
-    log.append(
-        ProposalAssessed(
-            proposal_id=proposal_ids[0],
-            consultation_id=consultation_id,
-            outcome=Outcome.recommended,
-            rationale="Regulate where the cost of an AI error is too high.",
-            review_ids=[review.review_id],
-        ),
-        at=now,
-        actor=lead,
-    )
-    package_id = str(uuid.uuid4())
-    log.append(
-        GovernmentPackageOpened(
-            package_id=package_id, consultation_id=consultation_id, title="First recommendations"
-        ),
-        at=now,
-        actor=lead,
-    )
-    log.append(
-        ProposalAddedToPackage(
-            package_id=package_id, consultation_id=consultation_id, proposal_id=proposal_ids[0]
-        ),
-        at=now,
-        actor=lead,
-    )
-    await publish(bootstrap, Topics(namespace).analysis, log.envelopes)
 
 
 async def test_the_dashboard_switches_to_russian_and_shows_moscow_deadlines(

@@ -1,0 +1,35 @@
+"""The reporting tests' fixtures: a real submission and reporting process on the test's broker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aireg_cli.keys import KeyRing
+from tests.support.services import ServiceProcess, service_process
+
+
+@pytest.fixture
+def stack(
+    kafka_bootstrap: str, keys: KeyRing, namespace: str, tmp_path: Path
+) -> Iterator[dict[str, ServiceProcess]]:
+    running = {
+        name: service_process(
+            name,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / name}.db",
+            bootstrap=kafka_bootstrap,
+            keys=keys,
+            namespace=namespace,
+            log_dir=tmp_path,
+        )
+        for name in ("submission", "reporting")
+    }
+    try:
+        for process in running.values():
+            process.start()
+        yield running
+    finally:
+        for process in running.values():
+            process.stop()
