@@ -4,7 +4,7 @@
 
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test lint typecheck pytest deps uv system-deps postgres kafka
+.PHONY: run test lint typecheck pytest deps uv system-deps postgres kafka docs axe
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -29,6 +29,19 @@ postgres:
 kafka: deps
 	@$(UV) run python scripts/kafka.py
 
+# The contract documents under docs/api/, generated from the code (tests/docs fails when they differ).
+docs: deps
+	$(UV) run aireg openapi submission --out docs/api/submission.openapi.json
+	$(UV) run aireg openapi analysis --out docs/api/analysis.openapi.json
+	$(UV) run aireg openapi reporting --out docs/api/reporting.openapi.json
+	$(UV) run aireg asyncapi --out docs/api/asyncapi.json
+
+# axe-core for the dashboard's accessibility test, from npm at the version package-lock.json pins.
+AXE = services/reporting/tests/accessibility
+axe: system-deps
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(AXE) --no-audit --no-fund --silent; \
+		else echo "npm is missing: the accessibility test will say so"; fi
+
 run: deps
 	$(UV) run aireg up
 
@@ -39,7 +52,7 @@ lint: deps
 typecheck: deps
 	$(UV) run mypy .
 
-pytest: deps system-deps postgres kafka
+pytest: deps system-deps axe postgres kafka
 	$(UV) run pytest
 
 test: lint typecheck pytest
