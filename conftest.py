@@ -22,7 +22,7 @@ import pytest
 from aireg_cli.keys import KeyRing, ensure_keys
 from aireg_cli.stack import KafkaCluster, KafkaUnavailable, free_port, start_broker, stop_process
 from tests.support.brokers import BROKER_KINDS, Broker, kafka_unavailable
-from tests.support.databases import DatabaseFactory, postgres_reachable
+from tests.support.databases import DatabaseFactory, backend_or_skip
 from tests.support.tokens import TokenFactory
 
 
@@ -100,10 +100,7 @@ def namespace(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_backend(request: pytest.FixtureRequest) -> str:
     backend: str = request.param
-    if backend == "postgresql" and not postgres_reachable():
-        if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL is unreachable (set AIREG_TEST_POSTGRES_URL, or start it)")
+    backend_or_skip(backend)
     return backend
 
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.deploy.deployment import DEPLOY
-from tests.support.databases import POSTGRES_URL, postgres_reachable
+from tests.support.databases import POSTGRES_URL, require_postgres
 
 SCRIPT = DEPLOY / "postgres/init-databases.sh"
 
@@ -55,10 +55,7 @@ async def connect_as(role: str, database: str) -> asyncpg.Connection:
 
 @pytest.fixture
 def service_names() -> Iterator[list[str]]:
-    if not postgres_reachable():
-        if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL is unreachable")
+    require_postgres("PostgreSQL is unreachable")
     if shutil.which("psql") is None:
         pytest.skip("psql (PostgreSQL's client) is not installed")
     prefix = f"t{uuid.uuid4().hex[:8]}"

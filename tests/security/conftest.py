@@ -17,7 +17,7 @@ import pytest
 
 from aireg_cli.keys import KeyRing
 from aireg_cli.stack import SERVICES
-from tests.support.databases import postgres_reachable
+from tests.support.databases import postgres_reachable, require_postgres
 from tests.support.system import System, build_system, consultation_body, proposal_body
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
@@ -57,11 +57,10 @@ class Target:
 
 
 def _backend() -> str:
-    if postgres_reachable():
-        return "postgresql"
+    """PostgreSQL where it answers (required under AIREG_REQUIRE_POSTGRES=1), else SQLite."""
     if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-        pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-    return "sqlite"
+        require_postgres()
+    return "postgresql" if postgres_reachable() else "sqlite"
 
 
 async def _seed(system: System, tokens: TokenFactory) -> Target:

@@ -9,7 +9,6 @@ on PostgreSQL: a test holds a lock on its log to make requests slow on purpose.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +23,7 @@ from aireg_cli.keys import KeyRing
 from aireg_events.signing import generate_private_key
 from aireg_http.observability import SECURITY_HEADERS
 from tests.security.conftest import json_of
-from tests.support.databases import postgres_reachable
+from tests.support.databases import require_postgres
 from tests.support.system import System, build_system, consultation_body, proposal_body
 from tests.support.tokens import TokenFactory
 
@@ -39,10 +38,7 @@ MAX_IN_PROGRESS = 4
 def limited(
     kafka_bootstrap: str, keys: KeyRing, tokens: TokenFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    if not postgres_reachable():
-        if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL is unreachable: the slow answers need a lock on its log")
+    require_postgres("PostgreSQL is unreachable: the slow answers need a lock on its log")
     system = build_system(
         backend="postgresql",
         bootstrap=kafka_bootstrap,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 POSTGRES_URL = os.environ.get("AIREG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -35,6 +36,25 @@ def postgres_reachable() -> bool:
     except Exception:
         return False
     return True
+
+
+def require_postgres(
+    why: str = "PostgreSQL is unreachable (set AIREG_TEST_POSTGRES_URL, or start it)",
+) -> None:
+    """Skip the test when PostgreSQL is unreachable, saying ``why``; under ``AIREG_REQUIRE_POSTGRES=1`` (CI)
+    fail it instead."""
+    if postgres_reachable():
+        return
+    if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
+        pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
+    pytest.skip(why)
+
+
+def backend_or_skip(backend: str) -> str:
+    """``backend`` (``sqlite`` or ``postgresql``), once it can run: see :func:`require_postgres`."""
+    if backend == "postgresql":
+        require_postgres()
+    return backend
 
 
 class DatabaseFactory:

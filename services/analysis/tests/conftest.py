@@ -3,7 +3,6 @@ an HTTP client, a stand-in for the submission service's topic, and a clock the t
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,7 +11,7 @@ import pytest_asyncio
 
 from aireg_cli.keys import KeyRing
 from services.analysis.tests.harness import AnalysisUnderTest, SetClock, start_analysis
-from tests.support.databases import DatabaseFactory, postgres_reachable
+from tests.support.databases import DatabaseFactory, backend_or_skip
 from tests.support.tokens import TokenFactory
 
 
@@ -20,10 +19,7 @@ from tests.support.tokens import TokenFactory
 def module_backend(request: pytest.FixtureRequest) -> str:
     """Like ``db_backend``, for state that a module's tests share (one service per module and backend)."""
     backend: str = request.param
-    if backend == "postgresql" and not postgres_reachable():
-        if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL is unreachable (set AIREG_TEST_POSTGRES_URL, or start it)")
+    backend_or_skip(backend)
     return backend
 
 

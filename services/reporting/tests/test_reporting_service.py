@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import shutil
 import subprocess
 import uuid
@@ -39,7 +38,7 @@ from aireg_reporting.rebuild import rebuild_from_topics, state_digest
 from aireg_reporting.settings import Settings
 from services.reporting.tests.chains import content, publish
 from services.reporting.tests.scenario import Scenario, tell_the_call
-from tests.support.databases import DatabaseFactory, postgres_reachable
+from tests.support.databases import DatabaseFactory, backend_or_skip
 from tests.support.services import ServiceProcess, service_process
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
@@ -79,14 +78,6 @@ async def applied_events(url: str) -> int:
         return int((await client.get("/health")).json().get("events_applied", 0))
 
 
-def _backend_or_skip(backend: str) -> str:
-    if backend == "postgresql" and not postgres_reachable():
-        if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL is unreachable")
-    return backend
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def live(
     request: pytest.FixtureRequest,
@@ -95,7 +86,7 @@ def live(
     tokens: TokenFactory,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Live]:
-    backend = _backend_or_skip(request.param)
+    backend = backend_or_skip(request.param)
     folder = tmp_path_factory.mktemp(f"reporting-{backend}")
     factory = DatabaseFactory(backend, folder)
     namespace = f"t{uuid.uuid4().hex[:12]}."

@@ -3,14 +3,12 @@ and an auditor make to it."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
@@ -18,21 +16,11 @@ from aireg_cli.keys import KeyRing
 from aireg_events.catalogue.analysis import TriageMethod
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id, utc_now
-from tests.support.databases import postgres_reachable
 from tests.support.tokens import TokenFactory
 
 START = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 """Where the test clock starts (each test of a shared service starts a year later than the one before,
 so that its consultations have registration numbers of their own year)."""
-
-
-def backend_or_skip(backend: str) -> str:
-    """The backend, or a skip when PostgreSQL is unreachable (a failure under AIREG_REQUIRE_POSTGRES=1)."""
-    if backend == "postgresql" and not postgres_reachable():
-        if os.environ.get("AIREG_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is unreachable and AIREG_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL is unreachable (set AIREG_TEST_POSTGRES_URL, or start it)")
-    return backend
 
 
 @dataclass

@@ -28,8 +28,8 @@ from aireg_events.envelope import Envelope
 from aireg_events.log.database import open_database
 from aireg_events.topics import Topics
 from aireg_submission.rebuild import rebuild
-from services.submission.tests.harness import METHOD, AnalysisProducer, backend_or_skip, proposal_body
-from tests.support.databases import DatabaseFactory
+from services.submission.tests.harness import METHOD, AnalysisProducer, proposal_body
+from tests.support.databases import DatabaseFactory, backend_or_skip
 from tests.support.services import ServiceProcess, service_process
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually

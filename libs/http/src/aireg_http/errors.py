@@ -27,7 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aireg_events.log.appender import AppenderStopped, StreamVersionConflict
-from aireg_events.rules import RuleViolation
+from aireg_events.rules import RefusalKind, RuleViolation
 from aireg_http.messages import DEFAULT_LANGUAGE, Language, catalogue, preferred_language
 
 logger = logging.getLogger(__name__)
@@ -204,14 +204,44 @@ def database_unavailable(error: BaseException) -> bool:
     return False
 
 
-_REFUSAL_STATUS = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found": 404, "unavailable": 503}
+REFUSAL_STATUS: dict[RefusalKind, int] = {
+    "conflict": 409,
+    "invalid": 422,
+    "forbidden": 403,
+    "not_found": 404,
+    "unavailable": 503,
+}
+"""The HTTP status of each kind of refusal: the one map, for the answers and for the OpenAPI documents."""
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing_token, invalid_token, token_expired, token_revoked", "model": ErrorBody},
+    403: {"description": "forbidden_role: the token's role may not do this", "model": ErrorBody},
+    422: {"description": "validation_failed: invalid input, with field errors", "model": ErrorBody},
+}
+"""The errors any authenticated route may answer, whatever it does."""
+
+
+def refusals(*rules: type[RuleViolation]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of a route whose handler may raise ``rules``: each status lists the machine
+    codes it carries (and, where it has them, the errors every route shares)."""
+    codes: dict[int, list[str]] = {}
+    for rule in rules:
+        names = codes.setdefault(REFUSAL_STATUS[rule.kind], [])
+        if rule.code not in names:
+            names.append(rule.code)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status_code, names in sorted(codes.items()):
+        common = COMMON_ERRORS.get(status_code, {}).get("description")
+        description = ", ".join(names) + (f"; or {common}" if common else "")
+        responses[status_code] = {"description": description, "model": ErrorBody}
+    return responses
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuleViolation)
     async def _rule(request: Request, error: RuleViolation) -> JsonResponse:
         return error_response(
-            _REFUSAL_STATUS[error.kind], error.code, error.detail, request=request, **error.extra
+            REFUSAL_STATUS[error.kind], error.code, error.detail, request=request, **error.extra
         )
 
     @app.exception_handler(StreamVersionConflict)

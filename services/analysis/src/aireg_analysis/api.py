@@ -40,9 +40,8 @@ from aireg_events.catalogue.common import (
 from aireg_events.envelope import Envelope, new_event_id
 from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
-from aireg_events.rules import RuleViolation
 from aireg_http.auth import Principal, require_roles
-from aireg_http.errors import ErrorBody, Unprocessable
+from aireg_http.errors import COMMON_ERRORS, Unprocessable, refusals
 from aireg_http.pagination import Page, PageParams
 
 T = TypeVar("T")
@@ -56,27 +55,6 @@ ProposalId = Annotated[str, Path(pattern=ID_PATTERN)]
 PackageId = Annotated[str, Path(pattern=ID_PATTERN)]
 MeasureId = Annotated[str, Path(pattern=ID_PATTERN)]
 ConsultationFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
-
-
-_STATUS_OF_KIND = {"conflict": 409, "invalid": 422, "forbidden": 403, "not_found": 404, "unavailable": 503}
-COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing_token, invalid_token, token_expired, token_revoked", "model": ErrorBody},
-    403: {"description": "forbidden_role: the token's role may not do this", "model": ErrorBody},
-    422: {"description": "validation_failed: invalid input, with field errors", "model": ErrorBody},
-}
-
-
-def refusals(*rules: type[RuleViolation]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses for the rules a route enforces: each status lists the machine codes it carries."""
-    codes: dict[int, list[str]] = {}
-    for rule in rules:
-        codes.setdefault(_STATUS_OF_KIND[rule.kind], []).append(rule.code)
-    responses: dict[int | str, dict[str, Any]] = {}
-    for code, names in sorted(codes.items()):
-        common = COMMON_ERRORS.get(code, {}).get("description")
-        description = ", ".join(names) + (f"; or {common}" if common else "")
-        responses[code] = {"description": description, "model": ErrorBody}
-    return responses
 
 
 class AssignmentCreate(BaseModel):
@@ -235,7 +213,7 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
             ),
         ] = None,
     ) -> Page[QueueItem]:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             items = await views.queue_page(
                 session,
                 now=runtime.clock(),
@@ -259,7 +237,7 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
         page: PageParams,
         consultation_id: ConsultationFilter = None,
     ) -> Page[CampaignPublic]:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             items = await views.campaigns_page(
                 session, limit=page.limit + 1, cursor=_cursor(page.cursor), consultation_id=consultation_id
             )
@@ -278,7 +256,7 @@ def proposals_router(runtime: LogRuntime) -> APIRouter:
         responses=refusals(domain.ProposalNotFound),
     )
     async def get_proposal(proposal_id: ProposalId, _principal: Staff) -> ProposalDetail:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             detail = await views.proposal_detail(session, proposal_id, now=runtime.clock())
         if detail is None:
             raise domain.ProposalNotFound(f"no proposal {proposal_id}")
@@ -442,7 +420,7 @@ def packages_router(runtime: LogRuntime) -> APIRouter:
         responses=refusals(domain.PackageNotFound),
     )
     async def get_package(package_id: PackageId, _principal: Staff) -> PackagePublic:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             package = await views.package_view(session, package_id)
         if package is None:
             raise domain.PackageNotFound(f"no package {package_id}")
@@ -615,7 +593,7 @@ def measures_router(runtime: LogRuntime) -> APIRouter:
         consultation_id: ConsultationFilter = None,
         status: Annotated[measures.MeasureStatus | None, Query()] = None,
     ) -> Page[MeasurePublic]:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             items = await views.measures_page(
                 session,
                 limit=page.limit + 1,
@@ -632,7 +610,7 @@ def measures_router(runtime: LogRuntime) -> APIRouter:
         responses=refusals(measures.MeasureNotFound),
     )
     async def get_measure(measure_id: MeasureId, _principal: Staff) -> MeasurePublic:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             measure = await views.measure_view(session, measure_id)
         if measure is None:
             raise measures.MeasureNotFound(f"no measure {measure_id}")

@@ -69,6 +69,7 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import Envelope
+from aireg_events.log.database import in_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -751,7 +752,7 @@ async def project_triaged_submissions(session: AsyncSession, run: list[TriagedSu
     targets = {item.triaged.campaign_id for item in run if item.triaged.campaign_id is not None}
     named = targets.union(*(item.triaged.merged_campaigns for item in run))
     existing: set[str] = set()
-    for chunk in _chunks(sorted(named)):
+    for chunk in in_chunks(sorted(named)):
         existing.update((await connection.execute(_CAMPAIGNS_AMONG, {"ids": chunk})).scalars())
     stored_before = set(existing)
     alive = set(existing)
@@ -872,7 +873,3 @@ async def project_triaged_submissions(session: AsyncSession, run: list[TriagedSu
         await connection.execute(_INSERT_CAMPAIGN, inserted)
     if refreshed:
         await connection.execute(_REFRESH_CAMPAIGN, refreshed)
-
-
-def _chunks(values: list[str]) -> list[list[str]]:
-    return [values[start : start + 500] for start in range(0, len(values), 500)]

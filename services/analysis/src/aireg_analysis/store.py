@@ -3,8 +3,7 @@ its inbox-recorded inputs (``projections.py`` is the only writer)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from aireg_events.catalogue.analysis import MeasureStance, MeasureTerms
 from aireg_events.catalogue.common import Organization, Outcome
 from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.log.columns import UtcTimestamp
-from aireg_events.log.runtime import LogRuntime
+from aireg_events.log.database import in_chunks
 
 
 class StateTable(SQLModel, registry=registry(metadata=MetaData())):
@@ -273,13 +272,6 @@ CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[attr-defined]
 ASSIGNMENTS: Table = AssignmentRow.__table__  # type: ignore[attr-defined]
 
 
-@asynccontextmanager
-async def read_session(runtime: LogRuntime) -> AsyncIterator[AsyncSession]:
-    """A session for queries, on the reader engine (never holds the write lock)."""
-    async with AsyncSession(runtime.database.reader, expire_on_commit=False) as session:
-        yield session
-
-
 # --- queries the rules need ----------------------------------------------------------------------------
 
 
@@ -364,7 +356,7 @@ async def counting_members(session: AsyncSession, campaign_ids: Iterable[str]) -
     """How many members of each campaign still count (neither withdrawn nor misattributed)."""
     ids = sorted({campaign_id for campaign_id in campaign_ids if campaign_id})
     found: dict[str, int] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         rows = await session.exec(
             select(ProposalRow.campaign_id, func.count())
             .where(
@@ -387,7 +379,7 @@ async def measure_facts_of(
     the campaign it stands for and how many of that campaign count)."""
     ids = [row.measure_id for row in rows]
     links: dict[str, list[MeasureEvidenceRow]] = {measure_id: [] for measure_id in ids}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for link in (
             await session.exec(
                 select(MeasureEvidenceRow)
@@ -398,7 +390,7 @@ async def measure_facts_of(
             links[link.measure_id].append(link)
     proposal_ids = sorted({link.proposal_id for found in links.values() for link in found})
     proposals: dict[str, ProposalRow] = {}
-    for chunk in _chunks(proposal_ids):
+    for chunk in in_chunks(proposal_ids):
         for proposal in (
             await session.exec(select(ProposalRow).where(col(ProposalRow.proposal_id).in_(chunk)))
         ).all():
@@ -618,8 +610,6 @@ async def proposal_row(session: AsyncSession, proposal_id: str) -> ProposalRow:
 
 # --- what the triage of a run of new submissions reads (batch_triage.py): one query each for the run ---
 
-_CHUNK = 500
-"""Bound parameters per ``IN`` list: well under SQLite's and PostgreSQL's limits (32,766 and 32,767)."""
 _KEYS_CHUNK = 5000
 """Band keys per look-up: a run of 500 texts has 9,000 (18 bands each), two or three queries."""
 
@@ -648,17 +638,11 @@ _MEMBERS = (
 )
 
 
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
-    ordered = list(values)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
-
-
 async def recorded_among(session: AsyncSession, proposal_ids: Iterable[str]) -> set[str]:
     """Those of ``proposal_ids`` this service has recorded."""
     connection = await plain_sql(session)
     found: set[str] = set()
-    for chunk in _chunks(sorted(set(proposal_ids))):
+    for chunk in in_chunks(sorted(set(proposal_ids))):
         found.update((await connection.execute(_RECORDED, {"ids": chunk})).scalars())
     return found
 
@@ -671,7 +655,7 @@ async def band_rows(
     connection = await plain_sql(session)
     consultations = sorted(set(consultation_ids))
     found: list[tuple[str, int, str]] = []
-    for chunk in _chunks(sorted(set(keys)), _KEYS_CHUNK):
+    for chunk in in_chunks(sorted(set(keys)), _KEYS_CHUNK):
         rows = await connection.execute(_BAND_ROWS, {"consultations": consultations, "keys": chunk})
         found += [(consultation, int(bucket), proposal) for consultation, bucket, proposal in rows]
     return found
@@ -684,7 +668,7 @@ async def candidates_by_id(
     signature of ``method`` (what :func:`near_duplicates` compares)."""
     connection = await plain_sql(session)
     found: dict[str, tuple[datetime, str | None, bool, bytes, str]] = {}
-    for chunk in _chunks(sorted(set(proposal_ids))):
+    for chunk in in_chunks(sorted(set(proposal_ids))):
         rows = await connection.execute(_CANDIDATES, {"ids": chunk, "method_key": method.key})
         for proposal_id, received_at, campaign_id, released, values, text in rows:
             found[proposal_id] = (received_at, campaign_id, bool(released), values, text)
@@ -699,7 +683,7 @@ async def same_texts(
     connection = await plain_sql(session)
     consultations = sorted(set(consultation_ids))
     found: list[tuple[str, str, str, datetime, str | None]] = []
-    for chunk in _chunks(sorted(set(fingerprints))):
+    for chunk in in_chunks(sorted(set(fingerprints))):
         rows = await connection.execute(_SAME_TEXTS, {"consultations": consultations, "fingerprints": chunk})
         found += [
             (proposal, consultation, text, at, original)
@@ -712,7 +696,7 @@ async def campaign_members(session: AsyncSession, campaign_ids: Iterable[str]) -
     """The members of each campaign, the one received first first (what a campaign's refresh reads)."""
     connection = await plain_sql(session)
     members: dict[str, list[str]] = {}
-    for chunk in _chunks(sorted(set(campaign_ids))):
+    for chunk in in_chunks(sorted(set(campaign_ids))):
         for campaign_id, proposal_id in await connection.execute(_MEMBERS, {"ids": chunk}):
             members.setdefault(campaign_id, []).append(proposal_id)
     return members

@@ -270,7 +270,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         responses={404: {"description": "consultation_not_found"}},
     )
     async def statistics(_principal: Reader, consultation_id: ConsultationId = None) -> Statistics:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             deadlines, counts, campaigns = await statistics_of_consultations(
                 session, [consultation_id] if consultation_id is not None else None
             )
@@ -290,7 +290,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         lang: LanguageQuery = None,
         accept_language: AcceptLanguage = None,
     ) -> MeasureTrace:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             rows = await store.events_of(session, "measure", measure_id)
             measure = fold_measures(Received.parse(row.body) for row in rows).get(measure_id)
             if measure is None:
@@ -335,7 +335,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         lang: LanguageQuery = None,
         accept_language: AcceptLanguage = None,
     ) -> Page[TimelineEntry]:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             rows = await store.events_of(session, "proposal", proposal_id)
         if not rows:
             raise NotFound(
@@ -366,7 +366,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
         if page.cursor:
             query = query.where(col(ConsultationRow.consultation_id) > str(page.cursor[0]))
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             consultations = (await session.exec(query)).all()
             _, counts, _ = await statistics_of_consultations(
                 session, [row.consultation_id for row in consultations[: page.limit]]
@@ -396,7 +396,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
             query = query.where(col(PackageRow.consultation_id) == consultation_id)
         if page.cursor:
             query = query.where(col(PackageRow.package_id) > str(page.cursor[0]))
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             rows = (await session.exec(query)).all()
         return page.page(
             [
@@ -444,7 +444,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         lang: LanguageQuery = None,
         accept_language: AcceptLanguage = None,
     ) -> Response:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             package_rows = await store.events_of(session, "package", package_id, as_of=as_of)
             consultation_id = next((row.consultation_id for row in package_rows if row.consultation_id), None)
             rows = list(package_rows)

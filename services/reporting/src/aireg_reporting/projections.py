@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from aireg_events.catalogue import ChainCheckpoint
 from aireg_events.catalogue.analysis import MeasureDecided, MeasureDecision, MeasureDrafted, MeasureRevised
 from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
+from aireg_events.log.database import in_chunks
 from aireg_reporting import domain
 from aireg_reporting.campaigns import (
     Campaign,
@@ -130,8 +131,6 @@ _FIRST_RECEIVED_MEMBER = (
 _DELETE_ZEROS = delete(_COUNTER).where(
     _COUNTER.c.consultation_id.in_(bindparam("consultation_ids", expanding=True)), _COUNTER.c.value == 0
 )
-_IN_CHUNK = 1000
-"""How many ids one ``IN`` list carries (SQLite and PostgreSQL cap the parameters of a statement)."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +280,7 @@ async def _load(
     """Read into the book the placements of ``proposal_ids`` and the campaigns named (with those the
     placements name, and the survivors of all of them) that it does not hold yet."""
     missing = sorted(proposal_ids - book.placements.keys())
-    for chunk in _chunks(missing):
+    for chunk in in_chunks(missing):
         for row in await session.execute(_PLACEMENTS, {"proposal_ids": chunk}):
             book.placements[row.proposal_id] = Placement(
                 proposal_id=row.proposal_id,
@@ -304,7 +303,7 @@ async def _load(
         for consultation_id, campaign_id in sorted(wanted - book.campaigns.keys()):
             by_consultation.setdefault(consultation_id, []).append(campaign_id)
         for consultation_id, ids in by_consultation.items():
-            for chunk in _chunks(ids):
+            for chunk in in_chunks(ids):
                 parameters = {"consultation_id": consultation_id, "campaign_ids": chunk}
                 for row in await session.execute(_CAMPAIGNS, parameters):
                     book.campaigns[(row.consultation_id, row.campaign_id)] = Campaign(
@@ -499,17 +498,13 @@ class _ParsedEvents:
 _PARSED = _ParsedEvents(4096)
 
 
-def _chunks(ids: list[str]) -> list[list[str]]:
-    return [ids[start : start + _IN_CHUNK] for start in range(0, len(ids), _IN_CHUNK)]
-
-
 async def _fold_all(
     session: AsyncSession, proposal_ids: list[str], book: CampaignBook
 ) -> dict[str, domain.ProposalState]:
     """Each proposal folded from every event received about it, placed as the book places it: one
     query per thousand proposals."""
     folded: dict[str, domain.ProposalState] = {}
-    for chunk in _chunks(proposal_ids):
+    for chunk in in_chunks(proposal_ids):
         rows = await session.execute(_EVENTS_OF_PROPOSALS, {"proposal_ids": chunk})
         for proposal_id, group in groupby(rows, key=lambda row: row[0]):
             folded[proposal_id] = domain.fold_proposal(
@@ -527,7 +522,7 @@ async def _fold_all(
 async def _deadlines(session: AsyncSession, consultation_ids: Iterable[str]) -> dict[str, Deadlines]:
     ids = sorted(set(consultation_ids))
     found: dict[str, Deadlines] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in await session.execute(_DEADLINES, {"consultation_ids": chunk}):
             found[row.consultation_id] = row
     return found
@@ -540,7 +535,7 @@ async def _store_all(session: AsyncSession, folded: dict[str, domain.ProposalSta
     ids = list(folded)
     stored: dict[str, Any] = {}
     stored_reviews: dict[str, list[Any]] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         stored.update(
             (row.proposal_id, row)
             for row in await session.execute(_STORED_PROPOSALS, {"proposal_ids": chunk})

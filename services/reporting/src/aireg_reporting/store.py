@@ -8,8 +8,7 @@ figures; the other tables are what :mod:`aireg_reporting.domain` folds those eve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.canonical import canonical_json, loads
 from aireg_events.log.columns import UtcTimestamp
-from aireg_events.log.runtime import LogRuntime
 
 
 class CanonicalJson(TypeDecorator[Any]):
@@ -300,13 +298,6 @@ PROJECTION_TABLES = [
 
 VOLATILE_COLUMNS = ("received_event.seq", "received_event.received_at")
 """Columns that record when and in which order this copy received events, not what the events say."""
-
-
-@asynccontextmanager
-async def read_session(runtime: LogRuntime) -> AsyncIterator[AsyncSession]:
-    """A session for queries, on the reader engine (never holds the write lock)."""
-    async with AsyncSession(runtime.database.reader, expire_on_commit=False) as session:
-        yield session
 
 
 async def head_seq(session: AsyncSession) -> int:

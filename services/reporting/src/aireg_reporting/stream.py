@@ -65,7 +65,7 @@ class StreamHub:
     async def _run(self) -> None:
         while True:
             try:
-                async with store.read_session(self.runtime) as session:
+                async with self.runtime.database.read_session() as session:
                     head = await store.head_seq(session)
             except Exception:  # the database is away for a moment: clients wait, the stream goes on
                 logger.warning("the stream could not read the head; retrying", exc_info=True)
@@ -187,7 +187,7 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
         ] = None,
     ) -> EventSourceResponse:
         resume_from = request.headers.get("last-event-id") or last_event_id
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             epoch = await store.stream_epoch(session)
             head = await store.head_seq(session)
         reset = False
@@ -208,7 +208,7 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
                 )
             last = start
             while True:
-                async with store.read_session(runtime) as session:
+                async with runtime.database.read_session() as session:
                     known = await store.head_seq(session)
                     rows = await store.events_after(
                         session, last, limit=BATCH, consultation_id=consultation_id

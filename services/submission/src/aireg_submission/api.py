@@ -257,7 +257,7 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
         query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
         if page.cursor:
             query = query.where(col(ConsultationRow.consultation_id) > str(page.cursor[0]))
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             rows = (await session.exec(query)).all()
         return page.page([ConsultationPublic.of(row) for row in rows], lambda item: [item.consultation_id])
 
@@ -268,7 +268,7 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
         responses=errors(*AUTH, SUSPENDED, NO_CONSULTATION, INVALID),
     )
     async def get_consultation(consultation_id: ConsultationId, _principal: Anyone) -> ConsultationPublic:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             row = await session.get(ConsultationRow, consultation_id)
         if row is None:
             raise NotFound(f"no consultation {consultation_id}", code="consultation_not_found")
@@ -550,7 +550,7 @@ def proposals_router(
             after=str(page.cursor[0]) if page.cursor else None,
             limit=page.limit + 1,
         )
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             rows = (await session.exec(query)).all()
         return page.page([ProposalPublic.of(row) for row in rows], lambda item: [item.proposal_id])
 
@@ -563,7 +563,7 @@ def proposals_router(
         responses=errors(*AUTH, SUSPENDED, NO_PROPOSAL, INVALID),
     )
     async def get_proposal(proposal_id: ProposalId, principal: Reader) -> ProposalPublic:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             row = await session.get(ProposalRow, proposal_id)
             if row is None or not _visible(row, principal):
                 raise domain.ProposalNotFound(f"no proposal {proposal_id} of this portal")
@@ -776,7 +776,7 @@ def portals_router(runtime: LogRuntime, suspensions: store.SuspensionCache) -> A
         responses=errors(*AUTH, INVALID),
     )
     async def get_portal(portal: PortalName, _principal: Admin) -> PortalPublic:
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             return PortalPublic.of(portal, await session.get(PortalRow, portal))
 
     return router
@@ -988,7 +988,7 @@ def personal_data_router(runtime: LogRuntime, subjects: DataSubjects) -> APIRout
         query = store.disputes_query(
             status=status, after=str(page.cursor[0]) if page.cursor else None, limit=page.limit + 1
         )
-        async with store.read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             rows = (await session.exec(query)).all()
         return page.page([DisputePublic.of(row) for row in rows], lambda item: [item.dispute_id])
 

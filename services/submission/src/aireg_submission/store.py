@@ -4,8 +4,6 @@ machinery (``aireg_events.log.tables``); everything here can be rebuilt from the
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -240,7 +238,7 @@ class SuspensionCache:
         known = self._known.get(portal)
         if known is not None and now - known[1] < self.ttl:
             return known[0]
-        async with read_session(runtime) as session:
+        async with runtime.database.read_session() as session:
             suspended = await portal_is_suspended(session, portal)
         if len(self._known) > 10_000:
             self._known.clear()
@@ -265,13 +263,6 @@ def proposals_query(
     if after is not None:
         query = query.where(col(ProposalRow.proposal_id) > after)
     return query
-
-
-@asynccontextmanager
-async def read_session(runtime: LogRuntime) -> AsyncIterator[AsyncSession]:
-    """A session for queries, on the reader engine (never holds the write lock)."""
-    async with AsyncSession(runtime.database.reader, expire_on_commit=False) as session:
-        yield session
 
 
 async def proposals_sealed_under(session: AsyncSession, key_id: str) -> list[str]:

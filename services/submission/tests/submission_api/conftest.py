@@ -15,8 +15,8 @@ from aireg_cli.keys import KeyRing
 from aireg_events.topics import Topics
 from aireg_submission.app import create_app
 from aireg_submission.settings import Settings
-from services.submission.tests.harness import AnalysisProducer, MovableClock, Submission, backend_or_skip
-from tests.support.databases import DatabaseFactory
+from services.submission.tests.harness import AnalysisProducer, MovableClock, Submission
+from tests.support.databases import DatabaseFactory, backend_or_skip
 from tests.support.tokens import TokenFactory
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

@@ -16,8 +16,9 @@ loop's thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,8 +28,20 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 BUSY_TIMEOUT_SECONDS = 30
+
+IN_LIST_SIZE = 1000
+"""Bound parameters one ``IN`` list carries: well under SQLite's and PostgreSQL's limits per statement
+(32,766 and 32,767), so a statement with a few such lists still fits."""
+
+
+def in_chunks(values: Iterable[Any], size: int = IN_LIST_SIZE) -> Iterable[list[Any]]:
+    """``values`` in lists of at most ``size``, in their order: the ``IN`` lists of one look-up."""
+    ordered = values if isinstance(values, Sequence) else list(values)
+    for start in range(0, len(ordered), size):
+        yield list(ordered[start : start + size])
 
 
 class _RunNow:
@@ -102,6 +115,12 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.writer.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries, on the reader engine (it never holds the write lock)."""
+        async with AsyncSession(self.reader, expire_on_commit=False) as session:
+            yield session
 
     async def dispose(self) -> None:
         await self.writer.dispose()
