@@ -46,9 +46,7 @@ def _print_version(asked: bool) -> None:
 def main(
     version: Annotated[
         bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="print the release and exit"
-        ),
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the release and exit"),
     ] = False,
     lang: Annotated[
         Language | None,
@@ -92,8 +90,8 @@ def up(
                 f"at positions {positions}..."
             )
         err.print(
-            f"{var_dir} was written by a version before 2026-12, whose logs this one refuses (README, "
-            f"Audit). There is no production data of that format: move {var_dir} aside and run again."
+            f"{var_dir} was written by a version before 2026-12, whose logs this one refuses (docs/architecture.md, "
+            f"Rebuild and audit). There is no production data of that format: move {var_dir} aside and run again."
         )
         raise typer.Exit(2)
     raise typer.Exit(run_up(var_dir, parse_ports(ports), console, demo_call=demo_call))
