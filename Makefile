@@ -4,7 +4,7 @@
 
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test lint typecheck pytest deps uv system-deps postgres kafka axe
+.PHONY: run test lint typecheck pytest deps uv system-deps postgres kafka axe docs
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -36,6 +36,13 @@ postgres:
 # it says why; the Apache Kafka tests then skip, or fail under AIREG_REQUIRE_KAFKA=1 (CI).
 kafka: deps
 	@$(UV) run python scripts/kafka.py
+
+# The contract documents under docs/api/, generated from the code (tests/docs fails when they differ).
+docs: deps
+	$(UV) run aireg openapi submission --out docs/api/submission.openapi.json
+	$(UV) run aireg openapi analysis --out docs/api/analysis.openapi.json
+	$(UV) run aireg openapi reporting --out docs/api/reporting.openapi.json
+	$(UV) run aireg asyncapi --out docs/api/asyncapi.json
 
 run: deps
 	$(UV) run aireg up

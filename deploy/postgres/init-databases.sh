@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One database per service, each owned by a login role of the same name that only it may connect to:
-# nothing reads another service's database (DESIGN.md, Stores).
+# nothing reads another service's database (docs/architecture.md, Stores).
 #
 # The postgres image runs this once, on an empty data directory (/docker-entrypoint-initdb.d), with
 # POSTGRES_USER and POSTGRES_DB set. AIREG_DATABASES names the services (default: all three); each one's

@@ -1,5 +1,5 @@
 """Every endpoint of every service, called with every role's token and with none: each answer is the one
-CONTRACT.md implies (401 without a token, 403 ``forbidden_role`` for a role the endpoint is not for, and
+docs/contract.md implies (401 without a token, 403 ``forbidden_role`` for a role the endpoint is not for, and
 through for the roles it is for), and no portal can read or change another portal's proposal.
 
 The endpoints come from each running service's own OpenAPI document, and must all be in ``ACCESS``

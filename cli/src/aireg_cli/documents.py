@@ -1,12 +1,18 @@
-"""The contract documents: each service's OpenAPI, built from its app without starting it."""
+"""The contract documents: each service's OpenAPI, built from its app without starting it, and the text
+they are written in (the files under docs/api/ and what `aireg openapi` and `aireg asyncapi` print)."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from aireg_events.signing import write_key_pair
+
+
+def document_text(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"
 
 
 def openapi_document(service: str) -> dict[str, Any]:

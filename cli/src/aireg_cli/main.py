@@ -1,4 +1,4 @@
-"""``aireg``: the command line of CONTRACT.md."""
+"""``aireg``: the command line of docs/contract.md."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from aireg_cli.wording import choose, say, words
 from aireg_events.signing import load_private_key
 from aireg_http.auth import ROLES, issue_token
 from aireg_http.messages import Language
+from aireg_http.version import release
 
 app = typer.Typer(
     help="aireg: calls for proposals on AI regulation, with an audit trail.", no_args_is_help=True
@@ -35,8 +36,18 @@ err = Console(stderr=True)
 DEFAULT_KEYS = Path("var/keys")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        sys.stdout.write(f"aireg {release('aireg-cli')}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the release and exit"),
+    ] = False,
     lang: Annotated[
         Language | None,
         typer.Option(
@@ -79,8 +90,8 @@ def up(
                 f"at positions {positions}..."
             )
         err.print(
-            f"{var_dir} was written by a version before 2026-12, whose logs this one refuses (README, "
-            f"Audit). There is no production data of that format: move {var_dir} aside and run again."
+            f"{var_dir} was written by a version before 2026-12, whose logs this one refuses (docs/architecture.md, "
+            f"Rebuild and audit). There is no production data of that format: move {var_dir} aside and run again."
         )
         raise typer.Exit(2)
     raise typer.Exit(run_up(var_dir, parse_ports(ports), console, demo_call=demo_call))
@@ -202,25 +213,41 @@ def _service_settings(service: str, database_url: str, bootstrap: str, namespace
     )
 
 
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="write the document to this file instead of stdout")
+]
+
+
 @app.command()
-def openapi(service: Annotated[str, typer.Argument(help="submission, analysis or reporting")]) -> None:
-    """Print a service's OpenAPI document."""
-    from aireg_cli.documents import openapi_document
+def openapi(
+    service: Annotated[str, typer.Argument(help="submission, analysis or reporting")], out: OutOption = None
+) -> None:
+    """Print a service's OpenAPI document (docs/api/SERVICE.openapi.json: `make docs`)."""
+    from aireg_cli.documents import document_text, openapi_document
 
     try:
         document = openapi_document(service)
     except KeyError as error:
         err.print(say("unknown_service", service=service))
         raise typer.Exit(2) from error
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    _write(document_text(document), out)
 
 
 @app.command()
-def asyncapi() -> None:
-    """Print the AsyncAPI document of the event catalogue."""
+def asyncapi(out: OutOption = None) -> None:
+    """Print the AsyncAPI document of the event catalogue (docs/api/asyncapi.json: `make docs`)."""
+    from aireg_cli.documents import document_text
     from aireg_events.asyncapi import asyncapi_document
 
-    sys.stdout.write(json.dumps(asyncapi_document(), indent=2) + "\n")
+    _write(document_text(asyncapi_document()), out)
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The analysis service's contract documents: every route declares its error answers with their machine
-codes, the paths are those of CONTRACT.md, and the migrations build exactly the tables the code uses."""
+codes, the paths are those of docs/contract.md, and the migrations build exactly the tables the code uses."""
 
 from __future__ import annotations
 

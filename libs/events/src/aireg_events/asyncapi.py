@@ -7,6 +7,7 @@ payload schema; headers are those the relay sets. Nothing here is written by han
 from __future__ import annotations
 
 import copy
+from importlib.metadata import version
 from typing import Any
 
 from pydantic import BaseModel
@@ -100,8 +101,8 @@ def asyncapi_document(registry: EventRegistry = CATALOGUE) -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "aireg events",
-            "version": "1.0.0",
-            "description": "The domain events of aireg. Each message is an envelope (DESIGN.md): identity, order "
+            "version": version("aireg-events"),
+            "description": "The domain events of aireg. Each message is an envelope (docs/audit.md): identity, order "
             "(log_position per producer, stream_version per stream) and a SHA-256 hash chain over the "
             "canonical JSON, around the event's payload.",
         },

@@ -1,7 +1,7 @@
 """The envelope every event travels in, and the SHA-256 hash that chains a producer's events together.
 
 ``hash`` = SHA-256 over the canonical JSON (RFC 8785) of every other envelope field, ``prev_hash`` included,
-so each event commits to the whole history of its producer before it (DESIGN.md, "The event log").
+so each event commits to the whole history of its producer before it (docs/architecture.md, "The event log").
 
 Logs written before canonical JSON became RFC 8785 (format 1: orjson's output, which writes ``1.0`` where
 JCS writes ``1``) are refused, never verified under the old rule: :func:`hashed_under_format_1` only

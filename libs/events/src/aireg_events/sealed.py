@@ -37,7 +37,7 @@ class SealedValue(BaseModel):
     sealed: Annotated[str, Field(pattern=SEALED_PATTERN, max_length=MAX_SEALED_LENGTH)] | None = Field(
         default=None, exclude_if=lambda sealed: sealed is None
     )
-    """Left out once erased: ``{"erased": true}``, as CONTRACT.md shows it."""
+    """Left out once erased: ``{"erased": true}``, as docs/contract.md shows it."""
 
     @model_validator(mode="after")
     def _consistent(self) -> SealedValue:

@@ -1,4 +1,4 @@
-"""The status a submitter sees (CONTRACT.md), as one function of the facts the events establish: the
+"""The status a submitter sees (docs/contract.md), as one function of the facts the events establish: the
 submission service shows it, reporting counts it.
 
 - ``misattributed`` once an attribution dispute about it was upheld (filed in someone's name without

@@ -1,7 +1,7 @@
 """Topic names of the contract and their dead-letter twins.
 
 A namespace prefix lets tests (and several deployments on one cluster) run side by side; production uses
-none, so the names are exactly those of CONTRACT.md.
+none, so the names are exactly those of docs/contract.md.
 """
 
 from __future__ import annotations

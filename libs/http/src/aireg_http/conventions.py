@@ -11,6 +11,7 @@ from aireg_http.observability import HealthCheck, RequestContext, install_health
 from aireg_http.openapi import document_shared_answers
 from aireg_http.rate_limits import RateLimit
 from aireg_http.settings import ServiceSettings
+from aireg_http.version import release
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -31,6 +32,7 @@ def install_conventions(
         configure_tracing(service, settings.otel_exporter, settings.otel_jsonl_file)
     limits = settings if isinstance(settings, ServiceSettings) else ServiceSettings.model_construct()
 
+    app.version = release(f"aireg-{service}")  # the OpenAPI document's info.version: the release
     install_error_handlers(app)
     document_shared_answers(app)
     install_health_and_metrics(app, service, health_check)

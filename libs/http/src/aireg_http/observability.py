@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aireg_events.envelope import new_event_id
 from aireg_events.tracing import correlation_id_var
+from aireg_http.version import release
 
 REQUESTS = Counter(
     "aireg_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
@@ -87,10 +88,12 @@ class RequestContext:
 
 
 def install_health_and_metrics(app: FastAPI, service: str, check: HealthCheck | None = None) -> None:
+    version = release(f"aireg-{service}")
+
     @app.get("/health", tags=["operations"], summary="Liveness and readiness")
     async def health() -> dict[str, object]:
         details = await check() if check is not None else {}
-        return {"status": "ok", "service": service, **details}
+        return {"status": "ok", "service": service, "version": version, **details}
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:

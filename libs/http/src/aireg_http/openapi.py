@@ -2,13 +2,18 @@
 OpenAPI document so that it tells clients the whole truth: 400 for a body that is not JSON, 413 for one
 over the limit, 422 for a NUL in the URL, 429 over a rate limit, 503 when the service sheds load, times
 out or cannot reach its database. A route's own description of a status is kept; only missing ones are
-added, and FastAPI's default 422 schema (which no aireg answer has) is replaced by the error body."""
+added, and FastAPI's default 422 schema (which no aireg answer has) is replaced by the error body.
+
+Each operation's id is its route function's name (``submit_proposal``), so that a client generator makes
+readable methods from it; two routes of one service with the same name are refused when the document is
+built."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from aireg_http.errors import ErrorBody
 
@@ -72,13 +77,31 @@ def _complete(document: dict[str, Any]) -> None:
                 content["schema"] = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
 
 
+def operation_id(route: APIRoute) -> str:
+    """An operation's id: its route function's name."""
+    return route.name
+
+
+def _refuse_duplicate_ids(document: dict[str, Any]) -> None:
+    seen: dict[str, str] = {}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            name, where = operation.get("operationId", ""), f"{method.upper()} {path}"
+            if name in seen:
+                raise ValueError(f"two operations named {name!r}: {seen[name]} and {where}")
+            seen[name] = where
+
+
 def document_shared_answers(app: FastAPI) -> None:
-    """Make ``app.openapi()`` add the shared answers to the document FastAPI generates (once)."""
+    """Make ``app.openapi()`` add the shared answers to the document FastAPI generates (once), and name
+    the operations of the routes included from now on by their functions (refusing two of one name)."""
+    app.router.generate_unique_id_function = operation_id
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
+            _refuse_duplicate_ids(document)
             _complete(document)
             app.openapi_schema = document
         return app.openapi_schema

@@ -12,7 +12,7 @@ from aireg_events.topics import Topics
 
 
 class ServiceSettings(BaseSettings):
-    """``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` as CONTRACT.md names them; the rest ``AIREG_*``."""
+    """``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` as docs/operations.md names them; the rest ``AIREG_*``."""
 
     model_config = SettingsConfigDict(env_prefix="AIREG_", extra="ignore", populate_by_name=True)
 

@@ -66,7 +66,7 @@ STATUSES = (
     "withdrawn",
     "misattributed",
 )
-"""The statuses a submitter sees (CONTRACT.md), in the order a proposal moves through them."""
+"""The statuses a submitter sees (docs/contract.md), in the order a proposal moves through them."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The event catalogue: every event type and version of CONTRACT.md, and the upcasters from old versions.
+"""The event catalogue: every event type and version of docs/contract.md, and the upcasters from old versions.
 
 Events are stored under a stable type name and version, never under a Python path, so classes can move
 freely. Reading an old version runs its upcasters in order until the payload has the current shape.

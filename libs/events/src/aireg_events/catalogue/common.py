@@ -1,4 +1,4 @@
-"""Value sets shared by the events of every producer (CONTRACT.md), and the base class of all events."""
+"""Value sets shared by the events of every producer (docs/contract.md), and the base class of all events."""
 
 from __future__ import annotations
 

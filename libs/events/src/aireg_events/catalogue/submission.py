@@ -43,8 +43,8 @@ class Submitter(BaseModel):
 
 class SealedSubmitter(BaseModel):
     """Who submitted, as the log, the topics and every store hold it: ``contact_email`` always sealed,
-    ``name`` and ``registration_number`` sealed when ``kind`` is ``citizen`` (CONTRACT.md, "Personal
-    data"); an organization's name and registration number stay readable."""
+    ``name`` and ``registration_number`` sealed when ``kind`` is ``citizen`` (docs/contract.md,
+    "Personal data"); an organization's name and registration number stay readable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -9,7 +9,7 @@ the others commit. Callers get their result only after the commit, so an answer 
 decision that is not durable.
 
 Log positions are assigned by this one writer, in commit order, which is what lets the relay tail the log
-without skipping a row (DESIGN.md, "Insert order is not commit order"). On PostgreSQL the transaction
+without skipping a row (docs/architecture.md, "Insert order is not commit order"). On PostgreSQL the transaction
 also takes an advisory lock, so replicas of a service append one at a time and still in commit order.
 """
 
