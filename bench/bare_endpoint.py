@@ -15,6 +15,7 @@ from fastapi import FastAPI, Header, HTTPException, status
 from aireg_events.catalogue.submission import ProposalBody
 from aireg_events.envelope import new_event_id
 from aireg_http.serve import serve
+from aireg_http.settings import ServiceSettings
 
 
 def create_app() -> FastAPI:
@@ -46,7 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     arguments = parser.parse_args()
-    serve(create_app(), host="127.0.0.1", port=arguments.port, service="bare", log_format="text")
+    settings = ServiceSettings.model_construct(host="127.0.0.1", port=arguments.port, log_format="text")
+    serve(create_app(), settings, service="bare")
 
 
 if __name__ == "__main__":
