@@ -1,6 +1,6 @@
 """Logs written before canonical JSON became RFC 8785 (format 1: orjson's output, ``1.0`` where JCS writes
 ``1``) are refused, never carried on: ``aireg up`` looks for their events in a ``var/`` folder's SQLite
-logs before it starts anything, and names them (README, "Audit")."""
+logs before it starts anything, and names them (docs/architecture.md, "Rebuild and audit")."""
 
 from __future__ import annotations
 

@@ -160,7 +160,7 @@ def verify_chain(producer: str, links: Iterable[ChainLink | Envelope]) -> ChainR
                     position,
                     "old_format",
                     f"event {link.event_id} is hashed under the canonical form before RFC 8785 (format 1):"
-                    " a log written before 2026-12, which this version refuses (README, Audit)",
+                    " a log written before 2026-12, which this version refuses (docs/architecture.md, Rebuild and audit)",
                 )
             )
         elif not link.hash_is_valid:

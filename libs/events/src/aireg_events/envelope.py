@@ -5,7 +5,7 @@ so each event commits to the whole history of its producer before it (docs/archi
 
 Logs written before canonical JSON became RFC 8785 (format 1: orjson's output, which writes ``1.0`` where
 JCS writes ``1``) are refused, never verified under the old rule: :func:`hashed_under_format_1` only
-names such an event in the refusal (README, "Audit").
+names such an event in the refusal (docs/architecture.md, "Rebuild and audit").
 """
 
 from __future__ import annotations

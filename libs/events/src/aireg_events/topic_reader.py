@@ -77,7 +77,7 @@ async def read_topic_batches(
 
     The reading is librdkafka's (``confluent-kafka``), not aiokafka's: it fetches and decodes the
     broker's record batches in C, in threads of its own, so the fetching goes on while the caller works
-    on a batch (README, Stack). The wait for records runs in a worker thread: the event loop stays free."""
+    on a batch (docs/architecture.md, Services). The wait for records runs in a worker thread: the event loop stays free."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap_servers,
