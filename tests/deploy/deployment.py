@@ -231,18 +231,18 @@ def mounted_files(manifests: Manifests, workload: dict[str, Any], container_spec
     return paths
 
 
-# --- What the README has operators create by hand -------------------------------------------------
+# --- What the operations guide has operators create by hand ----------------------------------------
 
-README = ROOT / "README.md"
+OPERATIONS_GUIDE = ROOT / "docs" / "operations.md"
 _CREATE = re.compile(
     r"kubectl\b.*?\bcreate\s+(?:secret\s+generic|configmap)\s+(?P<name>[a-z0-9-]+)(?P<rest>.*)"
 )
 _FROM = re.compile(r"--from-(?:file|literal)=(?P<key>[A-Za-z0-9._-]+)=")
 
 
-def created_by_readme() -> dict[tuple[str, str], set[str]]:
-    """(kind, name) → keys of the Secrets and ConfigMaps that the README's kubectl commands create."""
-    text = README.read_text().replace("\\\n", " ")
+def created_by_operations_guide() -> dict[tuple[str, str], set[str]]:
+    """(kind, name) → keys of the Secrets and ConfigMaps that the operations guide's kubectl commands create."""
+    text = OPERATIONS_GUIDE.read_text().replace("\\\n", " ")
     created: dict[tuple[str, str], set[str]] = {}
     for line in text.splitlines():
         match = _CREATE.search(line)

@@ -19,7 +19,7 @@ from tests.deploy.deployment import (
     SERVICES,
     Manifests,
     container,
-    created_by_readme,
+    created_by_operations_guide,
     kubernetes_environment,
     load_kustomization,
     load_manifests,
@@ -194,15 +194,15 @@ def _referenced(manifests: Manifests) -> dict[tuple[str, str], set[str]]:
     return found
 
 
-def test_what_pods_read_is_either_in_the_manifests_or_created_by_the_readme_commands(manifests):
-    by_hand = created_by_readme()
+def test_what_pods_read_is_either_in_the_manifests_or_created_by_the_operations_guide(manifests):
+    by_hand = created_by_operations_guide()
     missing = []
     for (kind, name), keys in sorted(_referenced(manifests).items()):
         if manifests.has(kind, name):
             data = manifests.get(kind, name).get("data", {})
             missing += [f"{kind} {name}: key {key}" for key in sorted(keys - set(data))]
         elif (kind, name) in by_hand:
-            missing += [f"{kind} {name} (README): key {key}" for key in sorted(keys - by_hand[(kind, name)])]
+            missing += [f"{kind} {name} (operations guide): key {key}" for key in sorted(keys - by_hand[(kind, name)])]
         else:
-            missing.append(f"{kind} {name}: neither in deploy/kubernetes nor created in the README")
+            missing.append(f"{kind} {name}: neither in deploy/kubernetes nor created in docs/operations.md")
     assert missing == []
