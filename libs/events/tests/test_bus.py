@@ -47,7 +47,7 @@ handlers = Handlers()
 
 
 @handlers.register(AlreadyWithdrawn, ReasonRequired)
-async def withdraw(command: Withdraw, unit: CommandUnit) -> str:
+async def withdraw(command: Withdraw, unit: CommandUnit[None]) -> str:
     if not command.reason:
         raise ReasonRequired("say why")
     known = await unit.session.execute(
@@ -91,7 +91,7 @@ async def bus(database: Database) -> AsyncIterator[MessageBus]:
     appender = LogAppender(database, "submission")
     await appender.start()
     try:
-        yield MessageBus(appender, handlers, project)
+        yield MessageBus(appender, handlers, project, None)
     finally:
         await appender.stop()
 
@@ -153,10 +153,30 @@ def test_a_command_type_has_one_handler() -> None:
     with pytest.raises(ValueError, match="already has a handler"):
 
         @handlers.register()
-        async def again(command: Withdraw, unit: CommandUnit) -> None:
+        async def again(command: Withdraw, unit: CommandUnit[None]) -> None:
             return None
 
 
 def test_commands_are_frozen_and_closed() -> None:
     with pytest.raises(ValueError):
         Withdraw(proposal_id="p", reason="r", extra="x")  # type: ignore[call-arg]
+
+
+class Greet(Command):
+    name: str
+
+
+async def test_a_handler_gets_the_dependencies_the_bus_was_built_with(database: Database) -> None:
+    greeters = Handlers()
+
+    @greeters.register()
+    async def greet(command: Greet, unit: CommandUnit[dict[str, str]]) -> str:
+        return f"{unit.dependencies['greeting']}, {command.name}"
+
+    appender = LogAppender(database, "submission")
+    await appender.start()
+    try:
+        bus = MessageBus(appender, greeters, project, {"greeting": "Здравствуйте"})
+        assert await bus.handle(Greet(name="Анна"), CALLER) == "Здравствуйте, Анна"
+    finally:
+        await appender.stop()

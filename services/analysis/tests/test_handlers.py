@@ -51,7 +51,7 @@ async def bus(database: Database) -> AsyncIterator[MessageBus]:
     appender = LogAppender(database, "analysis", clock=lambda: MOMENT)
     await appender.start()
     try:
-        yield MessageBus(appender, HANDLERS, project_own)
+        yield MessageBus(appender, HANDLERS, project_own, None)
     finally:
         await appender.stop()
 

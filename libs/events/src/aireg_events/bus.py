@@ -21,7 +21,7 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,6 +33,7 @@ from aireg_events.rules import RuleViolation
 
 C = TypeVar("C", bound="Command")
 R = TypeVar("R")
+D = TypeVar("D")
 
 Projector = Callable[[AsyncSession, Envelope, DomainEvent], Awaitable[None]]
 """A service's projector: how one of its own events changes its state tables."""
@@ -54,12 +55,14 @@ class Caller:
     """The event that caused this command, when a consumer issues it."""
 
 
-class CommandUnit:
-    """What a handler works with: the transaction's session and clock, and ``record`` for its events."""
+class CommandUnit(Generic[D]):
+    """What a handler works with: the transaction's session and clock, ``record`` for its events, and
+    the service's ``dependencies`` (what its composition root gave the bus, e.g. a key store)."""
 
-    def __init__(self, uow: UnitOfWork, caller: Caller, projector: Projector) -> None:
+    def __init__(self, uow: UnitOfWork, caller: Caller, projector: Projector, dependencies: D) -> None:
         self.uow = uow
         self.caller = caller
+        self.dependencies = dependencies
         self._projector = projector
 
     @property
@@ -104,7 +107,7 @@ class CommandUnit:
 class Handler:
     """One registered handler: its function and the rules it may refuse a command with."""
 
-    function: Callable[[Any, CommandUnit], Awaitable[Any]]
+    function: Callable[[Any, CommandUnit[Any]], Awaitable[Any]]
     refusals: tuple[type[RuleViolation], ...]
 
 
@@ -120,10 +123,10 @@ class Handlers(Mapping[type["Command"], Handler]):
 
     def register(
         self, *refusals: type[RuleViolation]
-    ) -> Callable[[Callable[[C, CommandUnit], Awaitable[R]]], Callable[[C, CommandUnit], Awaitable[R]]]:
+    ) -> Callable[[Callable[[C, CommandUnit[D]], Awaitable[R]]], Callable[[C, CommandUnit[D]], Awaitable[R]]]:
         def decorate(
-            function: Callable[[C, CommandUnit], Awaitable[R]],
-        ) -> Callable[[C, CommandUnit], Awaitable[R]]:
+            function: Callable[[C, CommandUnit[D]], Awaitable[R]],
+        ) -> Callable[[C, CommandUnit[D]], Awaitable[R]]:
             command_type = _command_type(function)
             if command_type in self._by_type:
                 raise ValueError(f"{command_type.__name__} already has a handler")
@@ -158,13 +161,20 @@ def _command_type(function: Callable[..., Any]) -> type[Command]:
     return command_type
 
 
-class MessageBus:
-    """Runs commands: one lock discipline, one transaction, one projector, for every command of a service."""
+class MessageBus(Generic[D]):
+    """Runs commands: one lock discipline, one transaction, one projector, for every command of a service.
 
-    def __init__(self, appender: LogAppender, handlers: Handlers, projector: Projector) -> None:
+    ``dependencies`` is what the service's handlers need beyond the transaction (``unit.dependencies``);
+    ``None`` for a service whose handlers need nothing else.
+    """
+
+    def __init__(
+        self, appender: LogAppender, handlers: Handlers, projector: Projector, dependencies: D
+    ) -> None:
         self.appender = appender
         self.handlers = handlers
         self.projector = projector
+        self.dependencies = dependencies
 
     async def handle(self, command: Command, caller: Caller) -> Any:
         """Run ``command``'s handler in its own savepoint of the next group commit; its result once
@@ -179,4 +189,4 @@ class MessageBus:
         """Run ``command``'s handler inside a unit of work already open (a consumer's batch)."""
         handler = self.handlers[type(command)]
         await uow.log_head()  # the log's lock (PostgreSQL) before any fact is read
-        return await handler.function(command, CommandUnit(uow, caller, self.projector))
+        return await handler.function(command, CommandUnit(uow, caller, self.projector, self.dependencies))

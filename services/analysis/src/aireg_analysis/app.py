@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     install_conventions(
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
-    bus = MessageBus(runtime.appender, HANDLERS, project_own)
+    bus = MessageBus(runtime.appender, HANDLERS, project_own, None)
     app.include_router(queue_router(runtime))
     app.include_router(proposals_router(runtime, bus))
     app.include_router(packages_router(runtime, bus))

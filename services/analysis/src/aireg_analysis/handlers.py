@@ -40,38 +40,38 @@ from aireg_events.envelope import new_event_id
 HANDLERS = Handlers()
 
 
-async def _proposal(unit: CommandUnit, proposal_id: str) -> domain.ProposalFacts:
+async def _proposal(unit: CommandUnit[None], proposal_id: str) -> domain.ProposalFacts:
     proposal = await store.proposal_facts(unit.session, proposal_id)
     if proposal is None:
         raise domain.ProposalNotFound(f"no proposal {proposal_id}")
     return proposal
 
 
-async def _package(unit: CommandUnit, package_id: str) -> domain.PackageFacts:
+async def _package(unit: CommandUnit[None], package_id: str) -> domain.PackageFacts:
     package = await store.package_facts(unit.session, package_id)
     if package is None:
         raise domain.PackageNotFound(f"no package {package_id}")
     return package
 
 
-async def _measure(unit: CommandUnit, measure_id: str) -> measures.MeasureFacts:
+async def _measure(unit: CommandUnit[None], measure_id: str) -> measures.MeasureFacts:
     measure = await store.measure_facts(unit.session, measure_id)
     if measure is None:
         raise measures.MeasureNotFound(f"no measure {measure_id}")
     return measure
 
 
-async def _consultation_known(unit: CommandUnit, consultation_id: str) -> bool:
+async def _consultation_known(unit: CommandUnit[None], consultation_id: str) -> bool:
     return await unit.session.get(ConsultationRow, consultation_id) is not None
 
 
-async def _package_view(unit: CommandUnit, package_id: str) -> PackagePublic:
+async def _package_view(unit: CommandUnit[None], package_id: str) -> PackagePublic:
     package = await views.package_view(unit.session, package_id)
     assert package is not None
     return package
 
 
-async def _measure_view(unit: CommandUnit, measure_id: str) -> MeasurePublic:
+async def _measure_view(unit: CommandUnit[None], measure_id: str) -> MeasurePublic:
     measure = await views.measure_view(unit.session, measure_id)
     assert measure is not None
     return measure
@@ -86,7 +86,7 @@ async def _measure_view(unit: CommandUnit, measure_id: str) -> MeasurePublic:
     domain.ProposalAlreadyAssessed,
     domain.ReviewerAlreadyAssigned,
 )
-async def assign_reviewer(command: AssignReviewer, unit: CommandUnit) -> AssignmentPublic:
+async def assign_reviewer(command: AssignReviewer, unit: CommandUnit[None]) -> AssignmentPublic:
     event = domain.assign_reviewer(
         await _proposal(unit, command.proposal_id),
         reviewer=command.reviewer,
@@ -106,7 +106,7 @@ async def assign_reviewer(command: AssignReviewer, unit: CommandUnit) -> Assignm
     domain.ReviewRequiresAssignment,
     domain.ReviewAlreadySubmitted,
 )
-async def submit_review(command: SubmitReview, unit: CommandUnit) -> ReviewPublic:
+async def submit_review(command: SubmitReview, unit: CommandUnit[None]) -> ReviewPublic:
     event = domain.submit_review(
         await _proposal(unit, command.proposal_id),
         review_id=new_event_id(),
@@ -132,7 +132,7 @@ async def submit_review(command: SubmitReview, unit: CommandUnit) -> ReviewPubli
     domain.MergedIntoOnlyWhenMerged,
     domain.MergedIntoUnknown,
 )
-async def assess(command: Assess, unit: CommandUnit) -> AssessmentPublic:
+async def assess(command: Assess, unit: CommandUnit[None]) -> AssessmentPublic:
     proposal = await _proposal(unit, command.proposal_id)
     consultation = await unit.session.get(ConsultationRow, proposal.consultation_id)
     event = domain.assess(
@@ -155,7 +155,7 @@ async def assess(command: Assess, unit: CommandUnit) -> AssessmentPublic:
 
 
 @HANDLERS.register(domain.ProposalNotFound, domain.ProposalIsWithdrawn, domain.ProposalNotInCampaign)
-async def release_from_campaign(command: ReleaseFromCampaign, unit: CommandUnit) -> ProposalDetail:
+async def release_from_campaign(command: ReleaseFromCampaign, unit: CommandUnit[None]) -> ProposalDetail:
     event = domain.release_from_campaign(await _proposal(unit, command.proposal_id), reason=command.reason)
     await unit.record(event)
     detail = await views.proposal_detail(unit.session, command.proposal_id, now=unit.now())
@@ -167,7 +167,7 @@ async def release_from_campaign(command: ReleaseFromCampaign, unit: CommandUnit)
 
 
 @HANDLERS.register(domain.ConsultationUnknown)
-async def open_package(command: OpenPackage, unit: CommandUnit) -> PackagePublic:
+async def open_package(command: OpenPackage, unit: CommandUnit[None]) -> PackagePublic:
     event = domain.open_package(
         package_id=new_event_id(),
         consultation_id=command.consultation_id,
@@ -188,7 +188,7 @@ async def open_package(command: OpenPackage, unit: CommandUnit) -> PackagePublic
     domain.ProposalNotAssessed,
     domain.ProposalNotRecommended,
 )
-async def add_to_package(command: AddToPackage, unit: CommandUnit) -> PackagePublic:
+async def add_to_package(command: AddToPackage, unit: CommandUnit[None]) -> PackagePublic:
     event = domain.add_to_package(
         await _package(unit, command.package_id),
         await store.proposal_facts(unit.session, command.proposal_id),
@@ -206,7 +206,7 @@ async def add_to_package(command: AddToPackage, unit: CommandUnit) -> PackagePub
     measures.MeasureAlreadyInPackage,
     measures.MeasureNotAdopted,
 )
-async def add_measure_to_package(command: AddMeasureToPackage, unit: CommandUnit) -> PackagePublic:
+async def add_measure_to_package(command: AddMeasureToPackage, unit: CommandUnit[None]) -> PackagePublic:
     event = measures.add_measure_to_package(
         await _package(unit, command.package_id),
         await store.measure_facts(unit.session, command.measure_id),
@@ -217,7 +217,7 @@ async def add_measure_to_package(command: AddMeasureToPackage, unit: CommandUnit
 
 
 @HANDLERS.register(domain.PackageNotFound, domain.ProposalNotInPackage, domain.PackageAlreadySubmitted)
-async def remove_from_package(command: RemoveFromPackage, unit: CommandUnit) -> PackagePublic:
+async def remove_from_package(command: RemoveFromPackage, unit: CommandUnit[None]) -> PackagePublic:
     event = domain.remove_from_package(
         await _package(unit, command.package_id), proposal_id=command.proposal_id, reason=command.reason
     )
@@ -232,7 +232,7 @@ async def remove_from_package(command: RemoveFromPackage, unit: CommandUnit) -> 
     domain.PackageItemNotEligible,
     measures.PackageMeasureNotAdopted,
 )
-async def submit_package(command: SubmitPackage, unit: CommandUnit) -> PackagePublic:
+async def submit_package(command: SubmitPackage, unit: CommandUnit[None]) -> PackagePublic:
     package = await _package(unit, command.package_id)
     rows = [await store.proposal_row(unit.session, proposal_id) for proposal_id in package.items]
     facts = await store.facts_of(unit.session, rows)
@@ -263,7 +263,7 @@ async def submit_package(command: SubmitPackage, unit: CommandUnit) -> PackagePu
 
 
 @HANDLERS.register(domain.ConsultationUnknown)
-async def draft_measure(command: DraftMeasure, unit: CommandUnit) -> MeasurePublic:
+async def draft_measure(command: DraftMeasure, unit: CommandUnit[None]) -> MeasurePublic:
     event = measures.draft_measure(
         measure_id=new_event_id(),
         consultation_id=command.consultation_id,
@@ -283,7 +283,7 @@ async def draft_measure(command: DraftMeasure, unit: CommandUnit) -> MeasurePubl
     measures.ProposalIsMisattributed,
     measures.EvidenceAlreadyLinked,
 )
-async def link_evidence(command: LinkEvidence, unit: CommandUnit) -> MeasurePublic:
+async def link_evidence(command: LinkEvidence, unit: CommandUnit[None]) -> MeasurePublic:
     event = measures.link_evidence(
         await _measure(unit, command.measure_id),
         await store.proposal_facts(unit.session, command.proposal_id),
@@ -296,7 +296,7 @@ async def link_evidence(command: LinkEvidence, unit: CommandUnit) -> MeasurePubl
 
 
 @HANDLERS.register(measures.MeasureNotFound, measures.MeasureAlreadyDecided)
-async def revise_measure(command: ReviseMeasure, unit: CommandUnit) -> MeasurePublic:
+async def revise_measure(command: ReviseMeasure, unit: CommandUnit[None]) -> MeasurePublic:
     event = measures.revise_measure(
         await _measure(unit, command.measure_id), terms=command.terms, rationale=command.rationale
     )
@@ -310,7 +310,7 @@ async def revise_measure(command: ReviseMeasure, unit: CommandUnit) -> MeasurePu
     measures.MeasureInPackage,
     measures.MeasureInSubmittedPackage,
 )
-async def decide_measure(command: DecideMeasure, unit: CommandUnit) -> MeasurePublic:
+async def decide_measure(command: DecideMeasure, unit: CommandUnit[None]) -> MeasurePublic:
     event = measures.decide_measure(
         await _measure(unit, command.measure_id), decision=command.decision, rationale=command.rationale
     )
