@@ -1,7 +1,7 @@
-"""The dashboard for everyone: axe-core (npm ``axe-core``, pinned in ``accessibility/``) checks the page
-a real reporting process serves, filled with proposals, decisions and a package, against the WCAG 2.2
-A and AA rules in Debian's Chromium, in Russian and in English. The page's strict content security
-policy stays on: axe is evaluated through the browser's DevTools protocol, not loaded by a tag.
+"""The dashboard for everyone: axe-core (npm ``axe-core``, pinned in ``accessibility/``) checks the pages
+a real reporting process serves (the dashboard, filled with proposals, decisions and a package; its
+sign-in form; the package document as HTML) against the WCAG 2.2 A and AA rules in Debian's Chromium, in
+Russian and in English. The pages' strict content security policies stay on: axe is evaluated through the browser's DevTools protocol, not loaded by a tag.
 
 ``make test`` installs axe-core (``npm ci --prefix services/reporting/tests/accessibility``). Without it
 the test skips and says so, or fails under ``AIREG_REQUIRE_AXE=1`` or ``CI``."""
@@ -128,6 +128,15 @@ async def test_the_dashboard_passes_wcag_2_2_aa_in_russian_and_in_english(
                 found[f"{language}, signing in"] = await signin_violations_in(
                     browser, f"{reporting.url}/dashboard?lang={language}", language, axe_source
                 )
+            package_id = await submitted_package(reporting.url, tokens)
+            for language in LANGUAGES:
+                found[f"{language}, package document"] = await document_violations_in(
+                    browser,
+                    f"{reporting.url}/v1/packages/{package_id}/document?format=html&lang={language}",
+                    language,
+                    tokens,
+                    axe_source,
+                )
         finally:
             await browser.close()
     assert found == {key: [] for key in found}, "\n".join(
@@ -198,3 +207,27 @@ async def signin_violations_in(
         return await axe_violations(page, axe_source)
     finally:
         await page.close()
+
+
+async def submitted_package(reporting_url: str, tokens: TokenFactory) -> str:
+    """The package the dashboard shows as submitted (the one ``publish_decisions`` sent on)."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.get(f"{reporting_url}/v1/packages?limit=50", headers=tokens.header("dashboard"))
+    assert answer.status_code == 200, answer.text
+    [package] = answer.json()["items"]
+    return str(package["package_id"])
+
+
+async def document_violations_in(
+    browser: Browser, url: str, language: Language, tokens: TokenFactory, axe_source: str
+) -> list[dict[str, Any]]:
+    """The package document for the government as HTML, served under its own content security policy."""
+    context = await browser.new_context(extra_http_headers=tokens.header("dashboard"))
+    try:
+        page = await context.new_page()
+        answer = await page.goto(url)
+        assert answer is not None and answer.status == 200, url
+        assert await page.get_attribute("html", "lang") == language
+        return await axe_violations(page, axe_source)
+    finally:
+        await context.close()
