@@ -16,18 +16,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis import domain, measures
+from aireg_analysis.campaign_book import Decision, fold_campaigns
 from aireg_analysis.similarity import SimilarityMethod, band_keys, signature, text_fingerprint, to_bytes
 from aireg_analysis.store import (
     ASSIGNMENTS,
     BANDS,
-    CAMPAIGNS,
     DIRECTIONS,
     PROPOSALS,
     SIGNATURES,
     SIMILARITIES,
     AssessmentRow,
     AssignmentRow,
-    CampaignRow,
     ConsultationRow,
     MeasureEvidenceRow,
     MeasureRow,
@@ -35,7 +34,6 @@ from aireg_analysis.store import (
     PackageRow,
     ProposalRow,
     ReviewRow,
-    campaign_members,
     plain_sql,
 )
 from aireg_events.canonical import canonical_json, loads
@@ -69,7 +67,6 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import Envelope
-from aireg_events.log.database import in_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +146,7 @@ async def project_input(session: AsyncSession, envelope: Envelope, event: Domain
         withdrawn.withdrawn = True
         session.add(withdrawn)
         await _forget_signature(session, withdrawn.proposal_id)
-        await _leave_campaign(session, withdrawn)
+        await fold_campaigns(session, [Decision(envelope, event)])
         await restatus(session, withdrawn)
     elif isinstance(event, AttributionDisputeResolved) and event.outcome is DisputeOutcome.upheld:
         misattributed = await session.get(ProposalRow, event.proposal_id)
@@ -327,82 +324,6 @@ def _similarity_rows(proposal_id: str, event: ProposalTriaged) -> list[dict[str,
     ]
 
 
-async def _refresh_campaign(session: AsyncSession, campaign_id: str) -> None:
-    """Size and representative (the member received first) again; a campaign of one is dissolved."""
-    await session.flush()
-    campaign = await session.get(CampaignRow, campaign_id)
-    if campaign is None:
-        return
-    size = (
-        await session.exec(
-            select(func.count()).select_from(ProposalRow).where(ProposalRow.campaign_id == campaign_id)
-        )
-    ).one()
-    if size < 2:
-        await session.execute(
-            update(ProposalRow).where(col(ProposalRow.campaign_id) == campaign_id).values(campaign_id=None)
-        )
-        await session.delete(campaign)
-        return
-    first = (
-        await session.exec(
-            select(ProposalRow.proposal_id)
-            .where(ProposalRow.campaign_id == campaign_id)
-            .order_by(col(ProposalRow.received_at), col(ProposalRow.proposal_id))
-            .limit(1)
-        )
-    ).one()
-    campaign.size = size
-    campaign.representative_id = first
-    session.add(campaign)
-
-
-async def _leave_campaign(session: AsyncSession, row: ProposalRow) -> None:
-    campaign_id = row.campaign_id
-    if campaign_id is None:
-        return
-    row.campaign_id = None
-    session.add(row)
-    await _refresh_campaign(session, campaign_id)
-
-
-async def _join_campaign(
-    session: AsyncSession, row: ProposalRow, envelope: Envelope, event: ProposalTriaged
-) -> None:
-    assert event.campaign_id is not None
-    target = event.campaign_id
-    if await session.get(CampaignRow, target) is None:
-        session.add(
-            CampaignRow(
-                campaign_id=target,
-                consultation_id=event.consultation_id,
-                representative_id=event.campaign_representative or row.proposal_id,
-                size=0,
-                opened_at=envelope.occurred_at,
-                method=_document(event.method.model_dump(mode="json")),
-            )
-        )
-    row.campaign_id = target
-    session.add(row)
-    await session.flush()
-    if event.merged_campaigns:
-        await session.execute(
-            update(ProposalRow)
-            .where(col(ProposalRow.campaign_id).in_(event.merged_campaigns))
-            .values(campaign_id=target)
-        )
-        await session.execute(
-            delete(CampaignRow).where(col(CampaignRow.campaign_id).in_(event.merged_campaigns))
-        )
-    if event.grouped_with:
-        await session.execute(
-            update(ProposalRow)
-            .where(col(ProposalRow.proposal_id).in_(event.grouped_with))
-            .values(campaign_id=target)
-        )
-    await _refresh_campaign(session, target)
-
-
 # --- this service's own decisions -----------------------------------------------------------------------
 
 
@@ -415,7 +336,8 @@ async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEv
     elif isinstance(event, ProposalReleasedFromCampaign):
         row = await _proposal(session, event.proposal_id)
         row.released_from_campaign = True
-        await _leave_campaign(session, row)
+        session.add(row)
+        await fold_campaigns(session, [Decision(envelope, event)])
     elif isinstance(event, ReviewerAssigned):
         session.add(
             AssignmentRow(
@@ -690,40 +612,11 @@ async def project_triage(
             .where(col(ProposalRow.proposal_id).in_(event.exact_duplicates))
             .values(exact_duplicate_of=proposal.proposal_id)
         )
-    leaves = proposal.campaign_id is not None and proposal.campaign_id not in (
-        event.campaign_id,
-        *event.merged_campaigns,
-    )
-    if leaves or event.campaign_id is not None:
-        row = await _proposal(session, proposal.proposal_id)
-        if leaves:
-            await _leave_campaign(session, row)
-        if event.campaign_id is not None:
-            await _join_campaign(session, row, envelope, event)
+    await fold_campaigns(session, [Decision(envelope, event)])
 
 
 # --- a run of new submissions and their first triage, written at once ----------------------------------
 
-_CAMPAIGNS_AMONG = sa_select(CAMPAIGNS.c.campaign_id).where(
-    CAMPAIGNS.c.campaign_id.in_(bindparam("ids", expanding=True))
-)
-_DELETE_CAMPAIGNS = delete(CAMPAIGNS).where(CAMPAIGNS.c.campaign_id.in_(bindparam("ids", expanding=True)))
-_INSERT_CAMPAIGN = insert(CAMPAIGNS)
-_REFRESH_CAMPAIGN = (
-    update(CAMPAIGNS)
-    .where(CAMPAIGNS.c.campaign_id == bindparam("target"))
-    .values(size=bindparam("size"), representative_id=bindparam("representative"))
-)
-_MOVE_CAMPAIGN = (
-    update(PROPOSALS)
-    .where(PROPOSALS.c.campaign_id == bindparam("merged"))
-    .values(campaign_id=bindparam("into"))
-)
-_SET_CAMPAIGN = (
-    update(PROPOSALS)
-    .where(PROPOSALS.c.proposal_id == bindparam("target"))
-    .values(campaign_id=bindparam("campaign"))
-)
 _SET_DUPLICATE_OF = (
     update(PROPOSALS)
     .where(PROPOSALS.c.proposal_id == bindparam("target"))
@@ -747,43 +640,14 @@ async def project_triaged_submissions(session: AsyncSession, run: list[TriagedSu
     few statements for the whole run (the proposals are new: none is recorded yet, ids distinct)."""
     connection = await plain_sql(session)
     for loaded in list(session.identity_map.values()):
-        if isinstance(loaded, (ProposalRow, CampaignRow)):
+        if isinstance(loaded, ProposalRow):
             session.expunge(loaded)  # its copy would be stale after the statements below
-    targets = {item.triaged.campaign_id for item in run if item.triaged.campaign_id is not None}
-    named = targets.union(*(item.triaged.merged_campaigns for item in run))
-    existing: set[str] = set()
-    for chunk in in_chunks(sorted(named)):
-        existing.update((await connection.execute(_CAMPAIGNS_AMONG, {"ids": chunk})).scalars())
-    stored_before = set(existing)
-    alive = set(existing)
-    created: dict[str, TriagedSubmission] = {}
-    merged_into: dict[str, str] = {}
-    campaign_of: dict[str, str | None] = {}
     duplicate_of: dict[str, str | None] = {}
-    for item in run:  # the fold of the run, as one triage after the other changes the tables
+    for item in run:  # the exact duplicates of the run, as one triage after the other marks them
         event = item.triaged
-        proposal_id = item.submitted.proposal_id
-        duplicate_of[proposal_id] = event.exact_duplicate_of
+        duplicate_of[item.submitted.proposal_id] = event.exact_duplicate_of
         for later in event.exact_duplicates:
-            duplicate_of[later] = proposal_id
-        campaign_of[proposal_id] = event.campaign_id
-        target = event.campaign_id
-        if target is None:
-            continue
-        if target not in alive:
-            created[target] = item
-            alive.add(target)
-        for merged in event.merged_campaigns:
-            merged_into[merged] = target
-            alive.discard(merged)
-        for grouped in event.grouped_with:
-            campaign_of[grouped] = target
-
-    def final(campaign_id: str | None) -> str | None:
-        while campaign_id is not None and campaign_id in merged_into:
-            campaign_id = merged_into[campaign_id]
-        return campaign_id
-
+            duplicate_of[later] = item.submitted.proposal_id
     new_ids = {item.submitted.proposal_id for item in run}
     proposals, directions, signatures, bands, similarities = [], [], [], [], []
     for item in run:
@@ -796,7 +660,6 @@ async def project_triaged_submissions(session: AsyncSession, run: list[TriagedSu
             missing=list(event.missing),
             exact_duplicate_of=duplicate_of[submitted.proposal_id],
             triage_event_id=item.envelope.event_id,
-            campaign_id=final(campaign_of[submitted.proposal_id]),
             status=domain.proposal_status(
                 withdrawn=False,
                 forwarded=False,
@@ -825,17 +688,6 @@ async def project_triaged_submissions(session: AsyncSession, run: list[TriagedSu
     ):
         if rows:
             await connection.execute(_INSERT_INTO[table.name], rows)
-    # Proposals recorded before the run: the campaigns merged away, those grouped, the exact duplicates.
-    moved = [{"merged": merged, "into": final(merged)} for merged in merged_into if merged in stored_before]
-    if moved:
-        await connection.execute(_MOVE_CAMPAIGN, moved)
-    regrouped = [
-        {"target": proposal_id, "campaign": final(campaign_id)}
-        for proposal_id, campaign_id in campaign_of.items()
-        if proposal_id not in new_ids
-    ]
-    if regrouped:
-        await connection.execute(_SET_CAMPAIGN, regrouped)
     originals = [
         {"target": proposal_id, "original": original}
         for proposal_id, original in duplicate_of.items()
@@ -843,33 +695,4 @@ async def project_triaged_submissions(session: AsyncSession, run: list[TriagedSu
     ]
     if originals:
         await connection.execute(_SET_DUPLICATE_OF, originals)
-    # Campaigns: those merged away go, those created come, each one joined gets its size and first member.
-    gone = sorted(stored_before & set(merged_into))
-    if gone:
-        await connection.execute(_DELETE_CAMPAIGNS, {"ids": gone})
-    joined = {final(target) for target in targets} - {None}
-    members = await campaign_members(session, [campaign for campaign in joined if campaign is not None])
-    refreshed = []
-    inserted = []
-    for campaign_id in sorted(campaign for campaign in joined if campaign is not None):
-        found = members.get(campaign_id, [])
-        if len(found) < 2:  # a triage never leaves a campaign of one: not a run this projection takes
-            raise ValueError(f"campaign {campaign_id} would have {len(found)} members after the run")
-        if campaign_id in created and (campaign_id not in stored_before or campaign_id in merged_into):
-            item = created[campaign_id]
-            inserted.append(
-                {
-                    "campaign_id": campaign_id,
-                    "consultation_id": item.triaged.consultation_id,
-                    "representative_id": found[0],
-                    "size": len(found),
-                    "opened_at": item.envelope.occurred_at,
-                    "method": _document(item.triaged.method.model_dump(mode="json")),
-                }
-            )
-        else:
-            refreshed.append({"target": campaign_id, "size": len(found), "representative": found[0]})
-    if inserted:
-        await connection.execute(_INSERT_CAMPAIGN, inserted)
-    if refreshed:
-        await connection.execute(_REFRESH_CAMPAIGN, refreshed)
+    await fold_campaigns(session, [Decision(item.envelope, item.triaged) for item in run])

@@ -631,11 +631,6 @@ _SAME_TEXTS = sa_select(
     PROPOSALS.c.text_sha256.in_(bindparam("fingerprints", expanding=True)),
     PROPOSALS.c.withdrawn.is_(False),
 )
-_MEMBERS = (
-    sa_select(PROPOSALS.c.campaign_id, PROPOSALS.c.proposal_id)
-    .where(PROPOSALS.c.campaign_id.in_(bindparam("ids", expanding=True)))
-    .order_by(PROPOSALS.c.campaign_id, *_RECEIVED_ORDER)
-)
 
 
 async def recorded_among(session: AsyncSession, proposal_ids: Iterable[str]) -> set[str]:
@@ -690,13 +685,3 @@ async def same_texts(
             for proposal, consultation, text, at, original in rows
         ]
     return found
-
-
-async def campaign_members(session: AsyncSession, campaign_ids: Iterable[str]) -> dict[str, list[str]]:
-    """The members of each campaign, the one received first first (what a campaign's refresh reads)."""
-    connection = await plain_sql(session)
-    members: dict[str, list[str]] = {}
-    for chunk in in_chunks(sorted(set(campaign_ids))):
-        for campaign_id, proposal_id in await connection.execute(_MEMBERS, {"ids": chunk}):
-            members.setdefault(campaign_id, []).append(proposal_id)
-    return members
