@@ -330,7 +330,7 @@ def _similarity_rows(proposal_id: str, event: ProposalTriaged) -> list[dict[str,
 async def project_own(session: AsyncSession, envelope: Envelope, event: DomainEvent) -> None:
     """Apply one of the analysis service's own events to its tables."""
     if isinstance(event, ProposalTriaged):
-        await project_triage(
+        await _project_triage(
             session, envelope, event, await _proposal_under_triage(session, event.proposal_id)
         )
     elif isinstance(event, ProposalReleasedFromCampaign):
@@ -577,7 +577,7 @@ async def _proposal_under_triage(session: AsyncSession, proposal_id: str) -> Pro
     )
 
 
-async def project_triage(
+async def _project_triage(
     session: AsyncSession, envelope: Envelope, event: ProposalTriaged, proposal: ProposalUnderTriage
 ) -> None:
     """Apply a triage decision to ``proposal`` (as its row stands before the decision)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData, Table, bindparam, func, or_
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData, Table, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import registry
@@ -15,7 +15,7 @@ from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis import domain, measures
-from aireg_analysis.similarity import Signature, SimilarityMethod, band_keys, near_duplicate_similarities
+from aireg_analysis.similarity import SimilarityMethod
 from aireg_events.catalogue.analysis import MeasureStance, MeasureTerms
 from aireg_events.catalogue.common import Organization, Outcome
 from aireg_events.catalogue.submission import ProposalContent
@@ -456,45 +456,8 @@ async def plain_sql(session: AsyncSession) -> AsyncConnection:
     return await session.connection()
 
 
-# The triage queries run once per proposal: plain SQL built once (bound parameters), so that a triage
-# costs neither the ORM's bookkeeping nor a statement's construction and cache key.
-_SAME_TEXT = (
-    PROPOSALS.c.consultation_id == bindparam("consultation_id"),
-    PROPOSALS.c.text_sha256 == bindparam("text_sha256"),
-    PROPOSALS.c.proposal_id != bindparam("proposal_id"),
-    PROPOSALS.c.withdrawn.is_(False),
-)
-_RECEIVED_ORDER = (PROPOSALS.c.received_at, PROPOSALS.c.proposal_id)
-_EARLIEST_SAME_TEXT = (
-    sa_select(PROPOSALS.c.proposal_id, PROPOSALS.c.received_at)
-    .where(*_SAME_TEXT)
-    .order_by(*_RECEIVED_ORDER)
-    .limit(1)
-)
-_LATER_SAME_TEXT = (
-    sa_select(PROPOSALS.c.proposal_id)
-    .where(
-        *_SAME_TEXT,
-        or_(
-            PROPOSALS.c.exact_duplicate_of.is_(None),
-            PROPOSALS.c.exact_duplicate_of != bindparam("proposal_id"),
-        ),
-    )
-    .order_by(*_RECEIVED_ORDER)
-)
-_SHARED = func.count().label("shared")
-_BAND_MATCHES = (
-    sa_select(BANDS.c.proposal_id, _SHARED)
-    .where(
-        BANDS.c.consultation_id == bindparam("consultation_id"),
-        # A key hashes its band's number too: equal keys are of the same band.
-        BANDS.c.bucket.in_(bindparam("keys", expanding=True)),
-        BANDS.c.proposal_id != bindparam("proposal_id"),
-    )
-    .group_by(BANDS.c.proposal_id)
-    .order_by(_SHARED.desc(), BANDS.c.proposal_id)
-    .limit(bindparam("limit"))
-)
+# What triage reads (``triage.py``), one query of each kind for a run of proposals: plain SQL built once
+# (bound parameters), so that it costs neither the ORM's bookkeeping nor a statement's construction.
 _CANDIDATES = (
     sa_select(
         PROPOSALS.c.proposal_id,
@@ -517,76 +480,6 @@ _CAMPAIGNS = (
 )
 
 
-async def exact_duplicates(
-    session: AsyncSession, subject: domain.TriageSubject, text_sha256: str
-) -> tuple[str | None, list[str]]:
-    """The earliest other proposal of the consultation (not withdrawn) received before ``subject`` with
-    the same normalized text (``text_sha256``); or, when ``subject`` came first, the later ones not yet
-    marked as its duplicates."""
-    connection = await plain_sql(session)
-    same_text = {
-        "consultation_id": subject.consultation_id,
-        "text_sha256": text_sha256,
-        "proposal_id": subject.proposal_id,
-    }
-    earliest = (await connection.execute(_EARLIEST_SAME_TEXT, same_text)).first()
-    if earliest is None:
-        return None, []
-    if (earliest[1], earliest[0]) < (subject.received_at, subject.proposal_id):
-        return earliest[0], []
-    later = (await connection.execute(_LATER_SAME_TEXT, same_text)).scalars().all()
-    return None, list(later)
-
-
-async def near_duplicates(
-    session: AsyncSession,
-    *,
-    consultation_id: str,
-    proposal_id: str,
-    signature: Signature,
-    text: str,
-    method: SimilarityMethod,
-    limit: int,
-) -> list[domain.Candidate]:
-    """The LSH query: proposals of the consultation sharing at least one band key with ``signature``
-    (those sharing the most first, at most ``limit``), and of those the near-duplicates of ``text``
-    under ``method``, with their similarity to it."""
-    connection = await plain_sql(session)
-    found = await connection.execute(
-        _BAND_MATCHES,
-        {
-            "consultation_id": consultation_id,
-            "keys": band_keys(signature, method),
-            "proposal_id": proposal_id,
-            "limit": limit,
-        },
-    )
-    ids = [proposal for proposal, _shared in found]
-    if not ids:
-        return []
-    rows = (await connection.execute(_CANDIDATES, {"ids": ids, "method_key": method.key})).all()
-    similarities = near_duplicate_similarities(
-        signature,
-        [values for *_, values, _text in rows],
-        method,
-        text=text,
-        other_texts=[other for *_, other in rows],
-    )
-    return [
-        domain.Candidate(
-            proposal_id=candidate,
-            similarity=similarity,
-            received_at=received_at,
-            campaign_id=campaign_id,
-            released=released,
-        )
-        for (candidate, received_at, campaign_id, released, _values, _text), similarity in zip(
-            rows, similarities, strict=True
-        )
-        if similarity is not None
-    ]
-
-
 async def campaigns_by_id(
     session: AsyncSession, campaign_ids: Iterable[str]
 ) -> dict[str, domain.CampaignFacts]:
@@ -607,8 +500,6 @@ async def proposal_row(session: AsyncSession, proposal_id: str) -> ProposalRow:
         raise LookupError(f"proposal {proposal_id} is not in the store")
     return row
 
-
-# --- what the triage of a run of new submissions reads (batch_triage.py): one query each for the run ---
 
 _KEYS_CHUNK = 5000
 """Band keys per look-up: a run of 500 texts has 9,000 (18 bands each), two or three queries."""
@@ -646,7 +537,7 @@ async def band_rows(
     session: AsyncSession, consultation_ids: Iterable[str], keys: Iterable[int]
 ) -> list[tuple[str, int, str]]:
     """Every row of the LSH index of these consultations holding one of ``keys``: (consultation, key,
-    proposal), one per band row (what :func:`near_duplicates` counts)."""
+    proposal), one per band row (triage counts the keys each proposal shares)."""
     connection = await plain_sql(session)
     consultations = sorted(set(consultation_ids))
     found: list[tuple[str, int, str]] = []
@@ -660,7 +551,7 @@ async def candidates_by_id(
     session: AsyncSession, proposal_ids: Iterable[str], method: SimilarityMethod
 ) -> dict[str, tuple[datetime, str | None, bool, bytes, str]]:
     """(received_at, campaign_id, released, signature, text) of those of ``proposal_ids`` with a
-    signature of ``method`` (what :func:`near_duplicates` compares)."""
+    signature of ``method`` (what triage compares)."""
     connection = await plain_sql(session)
     found: dict[str, tuple[datetime, str | None, bool, bytes, str]] = {}
     for chunk in in_chunks(sorted(set(proposal_ids))):
