@@ -1,11 +1,11 @@
-"""Kafka handlers of the analysis service: thin; event → inbox → projection → triage → log.
+"""Kafka handlers of the analysis service: thin; event → inbox → projector → triage → log.
 
 Every delivery goes through :meth:`SubmissionConsumer.apply_batch` (one delivery is a batch of one). Each
-run of new submissions is triaged at once by the one decider (``triage.py``) and recorded with its
-triages in a few statements; every other event is projected, and the proposal it changed (an amendment)
-triaged again as a run of one. Everything happens in the unit of work of the inbox rows: the consumed
-fact is projected, triage decides, ``ProposalTriaged`` is appended (caused by the consumed event, with
-its trace context) and projected.
+run of new submissions is triaged at once by the one decider (``triage.py``); every other event is
+projected, and the proposal it changed (an amendment) triaged again as a run of one. Everything happens
+in the unit of work of the inbox rows: the consumed fact is projected, triage decides, ``ProposalTriaged``
+is appended (caused by the consumed event, with its trace context) and projected, all through the one
+projector (whose write buffer is flushed before triage reads the tables and at the batch's end).
 """
 
 from __future__ import annotations
@@ -14,12 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aireg_analysis import domain, store
-from aireg_analysis.projections import (
-    TriagedSubmission,
-    project_input,
-    project_own,
-    project_triaged_submissions,
-)
+from aireg_analysis.projector import flush, project
 from aireg_analysis.store import ProposalRow
 from aireg_analysis.triage import TriagePolicy, triage
 from aireg_events.catalogue.submission import ProposalAmended, ProposalSubmitted
@@ -65,15 +60,17 @@ class SubmissionConsumer:
             await self._apply_one(uow, delivery)
             appended.append(len(uow.appended) - before)
         appended += await self._triage_new(uow, run)
+        await flush(uow.session)
         return appended
 
     async def _apply_one(self, uow: UnitOfWork, delivery: Delivery) -> None:
         """A fact that is not a new submission: projected; the proposal triaged again if its current
         version is not triaged yet (an amendment)."""
         event = delivery.event
-        await project_input(uow.session, delivery.envelope, event)
+        await project(uow.session, delivery.envelope, event)
         if not isinstance(event, (ProposalSubmitted, ProposalAmended)):
             return
+        await flush(uow.session)
         row = await uow.session.get(ProposalRow, event.proposal_id)
         if row is None or row.withdrawn or row.triaged_version == row.version:
             return
@@ -92,26 +89,28 @@ class SubmissionConsumer:
             causation_id=delivery.envelope.event_id,
             correlation_id=delivery.envelope.correlation_id,
         )
-        await project_own(uow.session, envelope, decision)
+        await project(uow.session, envelope, decision)
 
     async def _triage_new(self, uow: UnitOfWork, run: list[Delivery]) -> list[int]:
         """Record and triage a run of new proposals (distinct ids, none recorded), in order: one
         ``ProposalTriaged`` each, caused by its delivery and carrying its trace context."""
         if not run:
             return []
-        submissions = [delivery.event for delivery in run]
-        assert all(isinstance(event, ProposalSubmitted) for event in submissions)
-        subjects = [
-            domain.TriageSubject(
-                proposal_id=event.proposal_id,
-                consultation_id=event.consultation_id,
-                version=1,
-                received_at=event.received_at,
-                content=event.content,
+        await flush(uow.session)  # triage reads the tables as the deliveries before the run left them
+        subjects: list[domain.TriageSubject] = []
+        for delivery in run:
+            event = delivery.event
+            assert isinstance(event, ProposalSubmitted)
+            await project(uow.session, delivery.envelope, event)
+            subjects.append(
+                domain.TriageSubject(
+                    proposal_id=event.proposal_id,
+                    consultation_id=event.consultation_id,
+                    version=1,
+                    received_at=event.received_at,
+                    content=event.content,
+                )
             )
-            for event in submissions
-            if isinstance(event, ProposalSubmitted)
-        ]
         decisions = await triage(uow.session, subjects, self.policy)
         envelopes = await uow.append_many(
             [
@@ -126,12 +125,6 @@ class SubmissionConsumer:
                 for delivery, decision in zip(run, decisions, strict=True)
             ]
         )
-        await project_triaged_submissions(
-            uow.session,
-            [
-                TriagedSubmission(submitted, envelope, decision)
-                for submitted, envelope, decision in zip(submissions, envelopes, decisions, strict=True)
-                if isinstance(submitted, ProposalSubmitted)
-            ],
-        )
+        for envelope, decision in zip(envelopes, decisions, strict=True):
+            await project(uow.session, envelope, decision)
         return [1] * len(run)

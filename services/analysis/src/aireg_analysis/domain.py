@@ -36,7 +36,7 @@ from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.rules import RuleViolation
 
 
-class ProposalStatus(StrEnum):
+class WorkflowStatus(StrEnum):
     """Where a proposal is in the analysis workflow (the queue's ``status``)."""
 
     received = "received"
@@ -223,30 +223,30 @@ class PackageFacts:
     items: tuple[str, ...]
 
 
-def proposal_status(
+def workflow_status(
     *,
     withdrawn: bool,
-    misattributed: bool = False,
+    misattributed: bool,
     forwarded: bool,
     assessment_current: bool,
     in_package: bool,
     assigned: bool,
     triaged_current: bool,
-) -> ProposalStatus:
+) -> WorkflowStatus:
     """The one place the workflow status is derived from the facts (stored for the queue's filter)."""
     if misattributed:
-        return ProposalStatus.misattributed
+        return WorkflowStatus.misattributed
     if withdrawn:
-        return ProposalStatus.withdrawn
+        return WorkflowStatus.withdrawn
     if forwarded:
-        return ProposalStatus.forwarded
+        return WorkflowStatus.forwarded
     if assessment_current:
-        return ProposalStatus.in_package if in_package else ProposalStatus.assessed
+        return WorkflowStatus.in_package if in_package else WorkflowStatus.assessed
     if assigned:
-        return ProposalStatus.under_review
+        return WorkflowStatus.under_review
     if triaged_current:
-        return ProposalStatus.triaged
-    return ProposalStatus.received
+        return WorkflowStatus.triaged
+    return WorkflowStatus.received
 
 
 # --- triage ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The command handlers of the analysis service: one per command, each loading the facts its rule needs,
 asking the pure domain (``domain``, ``measures``), and recording what was decided with ``unit.record``
-(the bus appends it and runs ``projections.project_own`` on it in the same transaction).
+(the bus appends it and runs ``projector.project_now`` on it in the same transaction).
 
 Each handler is registered with the rules it may refuse its command with: a route documents exactly those
 (``HANDLERS.refusals(Command)``). A handler answers with the view its route renders, read in the

@@ -1,5 +1,5 @@
 """The analysis service's state tables (SQLModel) and their queries; all rebuildable from its log and
-its inbox-recorded inputs (``projections.py`` is the only writer)."""
+its inbox-recorded inputs (``projector.py`` is the only writer)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class ProposalRow(StateTable, table=True):
     content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     version: int = 1
     text_sha256: str = Field(max_length=64)
-    status: str = Field(max_length=32, default=domain.ProposalStatus.received.value)
+    status: str = Field(max_length=32, default=domain.WorkflowStatus.received.value)
     withdrawn: bool = False
     misattributed: bool = False
     """An upheld attribution dispute set it aside: out of the queue."""
