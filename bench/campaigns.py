@@ -57,6 +57,7 @@ from aireg_events.log.dead_letters import DeadLetters
 from aireg_events.log.migrations import upgrade_to_head
 from bench.campaign_corpus import BANDS, Corpus, Letter, generate
 from bench.harness import header
+from tests.support.sealed import sealed_submitter
 
 TOPIC = "aireg.submission.v1"
 BATCH = 500
@@ -73,11 +74,9 @@ class _Refused:
 def _content(letter: Letter, index: int) -> ProposalContent:
     return ProposalContent.model_validate(
         {
-            "submitter": {
-                "name": f"Sender {index}",
-                "kind": "citizen",
-                "contact_email": f"s{index}@example.org",
-            },
+            "submitter": sealed_submitter(
+                {"name": f"Sender {index}", "kind": "citizen", "contact_email": f"s{index}@example.org"}
+            ),
             "title": "Proposal on the regulation of artificial intelligence",
             "summary": "A letter to the consultation.",
             "text": letter.text,
