@@ -45,7 +45,7 @@ from aireg_analysis.app import MIGRATIONS, triage_policy
 from aireg_analysis.consumers import SubmissionConsumer
 from aireg_analysis.settings import Settings
 from aireg_analysis.similarity import SimilarityMethod, text_fingerprint
-from aireg_analysis.store import PROPOSALS
+from aireg_analysis.tables import PROPOSALS
 from aireg_analysis.triage import TriagePolicy
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.catalogue.submission import ConsultationOpened, ProposalContent, ProposalSubmitted

@@ -16,7 +16,7 @@ from aireg_analysis.app import MIGRATIONS
 from aireg_analysis.domain import WorkflowStatus
 from aireg_analysis.projector import project_now
 from aireg_analysis.similarity import SimilarityMethod
-from aireg_analysis.store import PROPOSALS, ProposalRow
+from aireg_analysis.tables import PROPOSALS, ProposalRow
 from aireg_analysis.views import queue_page
 from aireg_events.catalogue.analysis import ProposalTriaged, ReviewerAssigned
 from aireg_events.catalogue.common import DomainEvent, Organization

@@ -17,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_analysis.store import CAMPAIGNS, PROPOSALS, CampaignRow, ProposalRow, plain_sql
+from aireg_analysis.tables import CAMPAIGNS, PROPOSALS, CampaignRow, ProposalRow, plain_sql
 from aireg_events.campaigns import Campaign, CampaignBook, Placement, first_received, fold_decision, named_by
 from aireg_events.canonical import canonical_json, loads
 from aireg_events.catalogue.analysis import ProposalTriaged

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aireg_analysis import domain, store
+from aireg_analysis import domain, loaders
 from aireg_analysis.projector import flush, project
-from aireg_analysis.store import ProposalRow
+from aireg_analysis.tables import ProposalRow
 from aireg_analysis.triage import TriagePolicy, triage
 from aireg_events.catalogue.submission import ProposalAmended, ProposalSubmitted
 from aireg_events.envelope import Actor
@@ -41,7 +41,7 @@ class SubmissionConsumer:
         # Take the log's lock first (PostgreSQL): replicas then triage one transaction at a time, and
         # each triage sees every proposal indexed before it.
         await uow.log_head()
-        recorded = await store.recorded_among(
+        recorded = await loaders.recorded_among(
             uow.session,
             [d.event.proposal_id for d in deliveries if isinstance(d.event, ProposalSubmitted)],
         )

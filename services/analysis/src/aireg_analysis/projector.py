@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from aireg_analysis import domain, measures
 from aireg_analysis.campaign_book import Decision, fold_campaigns
 from aireg_analysis.similarity import SimilarityMethod, band_keys, signature, text_fingerprint, to_bytes
-from aireg_analysis.store import (
+from aireg_analysis.tables import (
     ASSIGNMENTS,
     BANDS,
     DIRECTIONS,

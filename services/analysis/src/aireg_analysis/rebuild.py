@@ -4,7 +4,7 @@ submission events through the one projector the live service uses; and the diges
 from __future__ import annotations
 
 from aireg_analysis.projector import project_now
-from aireg_analysis.store import metadata
+from aireg_analysis.tables import metadata
 from aireg_events.log import rebuild as machinery
 from aireg_events.log.database import Database
 

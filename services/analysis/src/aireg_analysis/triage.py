@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_analysis import domain, store
+from aireg_analysis import domain, loaders
 from aireg_analysis.similarity import (
     Signature,
     SimilarityMethod,
@@ -113,7 +113,7 @@ async def triage(
             await asyncio.sleep(0)  # requests are answered while a long run is hashed
     consultations = {subject.consultation_id for subject in subjects}
     index = TriageIndex()
-    for consultation_id, key, proposal_id in await store.band_rows(
+    for consultation_id, key, proposal_id in await loaders.band_rows(
         session, consultations, {key for subject in subjects for key in subject.keys}
     ):
         index.bands[consultation_id, key].append(proposal_id)
@@ -131,7 +131,7 @@ async def triage(
         for key in subject.keys:
             index.bands[subject.consultation_id, key].append(subject.proposal_id)
     subject_ids = {subject.proposal_id for subject in subjects}
-    stored = await store.candidates_by_id(
+    stored = await loaders.candidates_by_id(
         session,
         {proposal_id for ids in chosen for proposal_id in ids if proposal_id not in subject_ids},
         method,
@@ -139,13 +139,13 @@ async def triage(
     for proposal_id, (received_at, campaign_id, released, hashvalues, text) in stored.items():
         index.candidates[proposal_id] = _Candidate(received_at, campaign_id, released, hashvalues, text)
         index.received_at[proposal_id] = received_at
-    stored_campaigns = await store.campaigns_by_id(
+    stored_campaigns = await loaders.campaigns_by_id(
         session, {candidate.campaign_id for candidate in index.candidates.values() if candidate.campaign_id}
     )
     index.campaigns.update(stored_campaigns)
     for facts in stored_campaigns.values():
         index.received_at[facts.representative_id] = facts.representative_received_at
-    for proposal_id, consultation_id, fingerprint, received_at, original in await store.same_texts(
+    for proposal_id, consultation_id, fingerprint, received_at, original in await loaders.same_texts(
         session, consultations, {subject.fingerprint for subject in subjects}
     ):
         if proposal_id not in subject_ids:  # a subject joins the overlay when it is decided

@@ -15,9 +15,9 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_analysis import measures, store
+from aireg_analysis import loaders, measures
 from aireg_analysis.domain import WorkflowStatus
-from aireg_analysis.store import (
+from aireg_analysis.tables import (
     AssessmentRow,
     AssignmentRow,
     CampaignRow,
@@ -595,7 +595,7 @@ async def package_view(session: AsyncSession, package_id: str) -> PackagePublic 
         submitted_at=package.submitted_at,
         late=package.late,
         counts=dict(package.counts),
-        measure_ids=[measure.measure_id for measure in await store.package_measures(session, package_id)],
+        measure_ids=[measure.measure_id for measure in await loaders.package_measures(session, package_id)],
         items=[
             PackageItemPublic(
                 proposal_id=item.proposal_id,
@@ -650,7 +650,7 @@ def measure_position(item: MeasurePublic) -> list[Any]:
 
 
 async def measures_public(session: AsyncSession, rows: list[MeasureRow]) -> list[MeasurePublic]:
-    facts = await store.measure_facts_of(session, rows)
+    facts = await loaders.measure_facts_of(session, rows)
     links: dict[str, list[MeasureEvidenceRow]] = {row.measure_id: [] for row in rows}
     ids = [row.measure_id for row in rows]
     if ids:
