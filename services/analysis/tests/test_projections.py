@@ -211,3 +211,22 @@ async def test_a_misattributed_proposal_amended_and_triaged_again_stays_out_of_t
         ).scalar_one()
     assert queue == []
     assert status == "misattributed"
+
+
+async def test_a_submission_projected_first_in_a_fresh_session_is_recorded_when_it_commits(
+    database: Database,
+) -> None:
+    proposal = submitted("The first event after the rebuild's commit")
+    session = AsyncSession(database.writer, expire_on_commit=False)
+    try:
+        await project_now(session, sealed(proposal, "submission"), proposal)
+        await session.commit()
+    finally:
+        await session.close()
+    async with database.reader.connect() as connection:
+        titles = (
+            await connection.execute(
+                select(PROPOSALS.c.title).where(PROPOSALS.c.proposal_id == proposal.proposal_id)
+            )
+        ).all()
+    assert [title for (title,) in titles] == ["The first event after the rebuild's commit"]

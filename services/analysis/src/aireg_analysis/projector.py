@@ -176,25 +176,27 @@ class _WriteBuffer:
         self.rows.setdefault(table.name, []).extend(rows)
 
 
-def _current_transaction(session: AsyncSession) -> object:
+async def _buffer(session: AsyncSession) -> _WriteBuffer:
+    """The buffer of the transaction under way (begun here if none is): one that a rolled back
+    savepoint or transaction left behind is dropped."""
+    await session.connection()
     sync_session = session.sync_session
-    return sync_session.get_nested_transaction() or sync_session.get_transaction()
-
-
-def _buffer(session: AsyncSession) -> _WriteBuffer:
-    """This transaction's buffer (one a rolled back savepoint left behind is dropped)."""
-    transaction = _current_transaction(session)
+    transaction = sync_session.get_nested_transaction() or sync_session.get_transaction()
     buffer = session.info.get(_BUFFER)
-    if not isinstance(buffer, _WriteBuffer) or buffer.transaction is not transaction:
+    if not isinstance(buffer, _WriteBuffer) or not _active(buffer):
         buffer = session.info[_BUFFER] = _WriteBuffer(transaction)
     return buffer
+
+
+def _active(buffer: _WriteBuffer) -> bool:
+    return bool(getattr(buffer.transaction, "is_active", False))
 
 
 async def flush(session: AsyncSession) -> None:
     """Write what the buffer holds: one statement per table, then the campaign book folded once."""
     buffer = session.info.pop(_BUFFER, None)
-    if not isinstance(buffer, _WriteBuffer) or buffer.transaction is not _current_transaction(session):
-        return
+    if not isinstance(buffer, _WriteBuffer) or not _active(buffer):
+        return  # nothing held, or what was held was rolled back
     if not buffer.proposals:
         return
     connection = await plain_sql(session)
@@ -275,7 +277,7 @@ async def _consultation_opened(session: AsyncSession, envelope: Envelope, event:
 @_projects(ProposalSubmitted, buffered=True)
 async def _proposal_submitted(session: AsyncSession, envelope: Envelope, event: ProposalSubmitted) -> None:
     """A submitted proposal, held in the buffer; nothing changes when its id was submitted before."""
-    buffer = _buffer(session)
+    buffer = await _buffer(session)
     if event.proposal_id in buffer.proposals or (
         (
             await (await plain_sql(session)).execute(_PROPOSAL_EXISTS, {"proposal_id": event.proposal_id})
@@ -436,7 +438,7 @@ def _similarity_rows(proposal_id: str, event: ProposalTriaged) -> list[dict[str,
 async def _proposal_triaged(session: AsyncSession, envelope: Envelope, event: ProposalTriaged) -> None:
     """The first triage of a proposal still in the buffer completes its rows there; any other triage
     is written at once."""
-    buffer = _buffer(session)
+    buffer = await _buffer(session)
     row = buffer.proposals.get(event.proposal_id)
     if row is None or row["triaged_version"] is not None:
         await flush(session)
