@@ -42,10 +42,11 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 
 from aireg_analysis.app import MIGRATIONS, triage_policy
-from aireg_analysis.consumers import SubmissionConsumer, TriagePolicy
+from aireg_analysis.consumers import SubmissionConsumer
 from aireg_analysis.settings import Settings
 from aireg_analysis.similarity import SimilarityMethod, text_fingerprint
-from aireg_analysis.store import PROPOSALS
+from aireg_analysis.tables import PROPOSALS
+from aireg_analysis.triage import TriagePolicy
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.catalogue.submission import ConsultationOpened, ProposalContent, ProposalSubmitted
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
@@ -56,6 +57,7 @@ from aireg_events.log.dead_letters import DeadLetters
 from aireg_events.log.migrations import upgrade_to_head
 from bench.campaign_corpus import BANDS, Corpus, Letter, generate
 from bench.harness import header
+from tests.support.sealed import sealed_submitter
 
 TOPIC = "aireg.submission.v1"
 BATCH = 500
@@ -72,11 +74,9 @@ class _Refused:
 def _content(letter: Letter, index: int) -> ProposalContent:
     return ProposalContent.model_validate(
         {
-            "submitter": {
-                "name": f"Sender {index}",
-                "kind": "citizen",
-                "contact_email": f"s{index}@example.org",
-            },
+            "submitter": sealed_submitter(
+                {"name": f"Sender {index}", "kind": "citizen", "contact_email": f"s{index}@example.org"}
+            ),
             "title": "Proposal on the regulation of artificial intelligence",
             "summary": "A letter to the consultation.",
             "text": letter.text,

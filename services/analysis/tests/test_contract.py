@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from aireg_analysis import domain, measures
 from aireg_analysis.app import MIGRATIONS, create_app
 from aireg_analysis.settings import Settings
-from aireg_analysis.store import metadata
+from aireg_analysis.tables import metadata
 from aireg_cli.keys import KeyRing
 from aireg_events.log.database import open_database
 from aireg_events.log.migrations import upgrade_to_head

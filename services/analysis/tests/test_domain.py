@@ -11,9 +11,9 @@ from aireg_analysis.domain import (
     CampaignFacts,
     Candidate,
     ProposalFacts,
-    ProposalStatus,
     ReviewFact,
     TriageSubject,
+    WorkflowStatus,
 )
 from aireg_analysis.similarity import SimilarityMethod
 from aireg_events.catalogue.analysis import CriteriaScores
@@ -142,21 +142,29 @@ def test_the_similar_list_is_capped_closest_first() -> None:
 
 
 def test_the_status_follows_the_facts_in_order_of_precedence() -> None:
-    def status(**facts: bool) -> ProposalStatus:
+    def status(**facts: bool) -> WorkflowStatus:
         base = dict.fromkeys(
-            ("withdrawn", "forwarded", "assessment_current", "in_package", "assigned", "triaged_current"),
+            (
+                "withdrawn",
+                "misattributed",
+                "forwarded",
+                "assessment_current",
+                "in_package",
+                "assigned",
+                "triaged_current",
+            ),
             False,
         )
-        return domain.proposal_status(**{**base, **facts})
+        return domain.workflow_status(**{**base, **facts})
 
-    assert status() == ProposalStatus.received
-    assert status(triaged_current=True) == ProposalStatus.triaged
-    assert status(triaged_current=True, assigned=True) == ProposalStatus.under_review
-    assert status(assigned=True, assessment_current=True) == ProposalStatus.assessed
-    assert status(assessment_current=True, in_package=True) == ProposalStatus.in_package
-    assert status(in_package=True, assigned=True) == ProposalStatus.under_review  # amended after assessment
-    assert status(forwarded=True, assessment_current=True) == ProposalStatus.forwarded
-    assert status(withdrawn=True, forwarded=True) == ProposalStatus.withdrawn
+    assert status() == WorkflowStatus.received
+    assert status(triaged_current=True) == WorkflowStatus.triaged
+    assert status(triaged_current=True, assigned=True) == WorkflowStatus.under_review
+    assert status(assigned=True, assessment_current=True) == WorkflowStatus.assessed
+    assert status(assessment_current=True, in_package=True) == WorkflowStatus.in_package
+    assert status(in_package=True, assigned=True) == WorkflowStatus.under_review  # amended after assessment
+    assert status(forwarded=True, assessment_current=True) == WorkflowStatus.forwarded
+    assert status(withdrawn=True, forwarded=True) == WorkflowStatus.withdrawn
 
 
 # --- review and assessment ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from aireg_analysis import commands, domain, measures
 from aireg_analysis.app import MIGRATIONS
 from aireg_analysis.handlers import HANDLERS
-from aireg_analysis.projections import project_input, project_own
+from aireg_analysis.projector import project_now
 from aireg_events.bus import Caller, MessageBus
 from aireg_events.catalogue.analysis import CriteriaScores, MeasureDecision, MeasureStance
 from aireg_events.catalogue.common import Organization, Outcome, Recommendation
@@ -51,7 +51,7 @@ async def bus(database: Database) -> AsyncIterator[MessageBus]:
     appender = LogAppender(database, "analysis", clock=lambda: MOMENT)
     await appender.start()
     try:
-        yield MessageBus(appender, HANDLERS, project_own, None)
+        yield MessageBus(appender, HANDLERS, project_now, None)
     finally:
         await appender.stop()
 
@@ -69,14 +69,14 @@ async def consultation_id(database: Database) -> str:
         forwarding_due_at=MOMENT + timedelta(days=60),
     )
     async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
-        await project_input(session, sealed(opened, "submission"), opened)
+        await project_now(session, sealed(opened, "submission"), opened)
     return opened.consultation_id
 
 
 async def received(database: Database, consultation_id: str, title: str) -> str:
     proposal = submitted(title).model_copy(update={"consultation_id": consultation_id})
     async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
-        await project_input(session, sealed(proposal, "submission"), proposal)
+        await project_now(session, sealed(proposal, "submission"), proposal)
     return proposal.proposal_id
 
 

@@ -13,14 +13,19 @@ from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_analysis.app import MIGRATIONS
-from aireg_analysis.domain import ProposalStatus
-from aireg_analysis.projections import project_input, project_own
+from aireg_analysis.domain import WorkflowStatus
+from aireg_analysis.projector import project_now
 from aireg_analysis.similarity import SimilarityMethod
-from aireg_analysis.store import PROPOSALS, ProposalRow
+from aireg_analysis.tables import PROPOSALS, ProposalRow
 from aireg_analysis.views import queue_page
 from aireg_events.catalogue.analysis import ProposalTriaged, ReviewerAssigned
 from aireg_events.catalogue.common import DomainEvent, Organization
-from aireg_events.catalogue.submission import AttributionDisputeResolved, DisputeOutcome, ProposalSubmitted
+from aireg_events.catalogue.submission import (
+    AttributionDisputeResolved,
+    DisputeOutcome,
+    ProposalAmended,
+    ProposalSubmitted,
+)
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
@@ -91,11 +96,11 @@ async def test_a_command_that_loaded_a_proposal_before_its_triage_sees_the_triag
 ) -> None:
     proposal = submitted("Loaded before its triage")
     async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
-        await project_input(session, sealed(proposal, "submission"), proposal)
+        await project_now(session, sealed(proposal, "submission"), proposal)
         loaded = await session.get(ProposalRow, proposal.proposal_id)
         assert loaded is not None and loaded.status == "received"
 
-        await project_own(session, sealed(triaged(proposal), "analysis"), triaged(proposal))
+        await project_now(session, sealed(triaged(proposal), "analysis"), triaged(proposal))
 
         again = await session.get(ProposalRow, proposal.proposal_id)
         assert again is loaded
@@ -111,7 +116,7 @@ async def test_a_command_that_loaded_a_proposal_before_its_triage_sees_the_triag
             reviewer="reviewer-a",
             organization=Organization.ministry,
         )
-        await project_own(session, sealed(assignment, "analysis"), assignment)
+        await project_now(session, sealed(assignment, "analysis"), assignment)
         await session.flush()
         stored = (
             await session.execute(
@@ -127,8 +132,8 @@ async def test_a_proposal_submitted_twice_keeps_what_the_first_submission_said(d
     first = submitted("The first submission")
     second = first.model_copy(update={"content": content(title="A second submission, same id")})
     async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
-        await project_input(session, sealed(first, "submission"), first)
-        await project_input(session, sealed(second, "submission"), second)
+        await project_now(session, sealed(first, "submission"), first)
+        await project_now(session, sealed(second, "submission"), second)
         titles = (
             await session.execute(
                 select(PROPOSALS.c.title).where(PROPOSALS.c.proposal_id == first.proposal_id)
@@ -145,8 +150,8 @@ async def test_an_upheld_attribution_dispute_takes_the_proposal_out_of_the_queue
     rejected = rejected.model_copy(update={"consultation_id": consultation_id})
     async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
         for proposal, outcome in ((upheld, DisputeOutcome.upheld), (rejected, DisputeOutcome.rejected)):
-            await project_input(session, sealed(proposal, "submission"), proposal)
-            await project_own(session, sealed(triaged(proposal), "analysis"), triaged(proposal))
+            await project_now(session, sealed(proposal, "submission"), proposal)
+            await project_now(session, sealed(triaged(proposal), "analysis"), triaged(proposal))
             resolution = AttributionDisputeResolved(
                 dispute_id=new_event_id(),
                 proposal_id=proposal.proposal_id,
@@ -154,7 +159,7 @@ async def test_an_upheld_attribution_dispute_takes_the_proposal_out_of_the_queue
                 outcome=outcome,
                 rationale="r",
             )
-            await project_input(session, sealed(resolution, "submission"), resolution)
+            await project_now(session, sealed(resolution, "submission"), resolution)
         await session.flush()
         queue = await queue_page(session, now=MOMENT, limit=100, cursor=None, consultation_id=consultation_id)
         assert [item.proposal_id for item in queue] == [rejected.proposal_id]
@@ -164,7 +169,64 @@ async def test_an_upheld_attribution_dispute_takes_the_proposal_out_of_the_queue
             limit=100,
             cursor=None,
             consultation_id=consultation_id,
-            status=ProposalStatus.misattributed,
+            status=WorkflowStatus.misattributed,
         )
         assert [item.proposal_id for item in asked] == [upheld.proposal_id]
         assert [item.submitter_kind for item in asked] == ["industry_association"]
+
+
+async def test_a_misattributed_proposal_amended_and_triaged_again_stays_out_of_the_queue(
+    database: Database,
+) -> None:
+    proposal = submitted("Filed in someone's name, then amended")
+    consultation_id = proposal.consultation_id
+    async with AsyncSession(database.writer, expire_on_commit=False) as session, session.begin():
+        await project_now(session, sealed(proposal, "submission"), proposal)
+        await project_now(session, sealed(triaged(proposal), "analysis"), triaged(proposal))
+        resolution = AttributionDisputeResolved(
+            dispute_id=new_event_id(),
+            proposal_id=proposal.proposal_id,
+            consultation_id=consultation_id,
+            outcome=DisputeOutcome.upheld,
+            rationale="r",
+        )
+        await project_now(session, sealed(resolution, "submission"), resolution)
+        amended = ProposalAmended(
+            proposal_id=proposal.proposal_id,
+            consultation_id=consultation_id,
+            portal="portal-a",
+            changes={"text": "amended"},
+            content=content(title="Amended after the dispute"),
+            reason="A better text.",
+        )
+        await project_now(session, sealed(amended, "submission"), amended)
+        again = triaged(proposal).model_copy(update={"proposal_version": 2})
+        await project_now(session, sealed(again, "analysis"), again)
+        await session.flush()
+        queue = await queue_page(session, now=MOMENT, limit=100, cursor=None, consultation_id=consultation_id)
+        status = (
+            await session.execute(
+                select(PROPOSALS.c.status).where(PROPOSALS.c.proposal_id == proposal.proposal_id)
+            )
+        ).scalar_one()
+    assert queue == []
+    assert status == "misattributed"
+
+
+async def test_a_submission_projected_first_in_a_fresh_session_is_recorded_when_it_commits(
+    database: Database,
+) -> None:
+    proposal = submitted("The first event after the rebuild's commit")
+    session = AsyncSession(database.writer, expire_on_commit=False)
+    try:
+        await project_now(session, sealed(proposal, "submission"), proposal)
+        await session.commit()
+    finally:
+        await session.close()
+    async with database.reader.connect() as connection:
+        titles = (
+            await connection.execute(
+                select(PROPOSALS.c.title).where(PROPOSALS.c.proposal_id == proposal.proposal_id)
+            )
+        ).all()
+    assert [title for (title,) in titles] == ["The first event after the rebuild's commit"]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from aireg_analysis import rebuild
-from aireg_analysis.store import metadata
+from aireg_analysis.tables import metadata
 from aireg_cli.keys import KeyRing
 from aireg_events.log.database import Database, open_database
 from services.analysis.tests.harness import AnalysisUnderTest, SetClock, start_analysis

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aireg_events.campaigns import GroupFacts
 from aireg_events.catalogue.analysis import ProposalReleasedFromCampaign, ProposalTriaged
 from aireg_events.catalogue.common import Organization, Outcome, Recommendation
 from aireg_events.catalogue.submission import ProposalContent, ProposalSubmitted, ProposalWithdrawn
-from aireg_reporting.campaigns import GroupFacts
 from aireg_reporting.domain import Received
 from services.reporting.tests.chains import LEAD, Call, content, days
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from aireg_events.campaigns import GroupFacts
 from aireg_events.canonical import canonical_json
 from aireg_reporting import domain
-from aireg_reporting.campaigns import GroupFacts
 from aireg_reporting.document.content import PackageNotFound, build_document, content_sha256
 from aireg_reporting.document.html import render_html
 from aireg_reporting.document.markdown import render_markdown

@@ -13,14 +13,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_events.catalogue.submission import ConsultationOpened
-from aireg_events.log.consumer import Delivery
-from aireg_events.log.database import Database, open_database
-from aireg_events.log.migrations import upgrade_to_head
-from aireg_events.log.tables import inbox
-from aireg_reporting import domain
-from aireg_reporting.api import statistics_of_consultations
-from aireg_reporting.campaigns import (
+from aireg_events.campaigns import (
     Campaign,
     CampaignBook,
     GroupFacts,
@@ -28,6 +21,13 @@ from aireg_reporting.campaigns import (
     fold_decision,
     hold_elections_in_memory,
 )
+from aireg_events.catalogue.submission import ConsultationOpened
+from aireg_events.log.consumer import Delivery
+from aireg_events.log.database import Database, open_database
+from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.tables import inbox
+from aireg_reporting import domain
+from aireg_reporting.api import statistics_of_consultations
 from aireg_reporting.domain import Received
 from aireg_reporting.projections import project, project_all
 from aireg_reporting.rebuild import MIGRATIONS, TopicsLoad, state_digest

@@ -157,7 +157,7 @@ def queue_router(runtime: LogRuntime) -> APIRouter:
         principal: Staff,
         page: PageParams,
         consultation_id: ConsultationFilter = None,
-        status: Annotated[domain.ProposalStatus | None, Query()] = None,
+        status: Annotated[domain.WorkflowStatus | None, Query()] = None,
         direction: Annotated[Direction | None, Query()] = None,
         work: Annotated[
             views.OwnWork | None,

@@ -9,11 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from aireg_analysis.api import measures_router, packages_router, proposals_router, queue_router
-from aireg_analysis.consumers import SubmissionConsumer, TriagePolicy
+from aireg_analysis.consumers import SubmissionConsumer
 from aireg_analysis.handlers import HANDLERS
-from aireg_analysis.projections import project_own
+from aireg_analysis.projector import project_now
 from aireg_analysis.settings import Settings
 from aireg_analysis.similarity import SimilarityMethod
+from aireg_analysis.triage import TriagePolicy
 from aireg_events.bus import MessageBus
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
@@ -62,7 +63,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         subscription=Subscription(
             topics=[settings.topics.submission],
             group_id=settings.topic_namespace + settings.consumer_group,
-            apply=consumer.apply,
             apply_batch=consumer.apply_batch,
         ),
     )
@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     install_conventions(
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
-    bus = MessageBus(runtime.appender, HANDLERS, project_own, None)
+    bus = MessageBus(runtime.appender, HANDLERS, project_now, None)
     app.include_router(queue_router(runtime))
     app.include_router(proposals_router(runtime, bus))
     app.include_router(packages_router(runtime, bus))

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from aireg_analysis.similarity import SimilarityMethod, words
+from aireg_events.campaigns import first_received, rank
 from aireg_events.catalogue.analysis import (
     CriteriaScores,
     GovernmentPackageOpened,
@@ -35,7 +36,7 @@ from aireg_events.catalogue.submission import ProposalContent
 from aireg_events.rules import RuleViolation
 
 
-class ProposalStatus(StrEnum):
+class WorkflowStatus(StrEnum):
     """Where a proposal is in the analysis workflow (the queue's ``status``)."""
 
     received = "received"
@@ -222,30 +223,30 @@ class PackageFacts:
     items: tuple[str, ...]
 
 
-def proposal_status(
+def workflow_status(
     *,
     withdrawn: bool,
-    misattributed: bool = False,
+    misattributed: bool,
     forwarded: bool,
     assessment_current: bool,
     in_package: bool,
     assigned: bool,
     triaged_current: bool,
-) -> ProposalStatus:
+) -> WorkflowStatus:
     """The one place the workflow status is derived from the facts (stored for the queue's filter)."""
     if misattributed:
-        return ProposalStatus.misattributed
+        return WorkflowStatus.misattributed
     if withdrawn:
-        return ProposalStatus.withdrawn
+        return WorkflowStatus.withdrawn
     if forwarded:
-        return ProposalStatus.forwarded
+        return WorkflowStatus.forwarded
     if assessment_current:
-        return ProposalStatus.in_package if in_package else ProposalStatus.assessed
+        return WorkflowStatus.in_package if in_package else WorkflowStatus.assessed
     if assigned:
-        return ProposalStatus.under_review
+        return WorkflowStatus.under_review
     if triaged_current:
-        return ProposalStatus.triaged
-    return ProposalStatus.received
+        return WorkflowStatus.triaged
+    return WorkflowStatus.received
 
 
 # --- triage ---------------------------------------------------------------------------------------------
@@ -360,10 +361,6 @@ class CampaignFacts:
     representative_received_at: datetime
 
 
-def _earliest(entries: Iterable[tuple[datetime, str]]) -> str:
-    return min(entries)[1]
-
-
 def triage(
     subject: TriageSubject,
     *,
@@ -380,7 +377,8 @@ def triage(
     A campaign is a connected group of near-duplicates within a consultation: the proposal joins the
     campaigns of every near-duplicate (the one whose representative came first absorbs the others) and
     takes ungrouped near-duplicates with it; with near-duplicates but no campaign among them, a new one
-    starts. The representative is the member received first. Proposals a lead released stay out.
+    starts. Its representative is :func:`aireg_events.campaigns.first_received`. Proposals a lead
+    released stay out.
 
     ``exact_duplicate_of`` is the earliest proposal received before this one with the same normalized
     text; ``exact_duplicates`` those received after it with the same text but triaged before it.
@@ -405,7 +403,7 @@ def triage(
                 for c in links
                 if c.campaign_id is not None and c.campaign_id in campaigns
             },
-            key=lambda campaign: (campaign.representative_received_at, campaign.representative_id),
+            key=lambda campaign: rank(campaign.representative_received_at, campaign.representative_id),
         )
         grouped_with = sorted(
             c.proposal_id for c in links if c.campaign_id is None or c.campaign_id not in campaigns
@@ -415,10 +413,10 @@ def triage(
             merged = [campaign.campaign_id for campaign in linked[1:]]
         else:
             campaign_id = new_campaign_id
-        members: list[tuple[datetime, str]] = [(subject.received_at, subject.proposal_id)]
+        members: list[tuple[datetime | None, str]] = [(subject.received_at, subject.proposal_id)]
         members += [(c.received_at, c.proposal_id) for c in links if c.proposal_id in grouped_with]
         members += [(campaign.representative_received_at, campaign.representative_id) for campaign in linked]
-        representative = _earliest(members)
+        representative = first_received(members)
     missing = missing_answers(subject.content)
     return ProposalTriaged(
         proposal_id=subject.proposal_id,

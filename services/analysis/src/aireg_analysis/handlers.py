@@ -1,6 +1,6 @@
 """The command handlers of the analysis service: one per command, each loading the facts its rule needs,
 asking the pure domain (``domain``, ``measures``), and recording what was decided with ``unit.record``
-(the bus appends it and runs ``projections.project_own`` on it in the same transaction).
+(the bus appends it and runs ``projector.project_now`` on it in the same transaction).
 
 Each handler is registered with the rules it may refuse its command with: a route documents exactly those
 (``HANDLERS.refusals(Command)``). A handler answers with the view its route renders, read in the
@@ -9,7 +9,7 @@ command's transaction, so the answer is the state the command's events made.
 
 from __future__ import annotations
 
-from aireg_analysis import domain, measures, store, views
+from aireg_analysis import domain, loaders, measures, views
 from aireg_analysis.commands import (
     AddMeasureToPackage,
     AddToPackage,
@@ -25,7 +25,7 @@ from aireg_analysis.commands import (
     SubmitPackage,
     SubmitReview,
 )
-from aireg_analysis.store import AssessmentRow, AssignmentRow, ConsultationRow, ReviewRow
+from aireg_analysis.tables import AssessmentRow, AssignmentRow, ConsultationRow, ReviewRow
 from aireg_analysis.views import (
     AssessmentPublic,
     AssignmentPublic,
@@ -41,21 +41,21 @@ HANDLERS = Handlers()
 
 
 async def _proposal(unit: CommandUnit[None], proposal_id: str) -> domain.ProposalFacts:
-    proposal = await store.proposal_facts(unit.session, proposal_id)
+    proposal = await loaders.proposal_facts(unit.session, proposal_id)
     if proposal is None:
         raise domain.ProposalNotFound(f"no proposal {proposal_id}")
     return proposal
 
 
 async def _package(unit: CommandUnit[None], package_id: str) -> domain.PackageFacts:
-    package = await store.package_facts(unit.session, package_id)
+    package = await loaders.package_facts(unit.session, package_id)
     if package is None:
         raise domain.PackageNotFound(f"no package {package_id}")
     return package
 
 
 async def _measure(unit: CommandUnit[None], measure_id: str) -> measures.MeasureFacts:
-    measure = await store.measure_facts(unit.session, measure_id)
+    measure = await loaders.measure_facts(unit.session, measure_id)
     if measure is None:
         raise measures.MeasureNotFound(f"no measure {measure_id}")
     return measure
@@ -139,7 +139,7 @@ async def assess(command: Assess, unit: CommandUnit[None]) -> AssessmentPublic:
         proposal,
         outcome=command.outcome,
         merged_into_id=command.merged_into,
-        merged_into=await store.proposal_facts(unit.session, command.merged_into)
+        merged_into=await loaders.proposal_facts(unit.session, command.merged_into)
         if command.merged_into
         else None,
         rationale=command.rationale,
@@ -191,7 +191,7 @@ async def open_package(command: OpenPackage, unit: CommandUnit[None]) -> Package
 async def add_to_package(command: AddToPackage, unit: CommandUnit[None]) -> PackagePublic:
     event = domain.add_to_package(
         await _package(unit, command.package_id),
-        await store.proposal_facts(unit.session, command.proposal_id),
+        await loaders.proposal_facts(unit.session, command.proposal_id),
         proposal_id=command.proposal_id,
     )
     await unit.record(event)
@@ -209,7 +209,7 @@ async def add_to_package(command: AddToPackage, unit: CommandUnit[None]) -> Pack
 async def add_measure_to_package(command: AddMeasureToPackage, unit: CommandUnit[None]) -> PackagePublic:
     event = measures.add_measure_to_package(
         await _package(unit, command.package_id),
-        await store.measure_facts(unit.session, command.measure_id),
+        await loaders.measure_facts(unit.session, command.measure_id),
         measure_id=command.measure_id,
     )
     await unit.record(event)
@@ -234,12 +234,12 @@ async def remove_from_package(command: RemoveFromPackage, unit: CommandUnit[None
 )
 async def submit_package(command: SubmitPackage, unit: CommandUnit[None]) -> PackagePublic:
     package = await _package(unit, command.package_id)
-    rows = [await store.proposal_row(unit.session, proposal_id) for proposal_id in package.items]
-    facts = await store.facts_of(unit.session, rows)
+    rows = [await loaders.proposal_row(unit.session, proposal_id) for proposal_id in package.items]
+    facts = await loaders.facts_of(unit.session, rows)
     consultation = await unit.session.get(ConsultationRow, package.consultation_id)
     due = consultation.forwarding_due_at if consultation else None
-    measure_rows = await store.package_measures(unit.session, command.package_id)
-    measure_facts = await store.measure_facts_of(unit.session, measure_rows)
+    measure_rows = await loaders.package_measures(unit.session, command.package_id)
+    measure_facts = await loaders.measure_facts_of(unit.session, measure_rows)
     forwarded, submitted = domain.submit_package(
         package,
         facts,
@@ -286,7 +286,7 @@ async def draft_measure(command: DraftMeasure, unit: CommandUnit[None]) -> Measu
 async def link_evidence(command: LinkEvidence, unit: CommandUnit[None]) -> MeasurePublic:
     event = measures.link_evidence(
         await _measure(unit, command.measure_id),
-        await store.proposal_facts(unit.session, command.proposal_id),
+        await loaders.proposal_facts(unit.session, command.proposal_id),
         proposal_id=command.proposal_id,
         stance=command.stance,
         note=command.note,

@@ -1,6 +1,6 @@
 """Near-duplicate detection as pure computation: normalized words, shingles, MinHash signatures
 (datasketch) with their LSH band keys, and the rule that says whether two signatures are near-duplicates.
-No I/O: ``store.py`` keeps signatures and band keys in tables and finds candidates by band key, so the
+No I/O: signatures and band keys are kept in tables (``tables.py``) and triage finds candidates by band key, so the
 index is transactional with every triage decision and the same for every replica of the service.
 
 The rule (``minhash_lsh_char_shingles`` v2) has two MinHash signatures per text, stored one after the

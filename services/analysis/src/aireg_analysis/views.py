@@ -15,9 +15,9 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_analysis import measures, store
-from aireg_analysis.domain import ProposalStatus
-from aireg_analysis.store import (
+from aireg_analysis import loaders, measures
+from aireg_analysis.domain import WorkflowStatus
+from aireg_analysis.tables import (
     AssessmentRow,
     AssignmentRow,
     CampaignRow,
@@ -62,7 +62,7 @@ class QueueItem(BaseModel):
     received_at: datetime
     late_submission: bool
     version: int = Field(description="1 as submitted, +1 per amendment")
-    status: ProposalStatus
+    status: WorkflowStatus
     complete: bool | None = Field(description="triage: every required answer present (None before triage)")
     missing: list[str]
     exact_duplicate_of: str | None
@@ -147,7 +147,7 @@ class PackageItemPublic(BaseModel):
     position: int
     added_at: datetime
     outcome: Outcome | None
-    status: ProposalStatus
+    status: WorkflowStatus
 
 
 class PackagePublic(BaseModel):
@@ -187,7 +187,7 @@ async def queue_page(
     limit: int,
     cursor: list[Any] | None,
     consultation_id: str | None = None,
-    status: ProposalStatus | None = None,
+    status: WorkflowStatus | None = None,
     direction: Direction | None = None,
     work: OwnWork | None = None,
     caller: str | None = None,
@@ -215,7 +215,7 @@ async def queue_page(
     else:
         query = query.where(
             col(ProposalRow.status).not_in(
-                [ProposalStatus.withdrawn.value, ProposalStatus.misattributed.value]
+                [WorkflowStatus.withdrawn.value, WorkflowStatus.misattributed.value]
             )
         )
     if direction is not None:
@@ -269,7 +269,7 @@ async def _own_work_page(
                 select(AssignmentRow.proposal_id).where(AssignmentRow.reviewer == caller)
             ),
             ~reviewed_now.exists(),
-            col(ProposalRow.status).not_in([ProposalStatus.forwarded.value]),
+            col(ProposalRow.status).not_in([WorkflowStatus.forwarded.value]),
         )
     elif work == OwnWork.reviewed:
         query = query.where(
@@ -282,9 +282,9 @@ async def _own_work_page(
             due < now,
             col(ProposalRow.status).in_(
                 [
-                    ProposalStatus.received.value,
-                    ProposalStatus.triaged.value,
-                    ProposalStatus.under_review.value,
+                    WorkflowStatus.received.value,
+                    WorkflowStatus.triaged.value,
+                    WorkflowStatus.under_review.value,
                 ]
             ),
         )
@@ -323,7 +323,7 @@ async def _own_work_page(
     return await queue_items(session, rows, now=now)
 
 
-_SET_ASIDE = [ProposalStatus.withdrawn.value, ProposalStatus.misattributed.value]
+_SET_ASIDE = [WorkflowStatus.withdrawn.value, WorkflowStatus.misattributed.value]
 
 
 def queue_position(item: QueueItem) -> list[Any]:
@@ -392,7 +392,7 @@ async def queue_items(
     for row in rows:
         campaign = campaigns.get(row.campaign_id) if row.campaign_id else None
         analysis_due_at = due.get(row.consultation_id)
-        status = ProposalStatus(row.status)
+        status = WorkflowStatus(row.status)
         assessment_current = row.assessed_version is not None and row.assessed_version == row.version
         items.append(
             QueueItem(
@@ -426,7 +426,7 @@ async def queue_items(
                 time_left_seconds=time_left(analysis_due_at, now),
                 overdue=analysis_due_at is not None
                 and now > analysis_due_at
-                and status in (ProposalStatus.received, ProposalStatus.triaged, ProposalStatus.under_review),
+                and status in (WorkflowStatus.received, WorkflowStatus.triaged, WorkflowStatus.under_review),
             )
         )
     return items
@@ -595,14 +595,14 @@ async def package_view(session: AsyncSession, package_id: str) -> PackagePublic 
         submitted_at=package.submitted_at,
         late=package.late,
         counts=dict(package.counts),
-        measure_ids=[measure.measure_id for measure in await store.package_measures(session, package_id)],
+        measure_ids=[measure.measure_id for measure in await loaders.package_measures(session, package_id)],
         items=[
             PackageItemPublic(
                 proposal_id=item.proposal_id,
                 position=item.position,
                 added_at=item.added_at,
                 outcome=Outcome(proposal.outcome) if proposal.outcome else None,
-                status=ProposalStatus(proposal.status),
+                status=WorkflowStatus(proposal.status),
             )
             for item, proposal in rows
         ],
@@ -650,7 +650,7 @@ def measure_position(item: MeasurePublic) -> list[Any]:
 
 
 async def measures_public(session: AsyncSession, rows: list[MeasureRow]) -> list[MeasurePublic]:
-    facts = await store.measure_facts_of(session, rows)
+    facts = await loaders.measure_facts_of(session, rows)
     links: dict[str, list[MeasureEvidenceRow]] = {row.measure_id: [] for row in rows}
     ids = [row.measure_id for row in rows]
     if ids:

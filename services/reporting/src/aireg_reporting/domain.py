@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
+from aireg_events.campaigns import CampaignBook, GroupFacts, fold_decision, hold_elections_in_memory
 from aireg_events.catalogue import CATALOGUE, ChainCheckpoint, DomainEvent
 from aireg_events.catalogue.analysis import (
     GovernmentPackageOpened,
@@ -53,7 +54,6 @@ from aireg_events.catalogue.submission import (
 from aireg_events.envelope import Envelope
 from aireg_events.submitter_status import submitter_status
 from aireg_http.messages import Catalogue
-from aireg_reporting.campaigns import CampaignBook, GroupFacts, fold_decision, hold_elections_in_memory
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

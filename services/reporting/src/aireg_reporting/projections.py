@@ -3,7 +3,7 @@ time), a single event and the rebuild all go through (:func:`project_all`).
 
 A batch keeps each envelope with the next stream number and links it to the proposals and packages it
 concerns (one insert per table); folds analysis's campaign decisions into the campaign book
-(:mod:`aireg_reporting.campaigns`: the rows the batch names are read once, the changed ones written
+(:mod:`aireg_events.campaigns`: the rows the batch names are read once, the changed ones written
 back with one upsert per table); folds each proposal it concerns again from all its events, and
 writes its rows and what it changes in the statistics' counters (one upsert per table).
 """
@@ -23,12 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from aireg_events.catalogue import ChainCheckpoint
-from aireg_events.catalogue.analysis import MeasureDecided, MeasureDecision, MeasureDrafted, MeasureRevised
-from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
-from aireg_events.log.database import in_chunks
-from aireg_reporting import domain
-from aireg_reporting.campaigns import (
+from aireg_events.campaigns import (
     Campaign,
     CampaignBook,
     CampaignKey,
@@ -37,6 +32,11 @@ from aireg_reporting.campaigns import (
     fold_decision,
     named_by,
 )
+from aireg_events.catalogue import ChainCheckpoint
+from aireg_events.catalogue.analysis import MeasureDecided, MeasureDecision, MeasureDrafted, MeasureRevised
+from aireg_events.catalogue.submission import ConsultationOpened, PortalResumed, PortalSuspended
+from aireg_events.log.database import in_chunks
+from aireg_reporting import domain
 from aireg_reporting.domain import Received
 from aireg_reporting.statistics import Counts, Deadlines, measure_counts, proposal_counts, review_counts
 from aireg_reporting.store import (

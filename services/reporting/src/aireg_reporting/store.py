@@ -2,7 +2,7 @@
 
 ``received_event`` keeps every envelope received, numbered gap-free in the order it was applied (the live
 stream's ids) and linked to the proposals and packages it concerns (``event_subject``); ``placement``
-and ``campaign`` hold the campaign book (:mod:`aireg_reporting.campaigns`), ``counter`` the statistics'
+and ``campaign`` hold the campaign book (:mod:`aireg_events.campaigns`), ``counter`` the statistics'
 figures; the other tables are what :mod:`aireg_reporting.domain` folds those events into.
 """
 
@@ -97,7 +97,7 @@ class EventSubjectRow(StateTable, table=True):
 
 class PlacementRow(StateTable, table=True):
     """Where analysis's latest decisions put a proposal (its campaign as named then, its original) and
-    the facts of its own that count for its campaign: :class:`aireg_reporting.campaigns.Placement`.
+    the facts of its own that count for its campaign: :class:`aireg_events.campaigns.Placement`.
     There may be one before the proposal's submission arrives."""
 
     __tablename__ = "placement"
@@ -115,7 +115,7 @@ class PlacementRow(StateTable, table=True):
 
 class CampaignRow(StateTable, table=True):
     """A campaign analysis named: ``parent`` is the campaign that absorbed it (itself while it survives);
-    a survivor counts its members and keeps its representative (:class:`aireg_reporting.campaigns.Campaign`)."""
+    a survivor counts its members and keeps its representative (:class:`aireg_events.campaigns.Campaign`)."""
 
     __tablename__ = "campaign"
     __table_args__ = (Index("ix_campaign_parent", "consultation_id", "parent"),)

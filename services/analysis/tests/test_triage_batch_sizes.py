@@ -1,9 +1,9 @@
-"""A batch of submissions triaged at once decides exactly what triaging them one by one decides: the same
-randomized sequence (near-duplicates drifting apart, exact copies received out of order, campaigns that
-form and merge, within one batch and across batches, amendments, withdrawals, a proposal submitted twice,
-a redelivery) is consumed once with the consumer's batch hook and once event by event, on SQLite and
-PostgreSQL, without the broker. The two logs, inboxes and states must be identical, and the batch-built
-state must be what a rebuild from its log and inbox gives."""
+"""The one triage decides and records the same whatever the batches it is given: the same randomized
+sequence (near-duplicates drifting apart, exact copies received out of order, campaigns that form and
+merge, within one batch and across batches, amendments, withdrawals, a proposal submitted twice, a
+redelivery) is consumed in batches of 1, 7 and 500, on SQLite and PostgreSQL, without the broker. The
+logs, inboxes and states must be identical, and each state must be what a rebuild from its log and
+inbox gives."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 
-from aireg_analysis import batch_triage, consumers
+from aireg_analysis import triage
 from aireg_analysis.app import MIGRATIONS
-from aireg_analysis.consumers import SubmissionConsumer, TriagePolicy
+from aireg_analysis.consumers import SubmissionConsumer
 from aireg_analysis.rebuild import rebuild, state_digest
 from aireg_analysis.similarity import SimilarityMethod
+from aireg_analysis.triage import TriagePolicy
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.catalogue.submission import (
     ConsultationOpened,
@@ -171,37 +172,33 @@ def _records(events: list[DomainEvent], seed: int) -> list[ConsumerRecord]:
     return records
 
 
-def _batches(records: list[ConsumerRecord], seed: int) -> list[list[ConsumerRecord]]:
-    rng = random.Random(seed)
-    batches = []
-    at = 0
-    while at < len(records):
-        size = rng.choice([1, 2, 3, 7, 20, 45, 80])
-        batches.append(records[at : at + size])
-        at += size
-    return batches
+BATCH_SIZES = (1, 7, 500)
+"""One delivery at a time, a few, and the whole sequence in one batch."""
+
+
+def _batches(records: list[ConsumerRecord], size: int) -> list[list[ConsumerRecord]]:
+    return [records[at : at + size] for at in range(0, len(records), size)]
 
 
 @pytest.fixture
-def database_urls(module_databases: DatabaseFactory, request: pytest.FixtureRequest) -> tuple[str, str]:
-    """Two fresh databases (created here: PostgreSQL's are created outside the test's event loop)."""
+def database_urls(module_databases: DatabaseFactory, request: pytest.FixtureRequest) -> list[str]:
+    """A fresh database per batch size (created here: PostgreSQL's are created outside the test's
+    event loop)."""
     name = request.node.callspec.id.replace("-", "_")
-    return module_databases.create(f"at_once_{name}"), module_databases.create(f"one_by_one_{name}")
+    return [module_databases.create(f"batches_of_{size}_{name}") for size in BATCH_SIZES]
 
 
 async def _consume(
     database_url: str,
     batches: list[list[ConsumerRecord]],
     *,
-    at_once: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
     """Consume ``batches`` into a fresh database; what it recorded: log, inbox, state digest, the
     digest again after a rebuild."""
     event_ids, campaign_ids = _ids(0xF001), _ids(0xF002)  # ids as the unit of work asks for them
     monkeypatch.setattr(appender_module, "new_event_id", lambda: next(event_ids))
-    monkeypatch.setattr(consumers, "new_event_id", lambda: next(campaign_ids))
-    monkeypatch.setattr(batch_triage, "new_event_id", lambda: next(campaign_ids))
+    monkeypatch.setattr(triage, "new_event_id", lambda: next(campaign_ids))
     database = open_database(database_url)
     try:
         await upgrade_to_head(database, MIGRATIONS)
@@ -211,8 +208,8 @@ async def _consume(
         consumer = EventConsumer(
             group_id="test",
             appender=log,
-            apply=submission.apply,
-            apply_batch=submission.apply_batch if at_once else None,
+            apply=None,
+            apply_batch=submission.apply_batch,
             dead_letters=_NoDeadLetters(),
         )
         for batch in batches:
@@ -240,29 +237,34 @@ async def _consume(
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 6])
-async def test_a_batch_triaged_at_once_decides_and_records_exactly_what_triage_one_by_one_does(
-    database_urls: tuple[str, str],
+async def test_triage_decides_and_records_the_same_in_batches_of_1_7_and_500_and_on_rebuild(
+    database_urls: list[str],
     seed: int,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="aireg_events.log.consumer")
-    batches = _batches(_records(_sequence(seed), seed), seed)
+    records = _records(_sequence(seed), seed)
 
-    at_once = await _consume(database_urls[0], batches, at_once=True, monkeypatch=monkeypatch)
+    runs = [
+        await _consume(url, _batches(records, size), monkeypatch=monkeypatch)
+        for url, size in zip(database_urls, BATCH_SIZES, strict=True)
+    ]
+
     assert not [record for record in caplog.records if "failed as one" in record.getMessage()]
-    one_by_one = await _consume(database_urls[1], batches, at_once=False, monkeypatch=monkeypatch)
-
-    triaged = [Envelope.from_json(body) for body in at_once["log"]]
-    payloads = [envelope.payload for envelope in triaged]
-    # The sequence exercises what the batch path must get right, or the comparison proves little.
+    payloads = [Envelope.from_json(body).payload for body in runs[0]["log"]]
+    # The sequence exercises what triage must get right, or the comparison proves little.
     assert any(payload["merged_campaigns"] for payload in payloads)
     assert any(payload["grouped_with"] for payload in payloads)
     assert any(payload["exact_duplicate_of"] for payload in payloads)
     assert any(payload["exact_duplicates"] for payload in payloads)
     assert sum(1 for payload in payloads if payload["campaign_id"]) > 10
-    assert at_once["log"] == one_by_one["log"]
-    assert at_once["inbox"] == one_by_one["inbox"]
-    assert (at_once["applied"], at_once["duplicates"]) == (one_by_one["applied"], one_by_one["duplicates"])
-    assert at_once["state"] == one_by_one["state"]
-    assert at_once["rebuilt"] == at_once["state"]
+    assert any(payload["proposal_version"] > 1 for payload in payloads)  # an amendment triaged again
+    one, *others = runs
+    for other in others:
+        assert other["log"] == one["log"]
+        assert other["inbox"] == one["inbox"]
+        assert (other["applied"], other["duplicates"]) == (one["applied"], one["duplicates"])
+        assert other["state"] == one["state"]
+    for run in runs:
+        assert run["rebuilt"] == run["state"]

@@ -1,6 +1,9 @@
-"""Campaigns and exact duplicates as analysis decided them, folded per event at a cost that does not grow
-with a campaign's size: pure, no I/O. The projections keep the same book in tables (loading the rows an
-event names, writing back the changed ones); the package document keeps a whole consultation in memory.
+"""The campaign model, once for the house: membership, merges (a union) and the representative (the member
+received first: :func:`rank`), folded per event at a cost that does not grow with a campaign's size; pure,
+no I/O. Analysis's triage ranks campaigns and names representatives with it, analysis's projection keeps
+its campaign rows with the book, and reporting keeps its campaign book with it (in tables, loading the
+rows an event names and writing back the changed ones; the package document a whole consultation in
+memory).
 
 Analysis says everything in its events: a triage puts its proposal (and ``grouped_with``) in
 ``campaign_id``, merges ``merged_campaigns`` into it, names ``exact_duplicate_of`` and ``exact_duplicates``;
@@ -32,6 +35,20 @@ from aireg_events.catalogue.submission import ProposalSubmitted, ProposalWithdra
 
 _LAST = datetime.max.replace(tzinfo=UTC)
 
+Rank = tuple[datetime, str]
+
+
+def rank(received_at: datetime | None, proposal_id: str) -> Rank:
+    """A member's order for the representative: the member received first represents its campaign (one
+    not received yet comes last; the id breaks ties). The one statement of that rule."""
+    return (received_at or _LAST, proposal_id)
+
+
+def first_received(members: Iterable[tuple[datetime | None, str]]) -> str | None:
+    """The representative among ``members`` (received at, proposal id): the one received first."""
+    ranks = [rank(received_at, proposal_id) for received_at, proposal_id in members]
+    return min(ranks)[1] if ranks else None
+
 
 @dataclass
 class Placement:
@@ -49,14 +66,13 @@ class Placement:
     received_at: datetime | None = None
 
     @property
-    def rank(self) -> tuple[datetime, str]:
-        """Its order for the representative: received first; one not received yet comes last."""
-        return (self.received_at or _LAST, self.proposal_id)
+    def rank(self) -> Rank:
+        return rank(self.received_at, self.proposal_id)
 
 
 @dataclass
 class Campaign:
-    """A campaign as reporting folds it; ``parent`` is itself while it survives."""
+    """A campaign as the book folds it; ``parent`` is itself while it survives."""
 
     consultation_id: str
     campaign_id: str
@@ -71,10 +87,10 @@ class Campaign:
         return self.members >= 2
 
     @property
-    def representative_rank(self) -> tuple[datetime, str] | None:
+    def representative_rank(self) -> Rank | None:
         if self.representative is None:
             return None
-        return (self.representative_received_at or _LAST, self.representative)
+        return rank(self.representative_received_at, self.representative)
 
 
 @dataclass(frozen=True)
@@ -301,8 +317,8 @@ class CampaignBook:
             campaign.representative_received_at = placement.received_at
 
 
-def first_received(placements: Iterable[Placement]) -> Placement | None:
-    """The representative among members: the one received first."""
+def first_placed(placements: Iterable[Placement]) -> Placement | None:
+    """The representative among members' placements: the one received first."""
     return min(placements, key=lambda placement: placement.rank, default=None)
 
 
@@ -318,7 +334,7 @@ def hold_elections_in_memory(book: CampaignBook) -> None:
             and not placement.withdrawn
             and book.find(consultation_id, placement.campaign_id) == key
         ]
-        book.elected(key, first_received(members))
+        book.elected(key, first_placed(members))
 
 
 def fold_decision(book: CampaignBook, event: DomainEvent, log_position: int) -> None:
