@@ -46,6 +46,9 @@ class ServiceSettings(BaseSettings):
     """The same for requests without a verified token, per client address; 0 turns it off."""
     request_timeout_seconds: float = 30.0
     """An answer not started by then is a 503 ``request_timeout``; 0 turns it off."""
+    body_read_timeout_seconds: float = 10.0
+    """A request body not received whole by then is a 408 ``body_timeout``; reading it holds no request
+    slot, and a body is read only after its token verified. 0 turns it off."""
     max_concurrent_requests: int = 1000
     """Requests in progress at once; beyond it a 503 ``overloaded`` (load shedding); 0 turns it off."""
     run_migrations: bool = True
