@@ -26,7 +26,7 @@ from aireg_events.log.migrations import upgrade_to_head
 from aireg_events.log.relay import Relay
 from aireg_events.log.tables import event_log
 from aireg_events.signing import load_private_key
-from aireg_events.topics import Topics
+from aireg_events.topics import MAX_EVENT_BYTES, Topics, topic_max_message_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class LogRuntime:
     """The producer's Ed25519 key: with it, the runtime appends signed chain checkpoints."""
     checkpoint_every: int = 1000
     checkpoint_interval: float = 60.0
+    max_event_bytes: int = MAX_EVENT_BYTES
+    """The largest event the appender takes; the topics are made to take it, and the relay sends it."""
     database: Database = field(init=False)
     appender: LogAppender = field(init=False)
     relay: Relay | None = field(init=False, default=None)
@@ -79,7 +81,13 @@ class LogRuntime:
 
     def __post_init__(self) -> None:
         self.database = open_database(self.database_url)
-        self.appender = LogAppender(self.database, self.service, clock=self.clock, has_log=self.produces)
+        self.appender = LogAppender(
+            self.database,
+            self.service,
+            clock=self.clock,
+            has_log=self.produces,
+            max_event_bytes=self.max_event_bytes,
+        )
 
     @property
     def topic(self) -> str:
@@ -94,6 +102,7 @@ class LogRuntime:
             partitions=self.partitions,
             replication_factor=self.replication_factor,
             min_insync_replicas=self.min_insync_replicas,
+            max_message_bytes=topic_max_message_bytes(self.max_event_bytes),
         )
         if self.produces:
             async with self.database.reader.connect() as connection:
@@ -117,6 +126,7 @@ class LogRuntime:
                 enable_idempotence=self.enable_idempotence,
                 wake=self.appender.committed,
                 client_id=f"aireg-{self.service}-relay",
+                max_event_bytes=self.max_event_bytes,
             )
             await self.relay.start()
         if self.subscription is not None:
@@ -187,6 +197,11 @@ class LogRuntime:
             details["log_position"] = self.log_position
         if self.relay is not None:
             details["relay_position"] = self.relay.position
+            if self.relay.unpublishable:
+                details["relay_unpublishable"] = [
+                    {"log_position": row.log_position, "event_id": row.event_id, "event_type": row.event_type}
+                    for row in self.relay.unpublishable
+                ]
         if self.consumer is not None:
             details["events_applied"] = self.consumer.applied
             details["consumer"] = self.consumer_state
