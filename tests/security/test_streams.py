@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import jwt
 import orjson
 import pytest
 
 from aireg_cli.keys import KeyRing
+from tests.support.sse import sse_events
 from tests.support.system import System, build_system, consultation_body, proposal_body
-from tests.support.tokens import TokenFactory
+from tests.support.tokens import TokenFactory, revoke_with_the_cli
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -56,32 +54,6 @@ def streaming(
         system.stop()
 
 
-async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
-    """The events of a text/event-stream answer: {"id", "event", "data"}; comments skipped."""
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if not line:
-            if "data" in fields or "event" in fields:
-                yield fields
-            fields = {}
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        fields[name] = value[1:] if value.startswith(" ") else value
-
-
-def revoke(token: str, keys: KeyRing) -> None:
-    token_id = jwt.decode(token, options={"verify_signature": False})["jti"]
-    done = subprocess.run(
-        [sys.executable, "-m", "aireg_cli.main", "tokens", "revoke", token_id, "--keys", str(keys.directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-
-
 async def test_a_revoked_tokens_stream_closes_within_five_seconds_and_gets_no_new_event(
     streaming: System, tokens: TokenFactory, keys: KeyRing
 ) -> None:
@@ -103,7 +75,7 @@ async def test_a_revoked_tokens_stream_closes_within_five_seconds_and_gets_no_ne
             events = sse_events(stream)
             first = await asyncio.wait_for(anext(events), 60)
             assert orjson.loads(first["data"])["event_type"] == "ConsultationOpened"
-            revoke(watcher, keys)
+            revoke_with_the_cli(watcher, keys)
             submitted = await client.post(
                 f"{streaming.url('submission')}/v1/consultations/"
                 f"{opened.json()['consultation_id']}/proposals",
