@@ -74,13 +74,17 @@ def test_creates_the_contracts_four_topics_never_expiring_with_the_partitions_as
         assert option(call, "--bootstrap-server") == ["kafka:9092"]
         assert option(call, "--partitions") == ["6"]
         assert option(call, "--replication-factor") == ["1"]
-        assert option(call, "--config") == ["retention.ms=-1", "min.insync.replicas=1"]
+        assert option(call, "--config") == [
+            "retention.ms=-1",
+            "min.insync.replicas=1",
+            "max.message.bytes=1114112",
+        ]
         assert "--if-not-exists" in call
     # Topics that existed already (a service made them) get the retention again.
     altered = [option(call, "--entity-name")[0] for call in calls if call[0] == "kafka-configs.sh"]
     assert sorted(altered) == sorted(Topics().all())
     assert all(
-        option(call, "--add-config") == ["retention.ms=-1,min.insync.replicas=1"]
+        option(call, "--add-config") == ["retention.ms=-1,min.insync.replicas=1,max.message.bytes=1114112"]
         for call in calls
         if call[0] == "kafka-configs.sh"
     )
@@ -99,7 +103,11 @@ def test_on_three_brokers_every_partition_gets_three_copies_and_writes_wait_for_
     assert sorted(topics) == sorted(Topics("staging.").all())
     for call in topics.values():
         assert option(call, "--replication-factor") == ["3"]
-        assert option(call, "--config") == ["retention.ms=-1", "min.insync.replicas=2"]
+        assert option(call, "--config") == [
+            "retention.ms=-1",
+            "min.insync.replicas=2",
+            "max.message.bytes=1114112",
+        ]
     describe = [call for call in calls if "--describe" in call]
     assert option(describe[0], "--topic") == [r"^staging[.]aireg[.](submission|analysis)[.]v1([.]dlq)?$"]
 

@@ -8,8 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from aireg_events.signing import generate_private_key, load_private_key
 from aireg_http.auth import issue_token
 from aireg_http.observability import SECURITY_HEADERS
 from tests.security.conftest import Target, json_of
-from tests.support.tokens import TokenFactory
+from tests.support.tokens import TokenFactory, revoke_with_the_cli
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -72,14 +70,7 @@ def test_a_revoked_token_is_refused_by_every_service(
     assert {service: status for service, (status, _) in answers(target, token).items()} == dict.fromkeys(
         READ, 200
     )
-    token_id = jwt.decode(token, options={"verify_signature": False})["jti"]
-    revoke = subprocess.run(
-        [sys.executable, "-m", "aireg_cli.main", "tokens", "revoke", token_id, "--keys", str(keys.directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert revoke.returncode == 0, revoke.stderr
+    token_id = revoke_with_the_cli(token, keys)
     assert token_id in keys.revoked_tokens.read_text()
     assert answers(target, token) == dict.fromkeys(READ, (401, "token_revoked"))
     assert answers(target, tokens("lead", "lead-not-revoked")) == dict.fromkeys(READ, (200, ""))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import jwt
+
 from aireg_cli.keys import KeyRing
 from aireg_events.signing import load_private_key
 from aireg_http.auth import TokenRole, issue_token
@@ -20,3 +25,16 @@ class TokenFactory:
         self, role: TokenRole, name: str | None = None, organization: str | None = None
     ) -> dict[str, str]:
         return {"Authorization": f"Bearer {self(role, name, organization)}"}
+
+
+def revoke_with_the_cli(token: str, keys: KeyRing) -> str:
+    """Revoke ``token`` as an operator does (``aireg tokens revoke <jti>``); returns its id."""
+    token_id = str(jwt.decode(token, options={"verify_signature": False})["jti"])
+    done = subprocess.run(
+        [sys.executable, "-m", "aireg_cli.main", "tokens", "revoke", token_id, "--keys", str(keys.directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return token_id

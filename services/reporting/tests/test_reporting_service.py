@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,7 @@ from services.reporting.tests.chains import content, publish
 from services.reporting.tests.scenario import Scenario, tell_the_call
 from tests.support.databases import DatabaseFactory, backend_or_skip
 from tests.support.services import ServiceProcess, service_process
+from tests.support.sse import sse_events
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
 
@@ -491,22 +492,6 @@ async def test_the_document_as_of_a_moment_is_rebuilt_from_the_events_up_to_then
     assert before.status_code == 404 and before.json()["error"] == "package_not_found"
     assert naive.status_code == 422
     assert again.json()["manifest"]["content_sha256"] == final.json()["manifest"]["content_sha256"]
-
-
-async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
-    """The events of a text/event-stream answer: {"id", "event", "data"}; comments skipped."""
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if not line:
-            if "data" in fields or "event" in fields:
-                yield fields
-            fields = {}
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
 
 
 async def read_until(response: httpx.Response, event_ids: set[str]) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """Declaring the contract's topics on a broker: partitions, copies (replication factor and
-``min.insync.replicas``), and ``retention.ms=-1`` (never expire); and asking a broker which partitions
+``min.insync.replicas``), ``retention.ms=-1`` (never expire) and ``max.message.bytes``; and asking a broker which partitions
 topics have."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from aireg_events.topics import MAX_EVENT_BYTES, topic_max_message_bytes
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,12 +24,15 @@ async def ensure_topics(
     partitions: int = 3,
     replication_factor: int = 1,
     min_insync_replicas: int = 1,
+    max_message_bytes: int = topic_max_message_bytes(MAX_EVENT_BYTES),
     attempts: int = 30,
 ) -> None:
     """Create the missing ``topics``; existing ones are left as they are. Waits for the broker.
 
     With ``acks=all`` a write is acknowledged once ``min_insync_replicas`` copies hold it (3 and 2 in a
-    cluster of three: one broker may be lost without losing or refusing an acknowledged event)."""
+    cluster of three: one broker may be lost without losing or refusing an acknowledged event).
+    ``max_message_bytes`` is set explicitly, above the largest event an appender takes (the broker's own
+    default, 1 MiB, refused a legitimate event the log held, and stopped the relay on it)."""
     if not 1 <= min_insync_replicas <= replication_factor:
         raise ValueError(
             f"min.insync.replicas {min_insync_replicas} must be between 1 and the replication factor "
@@ -50,6 +55,7 @@ async def ensure_topics(
                                 topic_configs={
                                     "retention.ms": "-1",
                                     "min.insync.replicas": str(min_insync_replicas),
+                                    "max.message.bytes": str(max_message_bytes),
                                 },
                             )
                             for name in missing

@@ -25,6 +25,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from aireg_events.log.appender import AppenderStopped, StreamVersionConflict
 from aireg_events.rules import RefusalKind, RuleViolation
@@ -78,6 +79,20 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": self.code, "detail": self.detail, **self.extra}
+
+    def to_response(self, request: Request | Scope) -> JsonResponse:
+        """The answer to ``request`` (or to the request of an ASGI ``scope``, for a middleware)."""
+        if not isinstance(request, Request):
+            request = Request(request)
+        body = {key: value for key, value in self.body().items() if key not in ("headers", "error", "detail")}
+        return error_response(
+            self.status_code,
+            self.code,
+            self.detail,
+            request=request,
+            headers=self.extra.get("headers"),
+            **body,
+        )
 
 
 class NotFound(ApiError):
@@ -284,17 +299,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JsonResponse:
-        body = {
-            key: value for key, value in error.body().items() if key not in ("headers", "error", "detail")
-        }
-        return error_response(
-            error.status_code,
-            error.code,
-            error.detail,
-            request=request,
-            headers=error.extra.get("headers"),
-            **body,
-        )
+        return error.to_response(request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JsonResponse:

@@ -1,4 +1,5 @@
-"""Request limits: the body's size (413 as soon as it is crossed, before parsing), the time until the
+"""Request limits: the body, read whole before a request takes a slot (401 before reading it without a
+verified token, 413 as soon as its size is crossed, 408 when it comes too slowly), the time until the
 answer starts (503 ``request_timeout``), and the requests in progress at once (503 ``overloaded``)."""
 
 from __future__ import annotations
@@ -7,6 +8,9 @@ import asyncio
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aireg_http.auth import TokenVerifier, bearer_token, verify_once
+from aireg_http.errors import ApiError, Unauthorized
 
 UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
 
@@ -113,60 +117,109 @@ class RequestDeadline:
             release()
 
 
-class BodySizeLimit:
-    """Pure ASGI middleware: refuses bodies over ``max_bytes``, by Content-Length when one is declared,
-    otherwise by reading (at most ``max_bytes + 1`` bytes) before the app sees any of it."""
+class RequestBody:
+    """Pure ASGI middleware, outside the request slots (:class:`RequestDeadline`): reads a request's body
+    whole before the app sees any of it, so that nobody holds a slot by sending slowly.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    A request that carries a body is authenticated first: without a verified token it is answered 401 as
+    a route would answer it (``missing_token``, ``invalid_token``, ...) before a byte of the body is read,
+    so unauthenticated uploads cost a header's parse. A body over ``max_bytes`` is refused with 413 by its
+    ``Content-Length`` when one is declared, otherwise as soon as the bytes read cross it. A body not
+    received whole within ``timeout_seconds`` is refused with 408 ``body_timeout``. A request without a
+    body (no ``Content-Length`` or ``0``, not chunked) passes as it is; the route's dependency checks its
+    token as before."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
-
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            {"error": "payload_too_large", "detail": f"the request body is over {self.max_bytes} bytes"}
-        )
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        declared = None
+        declared: int | None = None
+        chunked = False
+        authorization = ""
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = None
-        if declared is not None:
-            if declared > self.max_bytes:
-                await self._refuse(send)
-                return
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
+        if not chunked and not declared:
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        refusal = self._unauthenticated(scope, authorization)
+        if refusal is None and declared is not None and declared > self.max_bytes:
+            refusal = self._too_large()
+        if refusal is not None:
+            await refusal.to_response(scope)(scope, receive, send)
+            return
+        body = await self._read(receive)
+        if isinstance(body, ApiError):
+            await body.to_response(scope)(scope, receive, send)
+            return
+        if body is None:  # the client went away
+            return
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _unauthenticated(self, scope: Scope, authorization: str) -> ApiError | None:
+        verifier: TokenVerifier | None = getattr(
+            getattr(scope.get("app"), "state", None), "token_verifier", None
+        )
+        if verifier is None:
+            return None
+        token = bearer_token(authorization)
+        if token is None:
+            return Unauthorized(
+                "send Authorization: Bearer <token>",
+                code="missing_token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            verify_once(scope.setdefault("state", {}), verifier, token)
+        except ApiError as error:
+            return error
+        return None
+
+    def _too_large(self) -> ApiError:
+        return ApiError(
+            f"the request body is over {self.max_bytes} bytes", code="payload_too_large", status_code=413
+        )
+
+    async def _read(self, receive: Receive) -> bytes | ApiError | None:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.timeout_seconds if self.timeout_seconds > 0 else None):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return None
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        return self._too_large()
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            return ApiError(
+                f"the request body did not arrive whole within {self.timeout_seconds:g} s",
+                code="body_timeout",
+                status_code=408,
+            )

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aireg_events.topics import Topics
+from aireg_events.topics import MAX_EVENT_BYTES, Topics
 
 
 class ServiceSettings(BaseSettings):
@@ -34,6 +34,10 @@ class ServiceSettings(BaseSettings):
     """Copies of each topic a service creates when missing (3 on a cluster of three brokers)."""
     topic_min_insync_replicas: int = 1
     """Copies that must hold an event before an ``acks=all`` write is acknowledged (2 with 3 copies)."""
+    max_event_bytes: int = MAX_EVENT_BYTES
+    """``AIREG_MAX_EVENT_BYTES``: the largest event (its canonical JSON) a service records; a command that
+    would record a larger one is refused, 422 ``event_too_large`` naming the field. The topics a service
+    creates take it (``max.message.bytes`` 64 KiB above), and the relay sends it (gzip)."""
     kafka_enable_idempotence: bool | None = None
     """The relay's idempotent producer: unset, used where the broker grants it (Apache Kafka; the
     embedded Tansu refuses it); true requires it; false never uses it."""
@@ -46,6 +50,9 @@ class ServiceSettings(BaseSettings):
     """The same for requests without a verified token, per client address; 0 turns it off."""
     request_timeout_seconds: float = 30.0
     """An answer not started by then is a 503 ``request_timeout``; 0 turns it off."""
+    body_read_timeout_seconds: float = 10.0
+    """A request body not received whole by then is a 408 ``body_timeout``; reading it holds no request
+    slot, and a body is read only after its token verified. 0 turns it off."""
     max_concurrent_requests: int = 1000
     """Requests in progress at once; beyond it a 503 ``overloaded`` (load shedding); 0 turns it off."""
     run_migrations: bool = True

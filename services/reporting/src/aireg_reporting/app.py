@@ -34,6 +34,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication_factor,
         min_insync_replicas=settings.topic_min_insync_replicas,
+        max_event_bytes=settings.max_event_bytes,
         enable_idempotence=settings.kafka_enable_idempotence,
         clock=clock,
         run_migrations=settings.run_migrations,

@@ -27,10 +27,13 @@ from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from aireg_events.canonical import canonical_json
 from aireg_events.catalogue.common import DomainEvent
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id, utc_now
 from aireg_events.log.database import Database
 from aireg_events.log.tables import event_log
+from aireg_events.rules import RefusalKind, RuleViolation
+from aireg_events.topics import MAX_EVENT_BYTES
 from aireg_events.tracing import current_traceparent
 
 T = TypeVar("T")
@@ -63,6 +66,28 @@ class StreamVersionConflict(Exception):
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
+
+
+class EventTooLarge(RuleViolation):
+    """An event whose canonical JSON is over the log's limit: refused before it is appended, so that the
+    log never holds an event its topic would refuse. ``field`` names its largest payload field."""
+
+    code = "event_too_large"
+    kind: RefusalKind = "invalid"
+
+
+def _refuse_if_too_large(envelope: Envelope, body: bytes, max_bytes: int) -> None:
+    if len(body) <= max_bytes:
+        return
+    sizes = {name: len(canonical_json(value)) for name, value in envelope.payload.items()}
+    field_name = max(sizes, key=lambda name: sizes[name]) if sizes else "payload"
+    raise EventTooLarge(
+        f"the {envelope.event_type} this would record is {len(body):,} bytes, over the {max_bytes:,} an "
+        f"event may have; its largest field is {field_name} ({sizes.get(field_name, 0):,} bytes as JSON)",
+        field=field_name,
+        bytes=len(body),
+        max_bytes=max_bytes,
+    )
 
 
 class AppenderStopped(RuntimeError):
@@ -222,6 +247,8 @@ class UnitOfWork:
                 payload=event.to_payload(),
                 prev_hash=head.hash,
             )
+            body = envelope.to_canonical()
+            _refuse_if_too_large(envelope, body, self._appender.max_event_bytes)
             rows.append(
                 {
                     "log_position": envelope.log_position,
@@ -233,7 +260,7 @@ class UnitOfWork:
                     "occurred_at": envelope.occurred_at,
                     "causation_id": envelope.causation_id,
                     "hash": envelope.hash,
-                    "body": envelope.to_canonical().decode(),
+                    "body": body.decode(),
                     "traceparent": new.traceparent,
                 }
             )
@@ -279,8 +306,11 @@ class LogAppender:
         clock: Clock = utc_now,
         max_batch: int = 500,
         has_log: bool = True,
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self.database = database
+        self.max_event_bytes = max_event_bytes
+        """The largest event (canonical JSON) a work may append: a larger one is :class:`EventTooLarge`."""
         self.has_log = has_log
         self.producer = producer
         self.clock = clock

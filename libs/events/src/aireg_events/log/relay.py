@@ -5,6 +5,13 @@ value = the canonical envelope, headers = type, version, event id, position and 
 and only then moves its position. A crash between the two publishes the tail again; consumers drop the
 repeats through their inbox. On PostgreSQL only one replica relays at a time (a session advisory lock).
 
+Records are gzip-compressed, and no larger than the topics are made to take (``AIREG_MAX_EVENT_BYTES``
+with its framing, ``aireg_events.topics``). A row the broker refuses as too large all the same (a topic
+made elsewhere with a smaller limit) is sent once more alone, then set aside: logged, counted
+(``aireg_relay_unpublishable_events_total``) and listed on ``/health``, and the rows after it are
+published; waiting for it would stop every later event from reaching a consumer, for a refusal that no
+retry changes.
+
 Where the broker grants one (Apache Kafka), the producer is idempotent: a send retried after a lost
 acknowledgement is not written twice. Correctness does not depend on it (the inboxes absorb repeats), so
 on a broker that refuses ``InitProducerId`` (the embedded Tansu) the relay says so and sends without.
@@ -21,10 +28,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import BrokerResponseError
+from aiokafka.errors import BrokerResponseError, MessageSizeTooLargeError, RecordTooLargeError
 from prometheus_client import Counter, Gauge
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from aireg_events.kafka_admin import topic_partitions
 from aireg_events.log.database import Database
 from aireg_events.log.tables import event_log, relay_position
+from aireg_events.topics import MAX_EVENT_BYTES, topic_max_message_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +49,31 @@ _RELAY_LOCK_KEY = 0x41495245_4752454C & 0x7FFFFFFFFFFFFFFF  # "AIREGREL"
 
 RELAYED = Counter("aireg_relay_published_events_total", "Events the relay published", ["topic"])
 RELAY_POSITION = Gauge("aireg_relay_position", "Last log position the relay published", ["topic"])
+UNPUBLISHABLE = Counter(
+    "aireg_relay_unpublishable_events_total",
+    "Rows of the log the broker refused to take (too large for the topic); set aside, not published",
+    ["topic"],
+)
+COMPRESSION = "gzip"
+"""The relay's codec: gzip is the one aiokafka has without another package (lz4, snappy and zstd need
+cramjam); JSON events shrink to a third or less, well under the topic's limit."""
+UNPUBLISHABLE_KEPT = 100
+
+
+@dataclass(frozen=True)
+class UnpublishableRow:
+    """A row the broker refused whatever the retry: it stays in the log (and its feed), not on the topic."""
+
+    log_position: int
+    event_id: str
+    event_type: str
+    size: int
+    error: str
+
+
+def _refused_for_size(error: BaseException) -> bool:
+    """Whether the broker (or the client, before sending) refused a record as too large for the topic."""
+    return isinstance(error, (MessageSizeTooLargeError, RecordTooLargeError))
 
 
 async def read_relay_position(connection: AsyncConnection, topic: str) -> int:
@@ -63,6 +98,7 @@ class Relay:
         wake: asyncio.Event | None = None,
         client_id: str = "aireg-relay",
         save_interval: float = 1.0,
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self.database = database
         self.topic = topic
@@ -76,8 +112,12 @@ class Relay:
         self.wake = wake or asyncio.Event()
         self.client_id = client_id
         self.save_interval = save_interval
+        self.max_request_bytes = topic_max_message_bytes(max_event_bytes)
+        """The largest record the producer sends: the largest event the appender takes, with its framing."""
         self.position = 0
-        """The last position published (and acknowledged)."""
+        """The last position published (and acknowledged), or set aside as :attr:`unpublishable`."""
+        self.unpublishable: list[UnpublishableRow] = []
+        """The rows the broker refused, alone and again (the last :data:`UNPUBLISHABLE_KEPT`)."""
         self.saved_position = 0
         """The last position written to the database."""
         self._saved_at = 0.0
@@ -171,8 +211,10 @@ class Relay:
             enable_idempotence=idempotent,
             client_id=self.client_id,
             linger_ms=2,
-            max_batch_size=1024 * 1024,
-            max_request_size=4 * 1024 * 1024,
+            # A batch of several records stays under the topic's limit; a larger record goes alone.
+            max_batch_size=min(1024 * 1024, self.max_request_bytes),
+            max_request_size=self.max_request_bytes,
+            compression_type=COMPRESSION,
         )
 
     async def _start_producer(self) -> AIOKafkaProducer:
@@ -230,27 +272,76 @@ class Relay:
             ).all()
         if not rows:
             return 0
-        pending = []
-        for position, stream_id, event_id, event_type, schema_version, body, traceparent in rows:
-            headers = [
-                ("event_type", event_type.encode()),
-                ("schema_version", str(schema_version).encode()),
-                ("event_id", event_id.encode()),
-                ("log_position", str(position).encode()),
-            ]
-            if traceparent:
-                headers.append(("traceparent", traceparent.encode()))
-            pending.append(
-                await producer.send(self.topic, value=body.encode(), key=stream_id.encode(), headers=headers)
+        pending = [await self._send(producer, row) for row in rows]
+        outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        refused = next(
+            (index for index, outcome in enumerate(outcomes) if isinstance(outcome, BaseException)), None
+        )
+        if refused is None:
+            await self._moved(int(rows[-1][0]), len(rows))
+            return len(rows)
+        if refused > 0:  # the rows before the refused one are acknowledged, in order
+            await self._moved(int(rows[refused - 1][0]), refused)
+        error = outcomes[refused]
+        assert isinstance(error, BaseException)
+        if not _refused_for_size(error):
+            raise error
+        await self._publish_alone(producer, rows[refused])
+        return self.batch_size  # go on at once with the rows after it (sent again: the inboxes drop repeats)
+
+    async def _send(self, producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
+        position, stream_id, event_id, event_type, schema_version, body, traceparent = row
+        headers = [
+            ("event_type", event_type.encode()),
+            ("schema_version", str(schema_version).encode()),
+            ("event_id", event_id.encode()),
+            ("log_position", str(position).encode()),
+        ]
+        if traceparent:
+            headers.append(("traceparent", traceparent.encode()))
+        try:
+            future: asyncio.Future[Any] = await producer.send(
+                self.topic, value=body.encode(), key=stream_id.encode(), headers=headers
             )
-        await asyncio.gather(*pending)
-        last = int(rows[-1][0])
-        self.position = last
+        except (MessageSizeTooLargeError, RecordTooLargeError) as error:  # refused before sending
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(error)
+        return future
+
+    async def _publish_alone(self, producer: AIOKafkaProducer, row: Any) -> None:
+        """Send a row refused as too large once more, alone in its batch (it may have shared one that was
+        too large together); refused again, it is set aside: reported and skipped, so that the rows after
+        it reach the topic. It stays in the log and its feed; once the topic takes it (a larger
+        ``max.message.bytes``), setting the relay's position before it publishes it again."""
+        position = int(row[0])
+        try:
+            await (await self._send(producer, row))
+        except (MessageSizeTooLargeError, RecordTooLargeError) as error:
+            unpublishable = UnpublishableRow(position, row[2], row[3], len(row[5].encode()), repr(error))
+            self.unpublishable = [*self.unpublishable, unpublishable][-UNPUBLISHABLE_KEPT:]
+            UNPUBLISHABLE.labels(self.topic).inc()
+            logger.error(
+                "relay to %s cannot publish log position %d (%s %s, %d bytes): the broker refuses it as too "
+                "large (%r); set aside, the rows after it go on. Raise the topic's max.message.bytes and "
+                "set the relay's position before it to publish it",
+                self.topic,
+                position,
+                unpublishable.event_type,
+                unpublishable.event_id,
+                unpublishable.size,
+                error,
+            )
+            await self._moved(position, 0)
+            await self._save_position(position)  # a restart does not meet it again
+            return
+        await self._moved(position, 1)
+
+    async def _moved(self, position: int, published: int) -> None:
+        self.position = position
         if time.monotonic() - self._saved_at >= self.save_interval:
-            await self._save_position(last)
-        RELAYED.labels(self.topic).inc(len(rows))
-        RELAY_POSITION.labels(self.topic).set(last)
-        return len(rows)
+            await self._save_position(position)
+        RELAYED.labels(self.topic).inc(published)
+        RELAY_POSITION.labels(self.topic).set(position)
 
     async def _save_position_if_moved(self) -> None:
         if self.position != self.saved_position:

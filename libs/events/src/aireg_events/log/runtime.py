@@ -15,7 +15,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import func, select
 
 from aireg_events.catalogue import CATALOGUE, EventRegistry
-from aireg_events.envelope import utc_now
+from aireg_events.envelope import Envelope, utc_now
 from aireg_events.kafka_admin import ensure_topics
 from aireg_events.log.appender import Clock, LogAppender
 from aireg_events.log.checkpoints import Checkpointer
@@ -26,7 +26,7 @@ from aireg_events.log.migrations import upgrade_to_head
 from aireg_events.log.relay import Relay
 from aireg_events.log.tables import event_log
 from aireg_events.signing import load_private_key
-from aireg_events.topics import Topics
+from aireg_events.topics import MAX_EVENT_BYTES, Topics, topic_max_message_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class LogRuntime:
     """The producer's Ed25519 key: with it, the runtime appends signed chain checkpoints."""
     checkpoint_every: int = 1000
     checkpoint_interval: float = 60.0
+    max_event_bytes: int = MAX_EVENT_BYTES
+    """The largest event the appender takes; the topics are made to take it, and the relay sends it."""
     database: Database = field(init=False)
     appender: LogAppender = field(init=False)
     relay: Relay | None = field(init=False, default=None)
@@ -74,10 +76,18 @@ class LogRuntime:
     dead_letters: DeadLetters | None = field(init=False, default=None)
     checkpointer: Checkpointer | None = field(init=False, default=None)
     _consuming: asyncio.Task[None] | None = field(init=False, default=None)
+    log_position: int = field(init=False, default=0)
+    """The head of the log as this process last appended it (or read it at start)."""
 
     def __post_init__(self) -> None:
         self.database = open_database(self.database_url)
-        self.appender = LogAppender(self.database, self.service, clock=self.clock, has_log=self.produces)
+        self.appender = LogAppender(
+            self.database,
+            self.service,
+            clock=self.clock,
+            has_log=self.produces,
+            max_event_bytes=self.max_event_bytes,
+        )
 
     @property
     def topic(self) -> str:
@@ -92,7 +102,13 @@ class LogRuntime:
             partitions=self.partitions,
             replication_factor=self.replication_factor,
             min_insync_replicas=self.min_insync_replicas,
+            max_message_bytes=topic_max_message_bytes(self.max_event_bytes),
         )
+        if self.produces:
+            async with self.database.reader.connect() as connection:
+                head = (await connection.execute(select(func.max(event_log.c.log_position)))).scalar()
+            self.log_position = head or 0
+            self.appender.add_commit_listener(self._moved)
         await self.appender.start()
         if self.produces and self.signing_key_file is not None:
             self.checkpointer = Checkpointer(
@@ -110,6 +126,7 @@ class LogRuntime:
                 enable_idempotence=self.enable_idempotence,
                 wake=self.appender.committed,
                 client_id=f"aireg-{self.service}-relay",
+                max_event_bytes=self.max_event_bytes,
             )
             await self.relay.start()
         if self.subscription is not None:
@@ -169,15 +186,22 @@ class LogRuntime:
             await self.relay.stop()
         await self.database.dispose()
 
+    def _moved(self, envelopes: list[Envelope]) -> None:
+        self.log_position = max(self.log_position, envelopes[-1].log_position)
+
     async def health(self) -> dict[str, object]:
-        """Figures for ``/health``: the database answers, how far the log and the relay are."""
+        """Figures for ``/health``, from memory (liveness runs no query, so a database that cannot answer
+        does not make a live process look dead): how far this process saw its log and the relay go."""
         details: dict[str, object] = {}
         if self.produces:
-            async with self.database.reader.connect() as connection:
-                head = (await connection.execute(select(func.max(event_log.c.log_position)))).scalar()
-            details["log_position"] = head or 0
+            details["log_position"] = self.log_position
         if self.relay is not None:
             details["relay_position"] = self.relay.position
+            if self.relay.unpublishable:
+                details["relay_unpublishable"] = [
+                    {"log_position": row.log_position, "event_id": row.event_id, "event_type": row.event_type}
+                    for row in self.relay.unpublishable
+                ]
         if self.consumer is not None:
             details["events_applied"] = self.consumer.applied
             details["consumer"] = self.consumer_state
