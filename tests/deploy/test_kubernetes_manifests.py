@@ -202,7 +202,9 @@ def test_what_pods_read_is_either_in_the_manifests_or_created_by_the_operations_
             data = manifests.get(kind, name).get("data", {})
             missing += [f"{kind} {name}: key {key}" for key in sorted(keys - set(data))]
         elif (kind, name) in by_hand:
-            missing += [f"{kind} {name} (operations guide): key {key}" for key in sorted(keys - by_hand[(kind, name)])]
+            missing += [
+                f"{kind} {name} (operations guide): key {key}" for key in sorted(keys - by_hand[(kind, name)])
+            ]
         else:
             missing.append(f"{kind} {name}: neither in deploy/kubernetes nor created in docs/operations.md")
     assert missing == []
