@@ -1,8 +1,8 @@
 """The answers every route may give because of the shared conventions, written into each service's
-OpenAPI document so that it tells clients the whole truth: 400 for a body that is not JSON, 413 for one
-over the limit, 422 for a NUL in the URL, 429 over a rate limit, 503 when the service sheds load, times
-out or cannot reach its database. A route's own description of a status is kept; only missing ones are
-added, and FastAPI's default 422 schema (which no aireg answer has) is replaced by the error body.
+OpenAPI document so that it tells clients the whole truth: 400 for a body that is not JSON, 408 for one
+that does not arrive in time, 413 for one over the limit, 422 for a NUL in the URL, 429 over a rate limit,
+503 when the service sheds load, times out or cannot reach its database. A route's own description of a
+status is kept, and the conventions' answer is added to it unless it names the same code already, and FastAPI's default 422 schema (which no aireg answer has) is replaced by the error body.
 
 Each operation's id is its route function's name (``submit_proposal``), so that a client generator makes
 readable methods from it; two routes of one service with the same name are refused when the document is
@@ -52,6 +52,7 @@ def _shared_answers(path: str, operation: dict[str, Any]) -> dict[str, dict[str,
     if "requestBody" in operation:
         answers["400"] = _answer("`malformed_body`: the body is not JSON in UTF-8")
         answers["413"] = _answer("`payload_too_large`: the body is over the limit (1 MiB unless configured)")
+        answers["408"] = _answer("`body_timeout`: the body did not arrive whole in time")
     return answers
 
 
@@ -71,7 +72,13 @@ def _complete(document: dict[str, Any]) -> None:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for status, answer in _shared_answers(path, operation).items():
-                responses.setdefault(status, answer)
+                own = responses.setdefault(status, answer)
+                code = answer["description"].split("`")[1]
+                if own is not answer and code not in own.get("description", ""):
+                    # the route's own answer, and the conventions' beside it
+                    own["description"] = f"{own.get('description', '')}; or {answer['description']}"
+                    if "headers" in answer:
+                        own.setdefault("headers", answer["headers"])
             content = responses.get("422", {}).get("content", {}).get("application/json", {})
             if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
                 content["schema"] = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}

@@ -38,7 +38,7 @@ from starlette.types import Receive, Scope, Send
 from aireg_events.canonical import format_timestamp
 from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, TokenVerifier
-from aireg_http.errors import ApiError, Forbidden, ServiceUnavailable, Unauthorized, Unprocessable
+from aireg_http.errors import ApiError, ErrorBody, Forbidden, ServiceUnavailable, Unauthorized, Unprocessable
 from aireg_http.messages import DEFAULT_LANGUAGE, LANGUAGES, catalogue
 from aireg_reporting import domain, store
 from aireg_reporting.api import ERRORS, READ_ROLES
@@ -320,7 +320,15 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
         summary="Live events as Server-Sent Events; resumable with Last-Event-ID",
         response_class=EventSourceResponse,
         responses={
-            200: {"content": {"text/event-stream": {}}, "description": "id: <epoch>-<seq>, data: JSON"}
+            200: {"content": {"text/event-stream": {}}, "description": "id: <epoch>-<seq>, data: JSON"},
+            429: {
+                "description": "too_many_streams: this token has its most open streams",
+                "model": ErrorBody,
+            },
+            503: {
+                "description": "streams_at_capacity: the service has its most open streams",
+                "model": ErrorBody,
+            },
         },
     )
     async def stream(
