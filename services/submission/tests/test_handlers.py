@@ -4,7 +4,6 @@ them as the caller, and a refusal reaches the caller as raised and records nothi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,16 +20,12 @@ from aireg_events.catalogue.submission import (
     Submitter,
 )
 from aireg_events.envelope import Actor, Envelope
-from aireg_events.log.appender import LogAppender
-from aireg_events.log.database import Database, open_database
-from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.database import Database
 from aireg_events.log.tables import event_log
 from aireg_events.sealed import SealedValue
 from aireg_submission import commands, domain
-from aireg_submission.app import MIGRATIONS
 from aireg_submission.handlers import HANDLERS
 from aireg_submission.personal_data import DataSubjectKeyRow, DataSubjects
-from aireg_submission.projections import project_own
 from aireg_submission.store import ProposalRow
 from services.submission.tests.harness import START, MovableClock, proposal_body
 
@@ -46,31 +41,6 @@ CITIZEN = Submitter(
 
 def portal(name: str = "portal-a") -> Caller:
     return Caller(Actor(role="portal", name=name))
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    opened = open_database(database_url)
-    await upgrade_to_head(opened, MIGRATIONS)
-    try:
-        yield opened
-    finally:
-        await opened.dispose()
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock(START)
-
-
-@pytest.fixture
-async def bus(database: Database, clock: MovableClock) -> AsyncIterator[MessageBus[DataSubjects]]:
-    appender = LogAppender(database, "submission", clock=clock)
-    await appender.start()
-    try:
-        yield MessageBus(appender, HANDLERS, project_own, DataSubjects(b"a digest secret of the tests"))
-    finally:
-        await appender.stop()
 
 
 async def logged(database: Database) -> list[Envelope]:
