@@ -147,17 +147,15 @@ class Submission:
 METHOD = TriageMethod(name="minhash", version="1", parameters={"threshold": 0.8})
 
 
-class AnalysisProducer:
-    """Plays the analysis service: seals its events into a chain and produces them to its topic."""
+class AnalysisChain:
+    """Plays the analysis service's log: seals its events into a chain, as its relay publishes them."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
-        self.producer = producer
-        self.topic = topic
+    def __init__(self) -> None:
         self.position = 0
         self.head = GENESIS_HASH
         self.versions: dict[str, int] = {}
 
-    async def publish(self, event: DomainEvent) -> Envelope:
+    def seal(self, event: DomainEvent) -> Envelope:
         self.position += 1
         stream_id = event.stream_id()
         self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
@@ -176,6 +174,19 @@ class AnalysisProducer:
             prev_hash=self.head,
         )
         self.head = envelope.hash
+        return envelope
+
+
+class AnalysisProducer(AnalysisChain):
+    """Plays the analysis service: seals its events into a chain and produces them to its topic."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        super().__init__()
+        self.producer = producer
+        self.topic = topic
+
+    async def publish(self, event: DomainEvent) -> Envelope:
+        envelope = self.seal(event)
         await self.resend(envelope)
         return envelope
 

@@ -1,8 +1,7 @@
-"""HTTP routes of the submission service: thin; auth → command → domain → log → projection."""
+"""HTTP routes of the submission service: parse (auth, path, body) → a command → the bus → a view."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -12,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, fi
 from pydantic_core import InitErrorDetails
 from sqlmodel import col, select
 
+from aireg_events.bus import Caller, Command, MessageBus
 from aireg_events.catalogue.common import (
     ApplicationArea,
     Approach,
     BoundedText,
     CostOfError,
     Direction,
-    DomainEvent,
     Instrument,
     LateSubmissions,
     Position,
@@ -36,66 +35,67 @@ from aireg_events.catalogue.submission import (
     SealedSubmitter,
     Submitter,
 )
-from aireg_events.envelope import new_event_id
-from aireg_events.log.appender import UnitOfWork
 from aireg_events.log.runtime import LogRuntime
 from aireg_events.receipts import Receipt, ReceiptClaims, issue_receipt
+from aireg_events.rules import RuleViolation
 from aireg_events.sealed import SealedValue
 from aireg_http.auth import ROLES, Principal, TokenRole, require_roles
-from aireg_http.errors import ErrorBody, NotFound
+from aireg_http.errors import COMMON_ERRORS, ErrorBody, refusals
 from aireg_http.pagination import Page, PageParams
 from aireg_submission import domain, store
-from aireg_submission.domain import ProposalStatus
-from aireg_submission.personal_data import DataSubjects, opened, scrub_after_erasure, submitter_key_ids
-from aireg_submission.projections import project_own, registration
-from aireg_submission.store import (
-    AttributionDisputeRow,
-    ConsultationRow,
-    PortalRow,
-    ProposalRow,
-    RegistrationCounterRow,
+from aireg_submission.commands import (
+    AmendProposal,
+    DisputeAttribution,
+    ErasePersonalData,
+    OpenConsultation,
+    ResolveDispute,
+    ResumePortal,
+    SubmitProposal,
+    SuspendPortal,
+    WithdrawProposal,
 )
+from aireg_submission.domain import ProposalStatus
+from aireg_submission.handlers import HANDLERS
+from aireg_submission.personal_data import DataSubjects, opened, scrub_after_erasure, submitter_key_ids
+from aireg_submission.store import AttributionDisputeRow, ConsultationRow, PortalRow, ProposalRow
 
 ID_PATTERN = r"^[0-9A-Za-z-]{1,36}$"
 PORTAL_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
 
 # --- errors, as the OpenAPI document shows them ---------------------------------------------------
+# Every route answers COMMON_ERRORS (auth, role, validation: the router's own); a route adds the rules it
+# may refuse with, a command route its handler's (``HANDLERS.refusals``), through ``refusals``. What is
+# no rule (a body over the limit, a cursor this service did not issue) is written here once.
 
-
-Refusal = tuple[int, str, str]
-
-AUTH: tuple[Refusal, ...] = (
-    (401, "missing_token", "no `Authorization: Bearer` header"),
-    (401, "invalid_token", "the token is not one the issuer signed"),
-    (401, "token_expired", "the token has expired"),
-    (401, "token_revoked", "the token was revoked"),
-    (403, "forbidden_role", "the token's role may not do this"),
-)
-SUSPENDED: Refusal = (
-    403,
-    "portal_suspended",
-    "an admin suspended this portal; every call of its token is refused",
-)
-INVALID: Refusal = (422, "validation_failed", "invalid input; `errors` lists the fields")
-TOO_LARGE: Refusal = (413, "payload_too_large", "the body is over the limit (1 MiB unless configured)")
-BAD_CURSOR: Refusal = (422, "invalid_cursor", "the cursor is not one this service issued")
-NO_CONSULTATION: Refusal = (404, "consultation_not_found", "no consultation with this id")
-NO_PROPOSAL: Refusal = (
-    404,
-    "proposal_not_found",
-    "no proposal with this id that this caller may see (another portal's proposal answers alike)",
-)
-
-
-def errors(*refusals: Refusal) -> dict[int | str, dict[str, Any]]:
-    """The ``responses`` of a route: one entry per status, naming every machine code it may carry."""
-    by_status: dict[int, list[str]] = {}
-    for status_code, code, meaning in refusals:
-        by_status.setdefault(status_code, []).append(f"`{code}`: {meaning}")
-    return {
-        status_code: {"model": ErrorBody, "description": "; ".join(lines)}
-        for status_code, lines in sorted(by_status.items())
+BODY_TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {
+        "model": ErrorBody,
+        "description": "payload_too_large: the body is over the limit (1 MiB unless configured)",
     }
+}
+BAD_CURSOR: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": ErrorBody,
+        "description": f"invalid_cursor: the cursor is not one this service issued; or {COMMON_ERRORS[422]['description']}",
+    }
+}
+
+
+def command_errors(
+    command_type: type[Command], *route_rules: type[RuleViolation]
+) -> dict[int | str, dict[str, Any]]:
+    """The errors of a command route beside COMMON_ERRORS: the rules its handler may refuse with (and any
+    the route itself checks), and a body over the limit."""
+    return {**BODY_TOO_LARGE, **refusals(*HANDLERS.refusals(command_type), *route_rules)}
+
+
+def listing_errors(*rules: type[RuleViolation]) -> dict[int | str, dict[str, Any]]:
+    """The errors of a paged list beside COMMON_ERRORS: ``rules`` and a cursor this service did not issue."""
+    return {**refusals(*rules), **BAD_CURSOR}
+
+
+def caller_of(principal: Principal, request: Request) -> Caller:
+    return Caller(principal.actor(), correlation_id=request.state.correlation_id)
 
 
 # --- who may call ---------------------------------------------------------------------------------
@@ -204,8 +204,8 @@ class ConsultationPublic(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
-def consultations_router(runtime: LogRuntime) -> APIRouter:
-    router = APIRouter(prefix="/v1/consultations", tags=["consultations"])
+def consultations_router(runtime: LogRuntime, bus: MessageBus) -> APIRouter:
+    router = APIRouter(prefix="/v1/consultations", tags=["consultations"], responses=COMMON_ERRORS)
 
     @router.post(
         "",
@@ -219,39 +219,19 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
             "(`ru|en`, default `en`) are what documents, the dashboard and the deadline view show the "
             "deadlines in. An unknown zone or another language: 422 naming the field."
         ),
-        responses=errors(
-            *AUTH,
-            TOO_LARGE,
-            (409, "consultation_code_taken", "another consultation has this code"),
-            INVALID,
-            (422, "deadlines_out_of_order", "not opens < closes <= analysis due <= forwarding due"),
-        ),
+        responses=command_errors(OpenConsultation),
     )
     async def open_consultation(
         body: ConsultationCreate, principal: Admin, request: Request
     ) -> ConsultationPublic:
-        async def work(uow: UnitOfWork) -> ConsultationPublic:
-            event = domain.open_consultation(
-                consultation_id=new_event_id(),
-                code_taken=await store.consultation_by_code(uow.session, body.code) is not None,
-                **body.model_dump(),
-            )
-            envelope = await uow.append(
-                event, actor=principal.actor(), correlation_id=request.state.correlation_id
-            )
-            await project_own(uow.session, envelope, event)
-            await uow.session.flush()
-            row = await uow.session.get(ConsultationRow, event.consultation_id)
-            assert row is not None
-            return ConsultationPublic.of(row)
-
-        return await runtime.appender.run(work)
+        row = await bus.handle(OpenConsultation(**body.model_dump()), caller_of(principal, request))
+        return ConsultationPublic.of(row)
 
     @router.get(
         "",
         response_model=Page[ConsultationPublic],
         summary="List consultations (any authenticated caller)",
-        responses=errors(*AUTH, SUSPENDED, INVALID, BAD_CURSOR),
+        responses=listing_errors(domain.PortalIsSuspended),
     )
     async def list_consultations(_principal: Anyone, page: PageParams) -> Page[ConsultationPublic]:
         query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
@@ -265,13 +245,13 @@ def consultations_router(runtime: LogRuntime) -> APIRouter:
         "/{consultation_id}",
         response_model=ConsultationPublic,
         summary="Read one consultation (any authenticated caller)",
-        responses=errors(*AUTH, SUSPENDED, NO_CONSULTATION, INVALID),
+        responses=refusals(domain.PortalIsSuspended, domain.ConsultationNotFound),
     )
     async def get_consultation(consultation_id: ConsultationId, _principal: Anyone) -> ConsultationPublic:
         async with runtime.database.read_session() as session:
             row = await session.get(ConsultationRow, consultation_id)
         if row is None:
-            raise NotFound(f"no consultation {consultation_id}", code="consultation_not_found")
+            raise domain.ConsultationNotFound(f"no consultation {consultation_id}")
         return ConsultationPublic.of(row)
 
     return router
@@ -403,23 +383,14 @@ class ProposalPublic(BaseModel):
         )
 
 
-def _now_only(
-    decide: Callable[[domain.Proposal | None, datetime], DomainEvent],
-) -> Callable[[domain.Proposal | None, datetime, UnitOfWork], Awaitable[DomainEvent]]:
-    async def decided(state: domain.Proposal | None, now: datetime, _uow: UnitOfWork) -> DomainEvent:
-        return decide(state, now)
-
-    return decided
-
-
 def _visible(row: ProposalRow | None, principal: Principal) -> bool:
     return row is not None and (principal.role != "portal" or row.portal == principal.name)
 
 
 def proposals_router(
-    runtime: LogRuntime, signing_key: Ed25519PrivateKey, subjects: DataSubjects
+    runtime: LogRuntime, bus: MessageBus, signing_key: Ed25519PrivateKey, subjects: DataSubjects
 ) -> APIRouter:
-    router = APIRouter(tags=["proposals"])
+    router = APIRouter(tags=["proposals"], responses=COMMON_ERRORS)
 
     def answer(row: store.Registration) -> SubmissionAnswer:
         """Built from the recorded facts alone (Ed25519 signatures are deterministic), so a retry gets
@@ -451,22 +422,7 @@ def proposals_router(
         summary="Submit a proposal (portal), idempotently",
         description="Send the same `Idempotency-Key` with the same body again (a retry) and get the same "
         "answer, receipt included; nothing new is recorded. Keys are kept per portal.",
-        responses=errors(
-            *AUTH,
-            SUSPENDED,
-            NO_CONSULTATION,
-            (409, "submission_window_closed", "outside submission_opens_at..submission_closes_at"),
-            (409, "idempotency_key_reused", "this portal used the key for another body or consultation"),
-            (
-                409,
-                "registration_numbers_exhausted",
-                "the consultation registered 99,999 proposals, or ten others of its year took every series",
-            ),
-            TOO_LARGE,
-            INVALID,
-            (422, "idempotency_key_required", "no Idempotency-Key header"),
-            (422, "idempotency_key_invalid", "the key is not 1..200 visible ASCII characters"),
-        ),
+        responses=command_errors(SubmitProposal, domain.IdempotencyKeyRequired, domain.IdempotencyKeyInvalid),
     )
     async def submit_proposal(
         consultation_id: ConsultationId,
@@ -481,61 +437,20 @@ def proposals_router(
             ),
         ] = None,
     ) -> SubmissionAnswer:
-        key = domain.checked_idempotency_key(idempotency_key)
-        fingerprint = domain.request_fingerprint(body, subjects.digest)
-        portal = principal.name
-
-        async def work(uow: UnitOfWork) -> SubmissionAnswer:
-            # The log lock first (PostgreSQL replicas): the key lookup below then sees every committed intake.
-            await uow.log_head()
-            domain.ensure_portal_active(
-                portal, suspended=await store.portal_is_suspended(uow.session, portal)
-            )
-            consultation = await uow.session.get(ConsultationRow, consultation_id)
-            if consultation is None:
-                raise domain.ConsultationNotFound(f"no consultation {consultation_id}")
-            previous = await store.registration_by_idempotency_key(uow.session, portal, key)
-            if previous is not None and domain.is_replay(
-                previous.consultation_id,
-                previous.request_sha256,
-                consultation_id=consultation_id,
-                sha256=fingerprint,
-            ):
-                return answer(previous)
-            counter = await uow.session.get(RegistrationCounterRow, consultation_id)
-            if counter is not None:
-                numbering = counter.numbering()
-            else:
-                year = domain.registration_year(consultation.submission_opens_at)
-                numbering = domain.first_numbering(year, await store.series_taken(uow.session, year))
-            sealed = await subjects.seal_submitter(uow.session, body.submitter, uow.now())
-            event = domain.submit_proposal(
-                proposal_id=new_event_id(),
-                consultation_id=consultation_id,
-                window=consultation.window(),
-                numbering=numbering,
-                portal=portal,
-                idempotency_key=key,
-                request_fingerprint=fingerprint,
-                content=ProposalContent(**{**dict(body), "submitter": sealed}),
-                now=uow.now(),
-            )
-            envelope = await uow.append(
-                event,
-                actor=principal.actor(),
-                correlation_id=request.state.correlation_id,
-                expected_version=0,  # a new proposal: its stream starts here
-            )
-            await project_own(uow.session, envelope, event)
-            return answer(registration(event, envelope))
-
-        return await runtime.appender.run(work)
+        command = SubmitProposal(
+            consultation_id=consultation_id,
+            portal=principal.name,
+            idempotency_key=domain.checked_idempotency_key(idempotency_key),
+            request_fingerprint=domain.request_fingerprint(body, subjects.digest),
+            body=body,
+        )
+        return answer(await bus.handle(command, caller_of(principal, request)))
 
     @router.get(
         "/v1/proposals",
         response_model=Page[ProposalPublic],
         summary=f"List proposals: a portal sees its own; {STAFF_READERS} see all",
-        responses=errors(*AUTH, SUSPENDED, INVALID, BAD_CURSOR),
+        responses=listing_errors(domain.PortalIsSuspended),
     )
     async def list_proposals(
         principal: Reader,
@@ -560,7 +475,7 @@ def proposals_router(
         summary=f"Read a proposal and the status its submitter sees (its portal; {STAFF_READERS})",
         description="Personal data reads sealed or erased; an `admin` reads it in plain text while its "
         "data subject's key exists.",
-        responses=errors(*AUTH, SUSPENDED, NO_PROPOSAL, INVALID),
+        responses=refusals(domain.PortalIsSuspended, domain.ProposalNotFound),
     )
     async def get_proposal(proposal_id: ProposalId, principal: Reader) -> ProposalPublic:
         async with runtime.database.read_session() as session:
@@ -573,100 +488,35 @@ def proposals_router(
                 keys = await subjects.keys(session, submitter_key_ids(sealed))
         return ProposalPublic.of(row, keys)
 
-    async def change(
-        proposal_id: str,
-        principal: Principal,
-        request: Request,
-        decide: Callable[[domain.Proposal | None, datetime, UnitOfWork], Awaitable[DomainEvent]],
-    ) -> ProposalPublic:
-        portal = principal.name
-
-        async def work(uow: UnitOfWork) -> ProposalPublic:
-            domain.ensure_portal_active(
-                portal, suspended=await store.portal_is_suspended(uow.session, portal)
-            )
-            row = await uow.session.get(ProposalRow, proposal_id)
-            consultation = await uow.session.get(ConsultationRow, row.consultation_id) if row else None
-            state = row.state(consultation.window()) if row is not None and consultation is not None else None
-            event = await decide(state, uow.now(), uow)
-            envelope = await uow.append(
-                event,
-                actor=principal.actor(),
-                correlation_id=request.state.correlation_id,
-                expected_version=state.stream_version if state else None,
-            )
-            await project_own(uow.session, envelope, event)
-            await uow.session.flush()
-            assert row is not None
-            return ProposalPublic.of(row)
-
-        return await runtime.appender.run(work)
-
     @router.post(
         "/v1/proposals/{proposal_id}/amendments",
         response_model=ProposalPublic,
         summary="Amend a proposal (the portal that submitted it, before the window closes)",
-        responses=errors(
-            *AUTH,
-            SUSPENDED,
-            NO_PROPOSAL,
-            (409, "proposal_withdrawn", "a withdrawn proposal cannot be amended"),
-            (409, "proposal_misattributed", "the proposal was set aside by an upheld attribution dispute"),
-            (409, "amendment_window_closed", "the consultation's submission window has closed"),
-            TOO_LARGE,
-            INVALID,
-            (422, "amendment_changes_nothing", "every change repeats the current value"),
-        ),
+        responses=command_errors(AmendProposal),
     )
     async def amend_proposal(
         proposal_id: ProposalId, body: AmendmentRequest, principal: PortalCaller, request: Request
     ) -> ProposalPublic:
-        changes = body.changes.model_dump(mode="json", exclude_unset=True)
-
-        async def decide(state: domain.Proposal | None, now: datetime, uow: UnitOfWork) -> DomainEvent:
-            sealed = dict(changes)
-            if body.changes.submitter is not None and state is not None and state.portal == principal.name:
-                submitter = await subjects.seal_submitter(uow.session, body.changes.submitter, now)
-                sealed["submitter"] = submitter.model_dump(mode="json", exclude_none=True)
-            return domain.amend_proposal(
-                state,
-                proposal_id=proposal_id,
-                portal=principal.name,
-                changes=sealed,
-                reason=body.reason,
-                now=now,
-            )
-
-        return await change(proposal_id, principal, request, decide)
+        command = AmendProposal(
+            proposal_id=proposal_id,
+            portal=principal.name,
+            changes=body.changes.model_dump(mode="json", exclude_unset=True),
+            submitter=body.changes.submitter,
+            reason=body.reason,
+        )
+        return ProposalPublic.of(await bus.handle(command, caller_of(principal, request)))
 
     @router.post(
         "/v1/proposals/{proposal_id}/withdrawal",
         response_model=ProposalPublic,
         summary="Withdraw a proposal (the portal that submitted it, before the window closes)",
-        responses=errors(
-            *AUTH,
-            SUSPENDED,
-            NO_PROPOSAL,
-            (409, "proposal_withdrawn", "the proposal was withdrawn already"),
-            (409, "proposal_misattributed", "the proposal was set aside by an upheld attribution dispute"),
-            (409, "withdrawal_window_closed", "the consultation's submission window has closed"),
-            TOO_LARGE,
-            INVALID,
-        ),
+        responses=command_errors(WithdrawProposal),
     )
     async def withdraw_proposal(
         proposal_id: ProposalId, body: WithdrawalRequest, principal: PortalCaller, request: Request
     ) -> ProposalPublic:
-        return await change(
-            proposal_id,
-            principal,
-            request,
-            _now_only(
-                lambda state, now: domain.withdraw_proposal(
-                    state, proposal_id=proposal_id, portal=principal.name, reason=body.reason, now=now
-                )
-            ),
-        )
+        command = WithdrawProposal(proposal_id=proposal_id, portal=principal.name, reason=body.reason)
+        return ProposalPublic.of(await bus.handle(command, caller_of(principal, request)))
 
     return router
 
@@ -706,54 +556,31 @@ class PortalPublic(BaseModel):
         )
 
 
-def portals_router(runtime: LogRuntime, suspensions: store.SuspensionCache) -> APIRouter:
-    router = APIRouter(prefix="/v1/portals", tags=["portals"])
+def portals_router(runtime: LogRuntime, bus: MessageBus, suspensions: store.SuspensionCache) -> APIRouter:
+    router = APIRouter(prefix="/v1/portals", tags=["portals"], responses=COMMON_ERRORS)
 
-    async def record(
-        principal: Principal, request: Request, portal: str, decide: Callable[[bool], DomainEvent]
-    ) -> PortalPublic:
-        async def work(uow: UnitOfWork) -> PortalPublic:
-            event = decide(await store.portal_is_suspended(uow.session, portal))
-            envelope = await uow.append(
-                event, actor=principal.actor(), correlation_id=request.state.correlation_id
-            )
-            await project_own(uow.session, envelope, event)
-            await uow.session.flush()
-            return PortalPublic.of(portal, await uow.session.get(PortalRow, portal))
-
+    async def record(command: SuspendPortal | ResumePortal, caller: Caller) -> PortalPublic:
         try:
-            return await runtime.appender.run(work)
+            return PortalPublic.of(command.portal, await bus.handle(command, caller))
         finally:
-            suspensions.forget(portal)
+            suspensions.forget(command.portal)
 
     @router.post(
         "/{portal}/suspension",
         response_model=PortalPublic,
         summary="Suspend a portal (admin): its token is refused with 403 portal_suspended from then on",
-        responses=errors(
-            *AUTH,
-            (409, "portal_already_suspended", "the portal is suspended already"),
-            TOO_LARGE,
-            INVALID,
-        ),
+        responses=command_errors(SuspendPortal),
     )
     async def suspend_portal(
         portal: PortalName, body: SuspensionRequest, principal: Admin, request: Request
     ) -> PortalPublic:
-        return await record(
-            principal,
-            request,
-            portal,
-            lambda suspended: domain.suspend_portal(portal, suspended=suspended, reason=body.reason),
-        )
+        return await record(SuspendPortal(portal=portal, reason=body.reason), caller_of(principal, request))
 
     @router.post(
         "/{portal}/resumption",
         response_model=PortalPublic,
         summary="Resume a suspended portal (admin)",
-        responses=errors(
-            *AUTH, (409, "portal_not_suspended", "the portal is not suspended"), TOO_LARGE, INVALID
-        ),
+        responses=command_errors(ResumePortal),
     )
     async def resume_portal(
         portal: PortalName,
@@ -761,19 +588,13 @@ def portals_router(runtime: LogRuntime, suspensions: store.SuspensionCache) -> A
         request: Request,
         body: Annotated[ResumptionRequest | None, Body()] = None,
     ) -> PortalPublic:
-        reason = body.reason if body is not None else ""
-        return await record(
-            principal,
-            request,
-            portal,
-            lambda suspended: domain.resume_portal(portal, suspended=suspended, reason=reason),
-        )
+        command = ResumePortal(portal=portal, reason=body.reason if body is not None else "")
+        return await record(command, caller_of(principal, request))
 
     @router.get(
         "/{portal}",
         response_model=PortalPublic,
         summary="Whether a portal is suspended (admin)",
-        responses=errors(*AUTH, INVALID),
     )
     async def get_portal(portal: PortalName, _principal: Admin) -> PortalPublic:
         async with runtime.database.read_session() as session:
@@ -841,12 +662,11 @@ class DisputePublic(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
-NO_DISPUTE: Refusal = (404, "dispute_not_found", "no attribution dispute with this id")
 DisputeId = Annotated[str, Path(pattern=ID_PATTERN, description="the dispute's id")]
 
 
-def personal_data_router(runtime: LogRuntime, subjects: DataSubjects) -> APIRouter:
-    router = APIRouter(tags=["personal data"])
+def personal_data_router(runtime: LogRuntime, bus: MessageBus, subjects: DataSubjects) -> APIRouter:
+    router = APIRouter(tags=["personal data"], responses=COMMON_ERRORS)
 
     @router.post(
         "/v1/personal-data/erasures",
@@ -855,53 +675,23 @@ def personal_data_router(runtime: LogRuntime, subjects: DataSubjects) -> APIRout
         description="Every value sealed under the subject's key (the normalized contact e-mail's) reads "
         '`{"erased": true}` from then on, in every log, topic, feed and store; the logs still verify. '
         "The same request again answers the same.",
-        responses=errors(
-            *AUTH,
-            (404, "data_subject_not_found", "no proposal names this contact e-mail, and none was erased"),
-            TOO_LARGE,
-            INVALID,
-        ),
+        responses=command_errors(ErasePersonalData),
     )
     async def erase_personal_data(body: ErasureRequest, principal: Admin, request: Request) -> ErasurePublic:
-        subject = subjects.subject_digest(str(body.contact_email))
-
-        async def work(uow: UnitOfWork) -> tuple[ErasurePublic, bool]:
-            await uow.log_head()  # the log lock first: no intake of this subject runs beside the erasure
-            key_id = await subjects.key_of_subject(uow.session, subject)
-            if key_id is None:
-                done = await store.latest_erasure(uow.session, subject)
-                if done is not None:
-                    return ErasurePublic(
-                        erasure_id=done.erasure_id,
-                        proposals=done.proposals,
-                        erased_at=done.erased_at,
-                        event_id=done.event_id,
-                    ), False
-            event = domain.erase_personal_data(
-                erasure_id=new_event_id(),
-                subject_digest=subject,
-                key_id=key_id,
-                proposals=await store.proposals_sealed_under(uow.session, key_id) if key_id else [],
-                reason=body.reason,
-                legal_basis=body.legal_basis,
-            )
-            assert key_id is not None
-            await subjects.destroy(uow.session, key_id)
-            envelope = await uow.append(
-                event, actor=principal.actor(), correlation_id=request.state.correlation_id
-            )
-            await project_own(uow.session, envelope, event)
-            return ErasurePublic(
-                erasure_id=event.erasure_id,
-                proposals=event.proposals,
-                erased_at=envelope.occurred_at,
-                event_id=envelope.event_id,
-            ), True
-
-        answer, destroyed = await runtime.appender.run(work)
-        if destroyed:
+        command = ErasePersonalData(
+            subject_digest=subjects.subject_digest(str(body.contact_email)),
+            reason=body.reason,
+            legal_basis=body.legal_basis,
+        )
+        erasure = await bus.handle(command, caller_of(principal, request))
+        if erasure.destroyed:
             await scrub_after_erasure(runtime.database)
-        return answer
+        return ErasurePublic(
+            erasure_id=erasure.erasure_id,
+            proposals=erasure.proposals,
+            erased_at=erasure.erased_at,
+            event_id=erasure.event_id,
+        )
 
     @router.post(
         "/v1/proposals/{proposal_id}/attribution-disputes",
@@ -910,75 +700,33 @@ def personal_data_router(runtime: LogRuntime, subjects: DataSubjects) -> APIRout
         summary="Record a complaint that a proposal was filed in someone's name without consent (admin)",
         description="The complainant and the statement are recorded sealed under the proposal's data "
         'subject (`{"erased": true}` when that subject was erased already).',
-        responses=errors(*AUTH, NO_PROPOSAL, TOO_LARGE, INVALID),
+        responses=command_errors(DisputeAttribution),
     )
     async def dispute_attribution(
         proposal_id: ProposalId, body: DisputeCreate, principal: Admin, request: Request
     ) -> DisputePublic:
-        async def work(uow: UnitOfWork) -> DisputePublic:
-            row = await uow.session.get(ProposalRow, proposal_id)
-            consultation = await uow.session.get(ConsultationRow, row.consultation_id) if row else None
-            state = row.state(consultation.window()) if row is not None and consultation is not None else None
-            subject = ProposalContent.model_validate(row.content).submitter if row is not None else None
-            event = domain.dispute_attribution(
-                state,
-                proposal_id=proposal_id,
-                dispute_id=new_event_id(),
-                complainant=await subjects.seal_beside(uow.session, subject, "complainant", body.complainant),
-                statement=await subjects.seal_beside(uow.session, subject, "statement", body.statement),
-            )
-            envelope = await uow.append(
-                event,
-                actor=principal.actor(),
-                correlation_id=request.state.correlation_id,
-                expected_version=state.stream_version if state else None,
-            )
-            await project_own(uow.session, envelope, event)
-            await uow.session.flush()
-            dispute = await uow.session.get(AttributionDisputeRow, event.dispute_id)
-            assert dispute is not None
-            return DisputePublic.of(dispute)
-
-        return await runtime.appender.run(work)
+        command = DisputeAttribution(
+            proposal_id=proposal_id, complainant=body.complainant, statement=body.statement
+        )
+        return DisputePublic.of(await bus.handle(command, caller_of(principal, request)))
 
     @router.post(
         "/v1/attribution-disputes/{dispute_id}/resolution",
         response_model=DisputePublic,
         summary="Resolve an attribution dispute (admin): upheld sets the proposal aside as misattributed",
-        responses=errors(
-            *AUTH,
-            NO_DISPUTE,
-            (409, "dispute_already_resolved", "the dispute was resolved already"),
-            TOO_LARGE,
-            INVALID,
-        ),
+        responses=command_errors(ResolveDispute),
     )
     async def resolve_dispute(
         dispute_id: DisputeId, body: DisputeResolution, principal: Admin, request: Request
     ) -> DisputePublic:
-        async def work(uow: UnitOfWork) -> DisputePublic:
-            dispute = await uow.session.get(AttributionDisputeRow, dispute_id)
-            event = domain.resolve_dispute(
-                dispute.state() if dispute is not None else None,
-                dispute_id=dispute_id,
-                outcome=body.outcome,
-                rationale=body.rationale,
-            )
-            envelope = await uow.append(
-                event, actor=principal.actor(), correlation_id=request.state.correlation_id
-            )
-            await project_own(uow.session, envelope, event)
-            await uow.session.flush()
-            assert dispute is not None
-            return DisputePublic.of(dispute)
-
-        return await runtime.appender.run(work)
+        command = ResolveDispute(dispute_id=dispute_id, outcome=body.outcome, rationale=body.rationale)
+        return DisputePublic.of(await bus.handle(command, caller_of(principal, request)))
 
     @router.get(
         "/v1/attribution-disputes",
         response_model=Page[DisputePublic],
         summary="List attribution disputes, open or resolved (admin)",
-        responses=errors(*AUTH, INVALID, BAD_CURSOR),
+        responses=listing_errors(),
     )
     async def list_disputes(
         _principal: Admin,

@@ -1,4 +1,4 @@
-"""Composition root of the submission service: settings → database, log machinery, routes."""
+"""Composition root of the submission service: settings → database, log machinery, the bus, routes."""
 
 from __future__ import annotations
 
@@ -10,23 +10,25 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from aireg_events.bus import MessageBus
 from aireg_events.envelope import utc_now
 from aireg_events.log.appender import Clock
 from aireg_events.log.runtime import LogRuntime, Subscription
 from aireg_events.signing import load_private_key, load_public_key
 from aireg_http.auth import RevocationList, TokenVerifier
 from aireg_http.conventions import install_conventions
+from aireg_http.errors import COMMON_ERRORS
 from aireg_http.feed import feed_router
 from aireg_submission.api import (
-    AUTH,
     consultations_router,
-    errors,
     personal_data_router,
     portals_router,
     proposals_router,
 )
 from aireg_submission.consumers import apply_analysis_event, handles
+from aireg_submission.handlers import HANDLERS
 from aireg_submission.personal_data import DataSubjects, read_digest_secret_file, stored_digest_secret
+from aireg_submission.projections import project_own
 from aireg_submission.settings import Settings
 from aireg_submission.store import SuspensionCache
 
@@ -68,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     subjects = DataSubjects(
         read_digest_secret_file(settings.digest_secret_file) if settings.digest_secret_file else None
     )
+    bus = MessageBus(runtime.appender, HANDLERS, project_own, subjects)
     if runtime.database.dialect == "sqlite":
         # Deleted rows (a destroyed data subject key) are overwritten with zeros, not only unlinked.
         event.listen(runtime.database.writer.sync_engine, "connect", _secure_delete)
@@ -98,12 +101,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     install_conventions(
         app, service=SERVICE, max_body_bytes=settings.max_body_bytes, health_check=runtime.health
     )
-    app.include_router(consultations_router(runtime))
-    app.include_router(proposals_router(runtime, signing_key, subjects))
-    app.include_router(personal_data_router(runtime, subjects))
-    app.include_router(portals_router(runtime, app.state.suspensions))
-    app.include_router(
-        feed_router(runtime.database),
-        responses=errors(*AUTH, (422, "validation_failed", "after, limit or cursor out of range")),
-    )
+    app.include_router(consultations_router(runtime, bus))
+    app.include_router(proposals_router(runtime, bus, signing_key, subjects))
+    app.include_router(personal_data_router(runtime, bus, subjects))
+    app.include_router(portals_router(runtime, bus, app.state.suspensions))
+    app.include_router(feed_router(runtime.database), responses=COMMON_ERRORS)
     return app
