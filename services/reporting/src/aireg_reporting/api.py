@@ -35,7 +35,7 @@ from aireg_http.messages import (
     preferred_language,
 )
 from aireg_http.pagination import Page, PageParams
-from aireg_reporting import domain, store
+from aireg_reporting import descriptions, domain, store
 from aireg_reporting.document.content import PackageDocument, PackageNotFound, build_document, document_json
 from aireg_reporting.document.html import DOCUMENT_CSP, render_html
 from aireg_reporting.document.markdown import render_markdown
@@ -113,8 +113,8 @@ class TimelineEntry(BaseModel):
             actor=envelope.actor,
             correlation_id=envelope.correlation_id,
             causation_id=envelope.causation_id,
-            summary=domain.describe(item, words),
-            payload=domain.payload_summary(item),
+            summary=descriptions.describe(item, words),
+            payload=descriptions.payload_summary(item),
         )
 
 

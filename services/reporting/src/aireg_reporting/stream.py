@@ -31,7 +31,7 @@ from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, TokenVerifier
 from aireg_http.errors import Forbidden, Unauthorized, Unprocessable
 from aireg_http.messages import DEFAULT_LANGUAGE, LANGUAGES, catalogue
-from aireg_reporting import domain, store
+from aireg_reporting import descriptions, domain, store
 from aireg_reporting.api import ERRORS, READ_ROLES
 from aireg_reporting.domain import Received
 from aireg_reporting.store import ProposalRow, ReceivedEventRow
@@ -156,9 +156,9 @@ def stream_payload(row: ReceivedEventRow, item: Received, names: dict[str, dict[
         "proposals": [{"proposal_id": key, **names[key]} for key in proposal_ids[:20] if key in names],
         "package_ids": domain.packages_of(item.event),
         "actor": envelope.actor.model_dump(mode="json"),
-        "summary": domain.describe(item, catalogue(DEFAULT_LANGUAGE)),
-        "summaries": {language: domain.describe(item, catalogue(language)) for language in LANGUAGES},
-        "decision": domain.is_decision(envelope.event_type),
+        "summary": descriptions.describe(item, catalogue(DEFAULT_LANGUAGE)),
+        "summaries": {language: descriptions.describe(item, catalogue(language)) for language in LANGUAGES},
+        "decision": descriptions.is_decision(envelope.event_type),
     }
 
 
