@@ -25,7 +25,7 @@ from aireg_reporting import store
 from aireg_reporting.api import statistics_of_consultations
 from aireg_reporting.domain import Received
 from aireg_reporting.measures import fold_measures
-from aireg_reporting.projections import project
+from aireg_reporting.projector import project
 from aireg_reporting.rebuild import MIGRATIONS
 from aireg_reporting.statistics import figures
 from services.reporting.tests.chains import LEAD, Call, content
@@ -118,7 +118,7 @@ async def test_coverage_counts_measures_not_dropped_and_proposals_linked_to_none
     items = [Received.parse(e.to_canonical()) for e in call.analysis.envelopes + call.submission.envelopes]
     for item in items:  # analysis first: the consultation arrives last and its counters are recounted
         async with AsyncSession(database.writer) as session, session.begin():
-            await project(session, item, received_at=NOW)
+            await project(session, [item], received_at=NOW)
 
     async with AsyncSession(database.reader) as session:
         deadlines, counts, campaigns = await statistics_of_consultations(session, [consultation])

@@ -52,13 +52,13 @@ from aireg_reporting.statistics import (
     figures,
 )
 from aireg_reporting.store import (
-    CampaignRow,
-    ConsultationRow,
     CounterRow,
-    PackageRow,
     PlacementRow,
-    ProposalRow,
-    ReviewRow,
+    ReportedCampaignRow,
+    ReportedConsultationRow,
+    ReportedPackageRow,
+    ReportedProposalRow,
+    ReportedReviewRow,
 )
 
 READ_ROLES = ("dashboard", "lead", "reviewer", "admin", "auditor")
@@ -217,18 +217,21 @@ class PackageSummary(BaseModel):
 
 async def statistics_of_consultations(
     session: AsyncSession, consultation_ids: Sequence[str] | None
-) -> tuple[dict[str, ConsultationRow], dict[str, Counts], list[Campaign]]:
+) -> tuple[dict[str, ReportedConsultationRow], dict[str, Counts], list[Campaign]]:
     """What the statistics read: the deadlines, the counters of each consultation (a few hundred rows,
     however many proposals) and the campaigns of two members or more."""
-    consultations = select(ConsultationRow)
+    consultations = select(ReportedConsultationRow)
     counters = select(CounterRow.consultation_id, CounterRow.dimension, CounterRow.key, CounterRow.value)
-    campaigns = select(CampaignRow).where(
-        col(CampaignRow.parent) == col(CampaignRow.campaign_id), col(CampaignRow.members) >= 2
+    campaigns = select(ReportedCampaignRow).where(
+        col(ReportedCampaignRow.parent) == col(ReportedCampaignRow.campaign_id),
+        col(ReportedCampaignRow.members) >= 2,
     )
     if consultation_ids is not None:
-        consultations = consultations.where(col(ConsultationRow.consultation_id).in_(consultation_ids))
+        consultations = consultations.where(
+            col(ReportedConsultationRow.consultation_id).in_(consultation_ids)
+        )
         counters = counters.where(col(CounterRow.consultation_id).in_(consultation_ids))
-        campaigns = campaigns.where(col(CampaignRow.consultation_id).in_(consultation_ids))
+        campaigns = campaigns.where(col(ReportedCampaignRow.consultation_id).in_(consultation_ids))
     deadlines = {row.consultation_id: row for row in (await session.exec(consultations)).all()}
     counts: dict[str, Counts] = {}
     for consultation_id, dimension, key, value in (await session.execute(counters)).all():
@@ -237,9 +240,11 @@ async def statistics_of_consultations(
     representatives = [row.representative for row in found if row.representative is not None]
     known = (
         await session.execute(
-            select(ProposalRow.proposal_id, ProposalRow.registration_number, ProposalRow.title).where(
-                col(ProposalRow.proposal_id).in_(representatives)
-            )
+            select(
+                ReportedProposalRow.proposal_id,
+                ReportedProposalRow.registration_number,
+                ReportedProposalRow.title,
+            ).where(col(ReportedProposalRow.proposal_id).in_(representatives))
         )
     ).all()
     numbers = {proposal_id: number for proposal_id, number, _title in known}
@@ -363,9 +368,13 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         lang: LanguageQuery = None,
         accept_language: AcceptLanguage = None,
     ) -> Page[ConsultationDeadlines]:
-        query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
+        query = (
+            select(ReportedConsultationRow)
+            .order_by(col(ReportedConsultationRow.consultation_id))
+            .limit(page.limit + 1)
+        )
         if page.cursor:
-            query = query.where(col(ConsultationRow.consultation_id) > str(page.cursor[0]))
+            query = query.where(col(ReportedConsultationRow.consultation_id) > str(page.cursor[0]))
         async with runtime.database.read_session() as session:
             consultations = (await session.exec(query)).all()
             _, counts, _ = await statistics_of_consultations(
@@ -391,11 +400,11 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
     async def packages(
         _principal: Reader, page: PageParams, consultation_id: ConsultationId = None
     ) -> Page[PackageSummary]:
-        query = select(PackageRow).order_by(col(PackageRow.package_id)).limit(page.limit + 1)
+        query = select(ReportedPackageRow).order_by(col(ReportedPackageRow.package_id)).limit(page.limit + 1)
         if consultation_id is not None:
-            query = query.where(col(PackageRow.consultation_id) == consultation_id)
+            query = query.where(col(ReportedPackageRow.consultation_id) == consultation_id)
         if page.cursor:
-            query = query.where(col(PackageRow.package_id) > str(page.cursor[0]))
+            query = query.where(col(ReportedPackageRow.package_id) > str(page.cursor[0]))
         async with runtime.database.read_session() as session:
             rows = (await session.exec(query)).all()
         return page.page(
@@ -465,7 +474,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
 
 
 def _deadlines_of(
-    consultation: ConsultationRow, counts: Counts, now: datetime, language: Language
+    consultation: ReportedConsultationRow, counts: Counts, now: datetime, language: Language
 ) -> ConsultationDeadlines:
     stats = figures(
         {consultation.consultation_id: counts},
@@ -507,12 +516,12 @@ def _deadlines_of(
 
 async def _traced(session: AsyncSession, link: LinkedEvidence, items: list[Received]) -> TracedProposal:
     """One linked proposal as reporting holds it, with the risks its assessment recorded."""
-    row = await session.get(ProposalRow, link.proposal_id)
+    row = await session.get(ReportedProposalRow, link.proposal_id)
     reviews = (
         await session.exec(
-            select(ReviewRow)
-            .where(col(ReviewRow.proposal_id) == link.proposal_id)
-            .order_by(col(ReviewRow.submitted_at), col(ReviewRow.review_id))
+            select(ReportedReviewRow)
+            .where(col(ReportedReviewRow.proposal_id) == link.proposal_id)
+            .order_by(col(ReportedReviewRow.submitted_at), col(ReportedReviewRow.review_id))
         )
     ).all()
     assessed = [item for item in domain.causal_order(items) if isinstance(item.event, ProposalAssessed)]

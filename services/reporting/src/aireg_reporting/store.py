@@ -40,7 +40,7 @@ class StateTable(SQLModel, registry=registry(metadata=MetaData())):
     """Base of this service's tables: their own metadata, apart from other services' tables."""
 
 
-class ConsultationRow(StateTable, table=True):
+class ReportedConsultationRow(StateTable, table=True):
     """A consultation and its deadlines, as the submission service announced them."""
 
     __tablename__ = "consultation"
@@ -113,7 +113,7 @@ class PlacementRow(StateTable, table=True):
     received_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp()))
 
 
-class CampaignRow(StateTable, table=True):
+class ReportedCampaignRow(StateTable, table=True):
     """A campaign analysis named: ``parent`` is the campaign that absorbed it (itself while it survives);
     a survivor counts its members and keeps its representative (:class:`aireg_reporting.campaigns.Campaign`)."""
 
@@ -141,7 +141,7 @@ class CounterRow(StateTable, table=True):
     value: int = Field(sa_column=Column(BigInteger(), nullable=False))
 
 
-class ProposalRow(StateTable, table=True):
+class ReportedProposalRow(StateTable, table=True):
     """A proposal as every event about it, from both producers, left it."""
 
     __tablename__ = "proposal"
@@ -195,7 +195,7 @@ class ProposalRow(StateTable, table=True):
     """The events this row was folded from, in causal order."""
 
 
-class ReviewRow(StateTable, table=True):
+class ReportedReviewRow(StateTable, table=True):
     __tablename__ = "review"
     __table_args__ = (Index("ix_review_proposal", "proposal_id"),)
 
@@ -215,7 +215,7 @@ class ReviewRow(StateTable, table=True):
     event_id: str = Field(max_length=36)
 
 
-class PackageRow(StateTable, table=True):
+class ReportedPackageRow(StateTable, table=True):
     """A package of recommendations for the government."""
 
     __tablename__ = "package"
@@ -232,7 +232,7 @@ class PackageRow(StateTable, table=True):
     event_ids: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
 
 
-class MeasureRow(StateTable, table=True):
+class ReportedMeasureRow(StateTable, table=True):
     """A measure's directions, questions and status: what the coverage counters count it under."""
 
     __tablename__ = "measure"
@@ -245,7 +245,7 @@ class MeasureRow(StateTable, table=True):
     questions: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
 
 
-class PackageItemRow(StateTable, table=True):
+class ReportedPackageItemRow(StateTable, table=True):
     __tablename__ = "package_item"
 
     package_id: str = Field(primary_key=True, max_length=36)
@@ -254,7 +254,7 @@ class PackageItemRow(StateTable, table=True):
     event_id: str | None = Field(default=None, max_length=36)
 
 
-class PortalRow(StateTable, table=True):
+class ReportedPortalRow(StateTable, table=True):
     """Whether a portal is suspended (the latest of its suspensions and resumptions)."""
 
     __tablename__ = "portal"

@@ -34,7 +34,7 @@ from aireg_http.messages import DEFAULT_LANGUAGE, LANGUAGES, catalogue
 from aireg_reporting import descriptions, domain, store
 from aireg_reporting.api import ERRORS, READ_ROLES
 from aireg_reporting.domain import Received
-from aireg_reporting.store import ProposalRow, ReceivedEventRow
+from aireg_reporting.store import ReceivedEventRow, ReportedProposalRow
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +131,11 @@ async def proposal_names(session: AsyncSession, proposal_ids: set[str]) -> dict[
         return {}
     rows = (
         await session.exec(
-            select(ProposalRow.proposal_id, ProposalRow.registration_number, ProposalRow.title).where(
-                col(ProposalRow.proposal_id).in_(sorted(proposal_ids))
-            )
+            select(
+                ReportedProposalRow.proposal_id,
+                ReportedProposalRow.registration_number,
+                ReportedProposalRow.title,
+            ).where(col(ReportedProposalRow.proposal_id).in_(sorted(proposal_ids)))
         )
     ).all()
     return {
