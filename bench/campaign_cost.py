@@ -23,11 +23,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from aireg_events.canonical import canonical_json_of_decoded
 from aireg_events.log.database import open_database
 from aireg_events.log.migrations import upgrade_to_head
-from aireg_reporting.api import statistics_of_consultations
 from aireg_reporting.domain import Received
 from aireg_reporting.projector import project
 from aireg_reporting.rebuild import MIGRATIONS
 from aireg_reporting.statistics import figures
+from aireg_reporting.views import statistics_of_consultations
 from bench.events import Consultation
 
 

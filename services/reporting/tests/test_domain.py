@@ -23,7 +23,7 @@ from aireg_reporting.document.pdf import render_pdf, unicode_font
 from aireg_reporting.document.table import render_csv
 from aireg_reporting.domain import Received
 from aireg_reporting.statistics import campaigns_of, tally
-from aireg_reporting.store import ReportedConsultationRow, ReportedProposalRow
+from aireg_reporting.tables import ReportedConsultationRow, ReportedProposalRow
 from services.reporting.tests.chains import content
 from services.reporting.tests.scenario import (
     Scenario,

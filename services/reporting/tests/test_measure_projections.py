@@ -21,13 +21,13 @@ from aireg_events.catalogue.analysis import (
 )
 from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
-from aireg_reporting import store
-from aireg_reporting.api import statistics_of_consultations
+from aireg_reporting import views
 from aireg_reporting.domain import Received
 from aireg_reporting.measures import fold_measures
 from aireg_reporting.projector import project
 from aireg_reporting.rebuild import MIGRATIONS
 from aireg_reporting.statistics import figures
+from aireg_reporting.views import statistics_of_consultations
 from services.reporting.tests.chains import LEAD, Call, content
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
@@ -122,7 +122,7 @@ async def test_coverage_counts_measures_not_dropped_and_proposals_linked_to_none
 
     async with AsyncSession(database.reader) as session:
         deadlines, counts, campaigns = await statistics_of_consultations(session, [consultation])
-        measure_rows = await store.events_of(session, "measure", kept)
+        measure_rows = await views.events_of(session, "measure", kept)
     coverage = figures(counts, deadlines, campaigns, now=NOW, consultation_id=consultation).coverage
     assert coverage.measures == 1, "the dropped measure does not count"
     cells = {d: (c.measures, c.proposals_without_measure) for d, c in coverage.by_direction.items()}

@@ -19,7 +19,6 @@ from aireg_events.log.database import Database, open_database
 from aireg_events.log.migrations import upgrade_to_head
 from aireg_events.log.tables import inbox
 from aireg_reporting import domain
-from aireg_reporting.api import statistics_of_consultations
 from aireg_reporting.campaigns import (
     Campaign,
     CampaignBook,
@@ -32,7 +31,8 @@ from aireg_reporting.domain import Received
 from aireg_reporting.projector import project
 from aireg_reporting.rebuild import MIGRATIONS, TopicsLoad, state_digest
 from aireg_reporting.statistics import Statistics, campaigns_of, figures, tally
-from aireg_reporting.store import PROJECTION_TABLES, PlacementRow, ReportedCampaignRow, ReportedProposalRow
+from aireg_reporting.tables import PROJECTION_TABLES, PlacementRow, ReportedCampaignRow, ReportedProposalRow
+from aireg_reporting.views import statistics_of_consultations
 from services.reporting.tests.chains import Call, content
 from services.reporting.tests.scenario import (
     replayed_literally,

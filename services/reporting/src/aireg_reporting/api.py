@@ -8,7 +8,6 @@ reporting shows is about every organization's proposals, not only the portal's o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -16,7 +15,6 @@ from zoneinfo import ZoneInfo
 import anyio
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.canonical import format_timestamp
@@ -35,7 +33,7 @@ from aireg_http.messages import (
     preferred_language,
 )
 from aireg_http.pagination import Page, PageParams
-from aireg_reporting import descriptions, domain, store
+from aireg_reporting import descriptions, domain, views
 from aireg_reporting.document.content import PackageDocument, PackageNotFound, build_document, document_json
 from aireg_reporting.document.html import DOCUMENT_CSP, render_html
 from aireg_reporting.document.markdown import render_markdown
@@ -45,20 +43,15 @@ from aireg_reporting.domain import Received
 from aireg_reporting.measures import LinkedEvidence, fold_measures
 from aireg_reporting.statistics import (
     AnalysisCompliance,
-    Campaign,
     Counts,
     ForwardingCompliance,
     Statistics,
     figures,
 )
-from aireg_reporting.store import (
-    CounterRow,
+from aireg_reporting.tables import (
     PlacementRow,
-    ReportedCampaignRow,
     ReportedConsultationRow,
-    ReportedPackageRow,
     ReportedProposalRow,
-    ReportedReviewRow,
 )
 
 READ_ROLES = ("dashboard", "lead", "reviewer", "admin", "auditor")
@@ -215,56 +208,6 @@ class PackageSummary(BaseModel):
     document: str = Field(description="the document's path (add ?format=json|md|html|pdf|csv)")
 
 
-async def statistics_of_consultations(
-    session: AsyncSession, consultation_ids: Sequence[str] | None
-) -> tuple[dict[str, ReportedConsultationRow], dict[str, Counts], list[Campaign]]:
-    """What the statistics read: the deadlines, the counters of each consultation (a few hundred rows,
-    however many proposals) and the campaigns of two members or more."""
-    consultations = select(ReportedConsultationRow)
-    counters = select(CounterRow.consultation_id, CounterRow.dimension, CounterRow.key, CounterRow.value)
-    campaigns = select(ReportedCampaignRow).where(
-        col(ReportedCampaignRow.parent) == col(ReportedCampaignRow.campaign_id),
-        col(ReportedCampaignRow.members) >= 2,
-    )
-    if consultation_ids is not None:
-        consultations = consultations.where(
-            col(ReportedConsultationRow.consultation_id).in_(consultation_ids)
-        )
-        counters = counters.where(col(CounterRow.consultation_id).in_(consultation_ids))
-        campaigns = campaigns.where(col(ReportedCampaignRow.consultation_id).in_(consultation_ids))
-    deadlines = {row.consultation_id: row for row in (await session.exec(consultations)).all()}
-    counts: dict[str, Counts] = {}
-    for consultation_id, dimension, key, value in (await session.execute(counters)).all():
-        counts.setdefault(consultation_id, Counter())[dimension, key] = value
-    found = (await session.exec(campaigns)).all()
-    representatives = [row.representative for row in found if row.representative is not None]
-    known = (
-        await session.execute(
-            select(
-                ReportedProposalRow.proposal_id,
-                ReportedProposalRow.registration_number,
-                ReportedProposalRow.title,
-            ).where(col(ReportedProposalRow.proposal_id).in_(representatives))
-        )
-    ).all()
-    numbers = {proposal_id: number for proposal_id, number, _title in known}
-    titles = {proposal_id: title for proposal_id, _number, title in known}
-    return (
-        deadlines,
-        counts,
-        [
-            Campaign(
-                campaign_id=row.campaign_id,
-                size=row.members,
-                representative=row.representative,
-                representative_registration_number=numbers.get(row.representative),
-                representative_title=titles.get(row.representative),
-            )
-            for row in found
-        ],
-    )
-
-
 def reporting_router(runtime: LogRuntime) -> APIRouter:
     router = APIRouter(tags=["reporting"], responses=ERRORS)
 
@@ -276,7 +219,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
     )
     async def statistics(_principal: Reader, consultation_id: ConsultationId = None) -> Statistics:
         async with runtime.database.read_session() as session:
-            deadlines, counts, campaigns = await statistics_of_consultations(
+            deadlines, counts, campaigns = await views.statistics_of_consultations(
                 session, [consultation_id] if consultation_id is not None else None
             )
         if consultation_id is not None and consultation_id not in deadlines and not counts:
@@ -296,7 +239,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         accept_language: AcceptLanguage = None,
     ) -> MeasureTrace:
         async with runtime.database.read_session() as session:
-            rows = await store.events_of(session, "measure", measure_id)
+            rows = await views.events_of(session, "measure", measure_id)
             measure = fold_measures(Received.parse(row.body) for row in rows).get(measure_id)
             if measure is None:
                 raise NotFound(f"no measure {measure_id} has been drafted", code="measure_not_found")
@@ -305,7 +248,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
             for link in measure.evidence:
                 mine = [
                     Received.parse(row.body)
-                    for row in await store.events_of(session, "proposal", link.proposal_id)
+                    for row in await views.events_of(session, "proposal", link.proposal_id)
                 ]
                 items.update((item.event_id, item) for item in mine)
                 proposals.append(await _traced(session, link, mine))
@@ -341,7 +284,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         accept_language: AcceptLanguage = None,
     ) -> Page[TimelineEntry]:
         async with runtime.database.read_session() as session:
-            rows = await store.events_of(session, "proposal", proposal_id)
+            rows = await views.events_of(session, "proposal", proposal_id)
         if not rows:
             raise NotFound(
                 f"no event about proposal {proposal_id} has been received", code="proposal_not_found"
@@ -368,16 +311,10 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         lang: LanguageQuery = None,
         accept_language: AcceptLanguage = None,
     ) -> Page[ConsultationDeadlines]:
-        query = (
-            select(ReportedConsultationRow)
-            .order_by(col(ReportedConsultationRow.consultation_id))
-            .limit(page.limit + 1)
-        )
-        if page.cursor:
-            query = query.where(col(ReportedConsultationRow.consultation_id) > str(page.cursor[0]))
+        after = str(page.cursor[0]) if page.cursor else None
         async with runtime.database.read_session() as session:
-            consultations = (await session.exec(query)).all()
-            _, counts, _ = await statistics_of_consultations(
+            consultations = await views.consultations_after(session, after, limit=page.limit + 1)
+            _, counts, _ = await views.statistics_of_consultations(
                 session, [row.consultation_id for row in consultations[: page.limit]]
             )
         now = runtime.clock()
@@ -400,13 +337,11 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
     async def packages(
         _principal: Reader, page: PageParams, consultation_id: ConsultationId = None
     ) -> Page[PackageSummary]:
-        query = select(ReportedPackageRow).order_by(col(ReportedPackageRow.package_id)).limit(page.limit + 1)
-        if consultation_id is not None:
-            query = query.where(col(ReportedPackageRow.consultation_id) == consultation_id)
-        if page.cursor:
-            query = query.where(col(ReportedPackageRow.package_id) > str(page.cursor[0]))
+        after = str(page.cursor[0]) if page.cursor else None
         async with runtime.database.read_session() as session:
-            rows = (await session.exec(query)).all()
+            rows = await views.packages_after(
+                session, after, limit=page.limit + 1, consultation_id=consultation_id
+            )
         return page.page(
             [
                 PackageSummary(
@@ -454,11 +389,11 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         accept_language: AcceptLanguage = None,
     ) -> Response:
         async with runtime.database.read_session() as session:
-            package_rows = await store.events_of(session, "package", package_id, as_of=as_of)
+            package_rows = await views.events_of(session, "package", package_id, as_of=as_of)
             consultation_id = next((row.consultation_id for row in package_rows if row.consultation_id), None)
             rows = list(package_rows)
             if consultation_id is not None:
-                rows += await store.events_of_consultation(session, consultation_id, as_of=as_of)
+                rows += await views.events_of_consultation(session, consultation_id, as_of=as_of)
         if not package_rows:
             raise NotFound(_absent(package_id, as_of), code="package_not_found")
         bodies = list({row.event_id: row.body for row in rows}.values())
@@ -517,13 +452,7 @@ def _deadlines_of(
 async def _traced(session: AsyncSession, link: LinkedEvidence, items: list[Received]) -> TracedProposal:
     """One linked proposal as reporting holds it, with the risks its assessment recorded."""
     row = await session.get(ReportedProposalRow, link.proposal_id)
-    reviews = (
-        await session.exec(
-            select(ReportedReviewRow)
-            .where(col(ReportedReviewRow.proposal_id) == link.proposal_id)
-            .order_by(col(ReportedReviewRow.submitted_at), col(ReportedReviewRow.review_id))
-        )
-    ).all()
+    reviews = await views.reviews_of(session, link.proposal_id)
     assessed = [item for item in domain.causal_order(items) if isinstance(item.event, ProposalAssessed)]
     assessment = None
     if assessed:

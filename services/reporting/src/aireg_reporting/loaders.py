@@ -18,7 +18,7 @@ from aireg_events.log.database import in_chunks
 from aireg_reporting.campaigns import Campaign, CampaignBook, CampaignKey, Placement
 from aireg_reporting.domain import Received
 from aireg_reporting.statistics import Deadlines
-from aireg_reporting.store import (
+from aireg_reporting.tables import (
     EventSubjectRow,
     PlacementRow,
     ReceivedEventRow,

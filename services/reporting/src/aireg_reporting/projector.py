@@ -53,7 +53,7 @@ from aireg_reporting.loaders import (
     stored_proposals,
 )
 from aireg_reporting.statistics import Counts, measure_counts, proposal_counts, review_counts
-from aireg_reporting.store import (
+from aireg_reporting.tables import (
     CheckpointRow,
     CounterRow,
     PlacementRow,

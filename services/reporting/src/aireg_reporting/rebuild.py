@@ -37,7 +37,7 @@ from aireg_events.topic_reader import read_topics
 from aireg_reporting.domain import Received
 from aireg_reporting.projector import project
 from aireg_reporting.settings import Settings
-from aireg_reporting.store import PROJECTION_TABLES, VOLATILE_COLUMNS, StreamMetaRow, metadata
+from aireg_reporting.tables import PROJECTION_TABLES, VOLATILE_COLUMNS, StreamMetaRow, metadata
 
 logger = logging.getLogger(__name__)
 

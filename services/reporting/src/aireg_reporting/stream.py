@@ -31,10 +31,10 @@ from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, TokenVerifier
 from aireg_http.errors import Forbidden, Unauthorized, Unprocessable
 from aireg_http.messages import DEFAULT_LANGUAGE, LANGUAGES, catalogue
-from aireg_reporting import descriptions, domain, store
+from aireg_reporting import descriptions, domain, views
 from aireg_reporting.api import ERRORS, READ_ROLES
 from aireg_reporting.domain import Received
-from aireg_reporting.store import ReceivedEventRow, ReportedProposalRow
+from aireg_reporting.tables import ReceivedEventRow, ReportedProposalRow
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class StreamHub:
         while True:
             try:
                 async with self.runtime.database.read_session() as session:
-                    head = await store.head_seq(session)
+                    head = await views.head_seq(session)
             except Exception:  # the database is away for a moment: clients wait, the stream goes on
                 logger.warning("the stream could not read the head; retrying", exc_info=True)
                 await asyncio.sleep(1.0)
@@ -202,8 +202,8 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
     ) -> EventSourceResponse:
         resume_from = request.headers.get("last-event-id") or last_event_id
         async with runtime.database.read_session() as session:
-            epoch = await store.stream_epoch(session)
-            head = await store.head_seq(session)
+            epoch = await views.stream_epoch(session)
+            head = await views.head_seq(session)
         reset = False
         start: int | None = None
         if resume_from:
@@ -223,8 +223,8 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
             last = start
             while True:
                 async with runtime.database.read_session() as session:
-                    known = await store.head_seq(session)
-                    rows = await store.events_after(
+                    known = await views.head_seq(session)
+                    rows = await views.events_after(
                         session, last, limit=BATCH, consultation_id=consultation_id
                     )
                     rows = [row for row in rows if row.seq <= known]

@@ -24,7 +24,7 @@ from aireg_reporting import domain
 from aireg_reporting.domain import ProposalState, Received, ReviewState
 from aireg_reporting.measures import fold_measures
 from aireg_reporting.statistics import SET_ASIDE, Statistics, campaigns_of, tally
-from aireg_reporting.store import ReportedConsultationRow, ReportedProposalRow
+from aireg_reporting.tables import ReportedConsultationRow, ReportedProposalRow
 
 CRITERIA = ("legal_soundness", "feasibility", "risk_reduction", "innovation_impact")
 CANONICAL_FORM = (

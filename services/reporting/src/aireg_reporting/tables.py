@@ -1,4 +1,5 @@
-"""The reporting service's read models (SQLModel) and their queries; all rebuildable from the topics.
+"""The reporting service's tables (SQLModel): read models, all rebuildable from the topics. What the
+projector reads back is :mod:`aireg_reporting.loaders`; what the routes read, :mod:`aireg_reporting.views`.
 
 ``received_event`` keeps every envelope received, numbered gap-free in the order it was applied (the live
 stream's ids) and linked to the proposals and packages it concerns (``event_subject``); ``placement``
@@ -8,16 +9,14 @@ figures; the other tables are what :mod:`aireg_reporting.domain` folds those eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, MetaData, String, Text, func
+from sqlalchemy import BigInteger, Index, MetaData, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Column, Field, SQLModel, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Column, Field, SQLModel
 
 from aireg_events.canonical import canonical_json, loads
 from aireg_events.log.columns import UtcTimestamp
@@ -298,46 +297,3 @@ PROJECTION_TABLES = [
 
 VOLATILE_COLUMNS = ("received_event.seq", "received_event.received_at")
 """Columns that record when and in which order this copy received events, not what the events say."""
-
-
-async def head_seq(session: AsyncSession) -> int:
-    """The sequence number of the last event applied (0 if none)."""
-    value = (await session.exec(select(func.max(col(ReceivedEventRow.seq))))).one()
-    return int(value or 0)
-
-
-async def events_after(
-    session: AsyncSession, seq: int, *, limit: int, consultation_id: str | None = None
-) -> Sequence[ReceivedEventRow]:
-    query = select(ReceivedEventRow).where(col(ReceivedEventRow.seq) > seq)
-    if consultation_id is not None:
-        query = query.where(col(ReceivedEventRow.consultation_id) == consultation_id)
-    return (await session.exec(query.order_by(col(ReceivedEventRow.seq)).limit(limit))).all()
-
-
-async def events_of(
-    session: AsyncSession, kind: str, subject_id: str, *, as_of: datetime | None = None
-) -> Sequence[ReceivedEventRow]:
-    """Every event received about one proposal or package (optionally only those up to ``as_of``)."""
-    query = (
-        select(ReceivedEventRow)
-        .join(EventSubjectRow, col(EventSubjectRow.event_id) == col(ReceivedEventRow.event_id))
-        .where(col(EventSubjectRow.subject_kind) == kind, col(EventSubjectRow.subject_id) == subject_id)
-    )
-    if as_of is not None:
-        query = query.where(col(ReceivedEventRow.occurred_at) <= as_of)
-    return (await session.exec(query.order_by(col(ReceivedEventRow.event_id)))).all()
-
-
-async def events_of_consultation(
-    session: AsyncSession, consultation_id: str, *, as_of: datetime | None = None
-) -> Sequence[ReceivedEventRow]:
-    query = select(ReceivedEventRow).where(col(ReceivedEventRow.consultation_id) == consultation_id)
-    if as_of is not None:
-        query = query.where(col(ReceivedEventRow.occurred_at) <= as_of)
-    return (await session.exec(query.order_by(col(ReceivedEventRow.event_id)))).all()
-
-
-async def stream_epoch(session: AsyncSession) -> str:
-    row = await session.get(StreamMetaRow, "epoch")
-    return row.value if row is not None else "0"
