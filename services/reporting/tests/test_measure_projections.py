@@ -4,10 +4,8 @@ through a recount, and the measure's events reachable as its own subject (what t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue.analysis import (
@@ -19,8 +17,7 @@ from aireg_events.catalogue.analysis import (
     MeasureTerms,
     ProposalLinkedToMeasure,
 )
-from aireg_events.log.database import Database, open_database
-from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.database import Database
 from aireg_reporting import views
 from aireg_reporting.domain import Received
 from aireg_reporting.measures import fold_measures
@@ -29,18 +26,12 @@ from aireg_reporting.rebuild import MIGRATIONS
 from aireg_reporting.statistics import figures
 from aireg_reporting.views import statistics_of_consultations
 from services.reporting.tests.chains import LEAD, Call, content
+from tests.support.databases import migrated_database
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = open_database(database_url)
-    await upgrade_to_head(db, MIGRATIONS)
-    try:
-        yield db
-    finally:
-        await db.dispose()
+database = migrated_database(MIGRATIONS)
 
 
 def terms(title: str, directions: list[str], questions: list[str]) -> MeasureTerms:

@@ -5,18 +5,15 @@ digest of the state is the same."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import delete
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_events.log.consumer import Delivery
-from aireg_events.log.database import Database, open_database
-from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.database import Database
 from aireg_events.log.tables import inbox
 from aireg_reporting import domain
 from aireg_reporting.campaigns import (
@@ -40,18 +37,12 @@ from services.reporting.tests.scenario import (
     tell_the_call,
     tell_the_campaigns,
 )
+from tests.support.databases import migrated_database
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = open_database(database_url)
-    await upgrade_to_head(db, MIGRATIONS)
-    try:
-        yield db
-    finally:
-        await db.dispose()
+database = migrated_database(MIGRATIONS)
 
 
 def events_of(*calls: Call) -> list[Received]:
