@@ -1,6 +1,6 @@
 """What an event costs reporting as the campaign it joins grows: the same number of proposals, once all
 distinct and once all one form letter (one campaign), applied in-process to a real SQLite store through
-the projector the consumer calls (``project_all``, in the consumer's batches of 500, one transaction
+the projector the consumer calls (``projector.project``, in the consumer's batches of 500, one transaction
 each). Prints both rates and their ratio (the target: the campaign at >= 0.8 x the distinct proposals),
 the rate of the last tenth against the first (flat costs stay near 1), and ``/v1/stats``' read at the
 end (the counters and the campaigns, as the route reads them).
@@ -23,11 +23,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from aireg_events.canonical import canonical_json_of_decoded
 from aireg_events.log.database import open_database
 from aireg_events.log.migrations import upgrade_to_head
-from aireg_reporting.api import statistics_of_consultations
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import project_all
+from aireg_reporting.projector import project
 from aireg_reporting.rebuild import MIGRATIONS
 from aireg_reporting.statistics import figures
+from aireg_reporting.views import statistics_of_consultations
 from bench.events import Consultation
 
 
@@ -49,7 +49,7 @@ async def apply(url: str, items: list[Received], batch: int) -> tuple[float, flo
     started = time.perf_counter()
     for start in range(0, len(items), batch):
         async with AsyncSession(database.writer) as session, session.begin():
-            await project_all(session, items[start : start + batch], received_at=datetime.now(UTC))
+            await project(session, items[start : start + batch], received_at=datetime.now(UTC))
         marks.append((start + batch, time.perf_counter()))
     elapsed = time.perf_counter() - started
     done_first, first_end = next((done, moment) for done, moment in marks if done >= tenth)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from aireg_cli.keys import KeyRing
 from aireg_events.log.database import open_database
 from aireg_events.topics import Topics
-from tests.support.services import ServiceProcess, service_process
+from tests.support.services import ServiceProcess, services_running
 from tests.support.tokens import TokenFactory
 from tests.support.waiting import eventually
 
@@ -27,24 +27,15 @@ pytestmark = [pytest.mark.kafka, pytest.mark.e2e, pytest.mark.brokers("kafka", "
 def services(
     new_database: Callable[[str], str], kafka_bootstrap: str, keys: KeyRing, namespace: str, tmp_path: Path
 ) -> Iterator[dict[str, ServiceProcess]]:
-    running = {
-        name: service_process(
-            name,
-            database_url=new_database(name),
-            bootstrap=kafka_bootstrap,
-            keys=keys,
-            namespace=namespace,
-            log_dir=tmp_path,
-        )
-        for name in ("submission", "analysis")
-    }
-    try:
-        for process in running.values():
-            process.start()
+    with services_running(
+        ("submission", "analysis"),
+        database_url=new_database,
+        bootstrap=kafka_bootstrap,
+        keys=keys,
+        namespace=namespace,
+        log_dir=tmp_path,
+    ) as running:
         yield running
-    finally:
-        for process in running.values():
-            process.stop()
 
 
 def open_consultation(service: ServiceProcess, tokens: TokenFactory, code: str) -> str:

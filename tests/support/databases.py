@@ -1,4 +1,5 @@
-"""Fresh databases for tests: a SQLite file in the test's folder, or a new PostgreSQL database."""
+"""Fresh databases for tests: a SQLite file in the test's folder, or a new PostgreSQL database; and the
+fixture of one migrated to a service's head."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+
+from aireg_events.log.database import Database, open_database
+from aireg_events.log.migrations import upgrade_to_head
 
 POSTGRES_URL = os.environ.get("AIREG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -77,3 +81,20 @@ class DatabaseFactory:
             with contextlib.suppress(Exception):  # a leftover test database is not worth a failure
                 _run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         self.created.clear()
+
+
+def migrated_database(migrations: Path) -> Any:
+    """A pytest fixture: this test's ``database_url`` (SQLite or PostgreSQL, from the root conftest's
+    ``db_backend``) opened and migrated to ``migrations``' head, disposed after the test. A test module
+    takes it as ``database = migrated_database(MIGRATIONS)``."""
+
+    @pytest.fixture
+    async def database(database_url: str) -> AsyncIterator[Database]:
+        opened = open_database(database_url)
+        await upgrade_to_head(opened, migrations)
+        try:
+            yield opened
+        finally:
+            await opened.dispose()
+
+    return database

@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,3 +88,35 @@ def service_process(
         extra=extra_env,
     )
     return ServiceProcess(ServiceSpec(name, port, env, log_dir / f"{name}.log"))
+
+
+@contextmanager
+def services_running(
+    names: Sequence[str],
+    *,
+    database_url: Callable[[str], str],
+    bootstrap: str,
+    keys: KeyRing,
+    namespace: str,
+    log_dir: Path,
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The services ``names`` as real processes on the test's broker, each on its own database
+    (``database_url(name)``), started in order and stopped on the way out."""
+    running = {
+        name: service_process(
+            name,
+            database_url=database_url(name),
+            bootstrap=bootstrap,
+            keys=keys,
+            namespace=namespace,
+            log_dir=log_dir,
+        )
+        for name in names
+    }
+    try:
+        for process in running.values():
+            process.start()
+        yield running
+    finally:
+        for process in running.values():
+            process.stop()

@@ -4,7 +4,6 @@ the submission service's events to the test namespace's topic (as the real relay
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -17,31 +16,7 @@ from aireg_events.catalogue.submission import (
     ProposalWithdrawn,
 )
 from aireg_events.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
-from tests.support.sealed import sealed_submitter
-
-
-def content(text: str = "Regulate AI where the cost of an error is high.", **changes: Any) -> ProposalContent:
-    body: dict[str, Any] = {
-        "submitter": {
-            "name": "Association of AI developers",
-            "kind": "industry_association",
-            "registration_number": "7701234567",
-            "contact_email": "office@example.org",
-        },
-        "title": "Targeted regulation by cost of error",
-        "summary": "Certify high-risk uses, keep freedom elsewhere.",
-        "text": text,
-        "directions": ["regulation_and_barriers", "data"],
-        "questions": ["definition_and_liability", "quality_and_certification"],
-        "positions": {"definition_and_liability": "support", "quality_and_certification": "conditional"},
-        "instrument": "technical_standard",
-        "approach": "targeted",
-        "cost_of_error": "high",
-        "application_areas": ["healthcare", "finance"],
-        "attachments": [],
-    }
-    body.update(changes)
-    return ProposalContent.model_validate({**body, "submitter": sealed_submitter(body["submitter"])})
+from tests.support.proposals import content as content
 
 
 class SubmissionStandIn:

@@ -21,11 +21,11 @@ from aireg_events.catalogue.common import Organization, Outcome, Recommendation
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_events.envelope import Actor, Envelope, new_event_id
 from aireg_events.log.appender import LogAppender
-from aireg_events.log.database import Database, open_database
-from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.database import Database
 from aireg_events.log.tables import event_log
 from services.analysis.tests.test_measure_rules import TERMS
 from services.analysis.tests.test_projections import sealed, submitted
+from tests.support.databases import migrated_database
 
 MOMENT = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
 LEAD = Caller(Actor(role="lead", name="lead-1"), correlation_id="0190aaaa-0000-7000-8000-0000000000aa")
@@ -36,14 +36,7 @@ def reviewer(name: str, organization: Organization) -> Caller:
     return Caller(Actor(role="reviewer", name=name, organization=organization.value))
 
 
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    opened = open_database(database_url)
-    await upgrade_to_head(opened, MIGRATIONS)
-    try:
-        yield opened
-    finally:
-        await opened.dispose()
+database = migrated_database(MIGRATIONS)
 
 
 @pytest.fixture

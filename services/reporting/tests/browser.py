@@ -26,6 +26,7 @@ from aireg_events.catalogue.common import Organization, Outcome, Recommendation
 from aireg_events.envelope import Actor
 from aireg_events.topics import Topics
 from services.reporting.tests.chains import METHOD, ProducerLog, publish
+from tests.support.proposals import proposal_body as support_proposal_body
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -78,15 +79,16 @@ PROPOSALS: list[dict[str, Any]] = [
 
 
 def proposal_body(spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "submitter": {"name": spec["name"], "kind": spec["kind"], "contact_email": "office@example.org"},
-        "title": spec["title"],
-        "summary": f"{spec['title']}: the short version.",
-        "text": f"{spec['title']}. The argument in full.",
+    """The body a portal sends for one of :data:`PROPOSALS`."""
+    return support_proposal_body(
+        submitter={"name": spec["name"], "kind": spec["kind"], "contact_email": "office@example.org"},
+        title=spec["title"],
+        summary=f"{spec['title']}: the short version.",
+        text=f"{spec['title']}. The argument in full.",
         **{key: spec[key] for key in ("directions", "questions", "positions", "instrument", "approach")},
-        "cost_of_error": spec["cost_of_error"],
-        "application_areas": spec["application_areas"],
-    }
+        cost_of_error=spec["cost_of_error"],
+        application_areas=spec["application_areas"],
+    )
 
 
 def chromium_or_skip() -> str:

@@ -8,28 +8,19 @@ from pathlib import Path
 import pytest
 
 from aireg_cli.keys import KeyRing
-from tests.support.services import ServiceProcess, service_process
+from tests.support.services import ServiceProcess, services_running
 
 
 @pytest.fixture
 def stack(
     kafka_bootstrap: str, keys: KeyRing, namespace: str, tmp_path: Path
 ) -> Iterator[dict[str, ServiceProcess]]:
-    running = {
-        name: service_process(
-            name,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / name}.db",
-            bootstrap=kafka_bootstrap,
-            keys=keys,
-            namespace=namespace,
-            log_dir=tmp_path,
-        )
-        for name in ("submission", "reporting")
-    }
-    try:
-        for process in running.values():
-            process.start()
+    with services_running(
+        ("submission", "reporting"),
+        database_url=lambda name: f"sqlite+aiosqlite:///{tmp_path / name}.db",
+        bootstrap=kafka_bootstrap,
+        keys=keys,
+        namespace=namespace,
+        log_dir=tmp_path,
+    ) as running:
         yield running
-    finally:
-        for process in running.values():
-            process.stop()

@@ -23,7 +23,7 @@ from aireg_reporting.document.pdf import render_pdf, unicode_font
 from aireg_reporting.document.table import render_csv
 from aireg_reporting.domain import Received
 from aireg_reporting.statistics import campaigns_of, tally
-from aireg_reporting.store import ConsultationRow, ProposalRow
+from aireg_reporting.tables import ReportedConsultationRow, ReportedProposalRow
 from services.reporting.tests.chains import content
 from services.reporting.tests.scenario import (
     Scenario,
@@ -109,9 +109,9 @@ def test_statuses_follow_the_events_of_both_producers(scenario: Scenario) -> Non
 
 def test_the_statistics_of_the_call_count_what_was_sent(scenario: Scenario) -> None:
     states = domain.fold_consultation(received(scenario)).values()
-    rows = [ProposalRow(**state.columns()) for state in states]
+    rows = [ReportedProposalRow(**state.columns()) for state in states]
     deadlines = {
-        scenario.consultation_id: ConsultationRow(
+        scenario.consultation_id: ReportedConsultationRow(
             consultation_id=scenario.consultation_id,
             code="AI-2030",
             title="t",

@@ -4,10 +4,8 @@ through a recount, and the measure's events reachable as its own subject (what t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.catalogue.analysis import (
@@ -19,28 +17,21 @@ from aireg_events.catalogue.analysis import (
     MeasureTerms,
     ProposalLinkedToMeasure,
 )
-from aireg_events.log.database import Database, open_database
-from aireg_events.log.migrations import upgrade_to_head
-from aireg_reporting import store
-from aireg_reporting.api import statistics_of_consultations
+from aireg_events.log.database import Database
+from aireg_reporting import views
 from aireg_reporting.domain import Received
 from aireg_reporting.measures import fold_measures
-from aireg_reporting.projections import project
+from aireg_reporting.projector import project
 from aireg_reporting.rebuild import MIGRATIONS
 from aireg_reporting.statistics import figures
+from aireg_reporting.views import statistics_of_consultations
 from services.reporting.tests.chains import LEAD, Call, content
+from tests.support.databases import migrated_database
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = open_database(database_url)
-    await upgrade_to_head(db, MIGRATIONS)
-    try:
-        yield db
-    finally:
-        await db.dispose()
+database = migrated_database(MIGRATIONS)
 
 
 def terms(title: str, directions: list[str], questions: list[str]) -> MeasureTerms:
@@ -118,11 +109,11 @@ async def test_coverage_counts_measures_not_dropped_and_proposals_linked_to_none
     items = [Received.parse(e.to_canonical()) for e in call.analysis.envelopes + call.submission.envelopes]
     for item in items:  # analysis first: the consultation arrives last and its counters are recounted
         async with AsyncSession(database.writer) as session, session.begin():
-            await project(session, item, received_at=NOW)
+            await project(session, [item], received_at=NOW)
 
     async with AsyncSession(database.reader) as session:
         deadlines, counts, campaigns = await statistics_of_consultations(session, [consultation])
-        measure_rows = await store.events_of(session, "measure", kept)
+        measure_rows = await views.events_of(session, "measure", kept)
     coverage = figures(counts, deadlines, campaigns, now=NOW, consultation_id=consultation).coverage
     assert coverage.measures == 1, "the dropped measure does not count"
     cells = {d: (c.measures, c.proposals_without_measure) for d, c in coverage.by_direction.items()}

@@ -5,10 +5,8 @@ digest of the state is the same."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import delete
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,16 +21,15 @@ from aireg_events.campaigns import (
 )
 from aireg_events.catalogue.submission import ConsultationOpened
 from aireg_events.log.consumer import Delivery
-from aireg_events.log.database import Database, open_database
-from aireg_events.log.migrations import upgrade_to_head
+from aireg_events.log.database import Database
 from aireg_events.log.tables import inbox
 from aireg_reporting import domain
-from aireg_reporting.api import statistics_of_consultations
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import project, project_all
+from aireg_reporting.projector import project
 from aireg_reporting.rebuild import MIGRATIONS, TopicsLoad, state_digest
 from aireg_reporting.statistics import Statistics, campaigns_of, figures, tally
-from aireg_reporting.store import PROJECTION_TABLES, CampaignRow, PlacementRow, ProposalRow
+from aireg_reporting.tables import PROJECTION_TABLES, PlacementRow, ReportedCampaignRow, ReportedProposalRow
+from aireg_reporting.views import statistics_of_consultations
 from services.reporting.tests.chains import Call, content
 from services.reporting.tests.scenario import (
     replayed_literally,
@@ -40,18 +37,12 @@ from services.reporting.tests.scenario import (
     tell_the_call,
     tell_the_campaigns,
 )
+from tests.support.databases import migrated_database
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = open_database(database_url)
-    await upgrade_to_head(db, MIGRATIONS)
-    try:
-        yield db
-    finally:
-        await db.dispose()
+database = migrated_database(MIGRATIONS)
 
 
 def events_of(*calls: Call) -> list[Received]:
@@ -68,12 +59,12 @@ async def apply_all(database: Database, items: list[Received]) -> None:
             await session.execute(delete(table))
     for item in items:
         async with AsyncSession(database.writer) as session, session.begin():
-            await project(session, item, received_at=NOW)
+            await project(session, [item], received_at=NOW)
 
 
 async def stored_proposals(database: Database) -> dict[str, dict[str, object]]:
     async with AsyncSession(database.reader) as session:
-        rows = (await session.exec(select(ProposalRow))).all()
+        rows = (await session.exec(select(ReportedProposalRow))).all()
     return {row.proposal_id: row.model_dump() for row in rows}
 
 
@@ -117,7 +108,7 @@ async def stored_grouping(database: Database) -> dict[str, GroupFacts]:
     """Each placed proposal's campaign, representative and original, as the stored book says."""
     async with AsyncSession(database.reader) as session:
         placements = (await session.exec(select(PlacementRow))).all()
-        campaigns = (await session.exec(select(CampaignRow))).all()
+        campaigns = (await session.exec(select(ReportedCampaignRow))).all()
     book = CampaignBook(
         placements={row.proposal_id: Placement(**row.model_dump()) for row in placements},
         campaigns={(row.consultation_id, row.campaign_id): Campaign(**row.model_dump()) for row in campaigns},
@@ -151,7 +142,7 @@ async def test_campaigns_in_the_tables_follow_the_analysis_log_whatever_order_th
                 await session.execute(delete(table))
         for index, item in enumerate(items):
             async with AsyncSession(database.writer) as session, session.begin():
-                await project(session, item, received_at=NOW)
+                await project(session, [item], received_at=NOW)
             stored = await stored_grouping(database)
             in_memory = folded_in_memory(items[: index + 1])
             assert stored == in_memory, f"seed {seed}, after event {index} ({item.envelope.event_type})"
@@ -188,7 +179,11 @@ async def test_a_campaign_member_counts_once_whatever_campaign_absorbed_its_own(
         assert {grouped[key].campaign_representative for key in p[1:]} == {p[1]}, "the first received left"
         async with AsyncSession(database.reader) as session:
             survivors = (
-                await session.exec(select(CampaignRow).where(CampaignRow.parent == CampaignRow.campaign_id))
+                await session.exec(
+                    select(ReportedCampaignRow).where(
+                        ReportedCampaignRow.parent == ReportedCampaignRow.campaign_id
+                    )
+                )
             ).all()
         assert {(row.campaign_id, row.members) for row in survivors if row.members} == {("Z", 5)}
 
@@ -218,7 +213,7 @@ async def test_events_applied_one_by_one_in_batches_and_by_the_rebuild_leave_the
         while start < len(items):
             end = start + rng.randint(1, 60)
             async with AsyncSession(database.writer) as session, session.begin():
-                await project_all(session, items[start:end], received_at=NOW)
+                await project(session, items[start:end], received_at=NOW)
             start = end
         assert (await stored_proposals(database), await state_digest(database)) == one_by_one, f"seed {seed}"
 
@@ -261,7 +256,7 @@ async def test_the_counters_are_a_recount_of_the_proposals_whatever_order_and_ba
         while start < len(shuffled):
             end = start + rng.randint(1, 40)
             async with AsyncSession(database.writer) as session, session.begin():
-                await project_all(session, shuffled[start:end], received_at=NOW)
+                await project(session, shuffled[start:end], received_at=NOW)
             start = end
         for one in told:
             mine = [item for item in items if domain.consultation_of(item.event) == one.consultation_id]
@@ -269,7 +264,7 @@ async def test_the_counters_are_a_recount_of_the_proposals_whatever_order_and_ba
             opened = next(item.event for item in mine if isinstance(item.event, ConsultationOpened))
             deadlines = {one.consultation_id: opened}
             expected = tally(
-                [ProposalRow(**state.columns()) for state in states.values()],
+                [ReportedProposalRow(**state.columns()) for state in states.values()],
                 [review for state in states.values() for review in state.reviews.values()],
                 deadlines,
                 now=NOW,

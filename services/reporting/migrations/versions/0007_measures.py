@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from aireg_reporting.store import CanonicalJson
+from aireg_reporting.tables import CanonicalJson
 
 revision: str = "0007"
 down_revision: str | None = "0006"

@@ -8,7 +8,6 @@ reporting shows is about every organization's proposals, not only the portal's o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -16,7 +15,6 @@ from zoneinfo import ZoneInfo
 import anyio
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from aireg_events.canonical import format_timestamp
@@ -35,7 +33,7 @@ from aireg_http.messages import (
     preferred_language,
 )
 from aireg_http.pagination import Page, PageParams
-from aireg_reporting import domain, store
+from aireg_reporting import descriptions, domain, views
 from aireg_reporting.document.content import PackageDocument, PackageNotFound, build_document, document_json
 from aireg_reporting.document.html import DOCUMENT_CSP, render_html
 from aireg_reporting.document.markdown import render_markdown
@@ -45,20 +43,15 @@ from aireg_reporting.domain import Received
 from aireg_reporting.measures import LinkedEvidence, fold_measures
 from aireg_reporting.statistics import (
     AnalysisCompliance,
-    Campaign,
     Counts,
     ForwardingCompliance,
     Statistics,
     figures,
 )
-from aireg_reporting.store import (
-    CampaignRow,
-    ConsultationRow,
-    CounterRow,
-    PackageRow,
+from aireg_reporting.tables import (
     PlacementRow,
-    ProposalRow,
-    ReviewRow,
+    ReportedConsultationRow,
+    ReportedProposalRow,
 )
 
 READ_ROLES = ("dashboard", "lead", "reviewer", "admin", "auditor")
@@ -113,8 +106,8 @@ class TimelineEntry(BaseModel):
             actor=envelope.actor,
             correlation_id=envelope.correlation_id,
             causation_id=envelope.causation_id,
-            summary=domain.describe(item, words),
-            payload=domain.payload_summary(item),
+            summary=descriptions.describe(item, words),
+            payload=descriptions.payload_summary(item),
         )
 
 
@@ -215,51 +208,6 @@ class PackageSummary(BaseModel):
     document: str = Field(description="the document's path (add ?format=json|md|html|pdf|csv)")
 
 
-async def statistics_of_consultations(
-    session: AsyncSession, consultation_ids: Sequence[str] | None
-) -> tuple[dict[str, ConsultationRow], dict[str, Counts], list[Campaign]]:
-    """What the statistics read: the deadlines, the counters of each consultation (a few hundred rows,
-    however many proposals) and the campaigns of two members or more."""
-    consultations = select(ConsultationRow)
-    counters = select(CounterRow.consultation_id, CounterRow.dimension, CounterRow.key, CounterRow.value)
-    campaigns = select(CampaignRow).where(
-        col(CampaignRow.parent) == col(CampaignRow.campaign_id), col(CampaignRow.members) >= 2
-    )
-    if consultation_ids is not None:
-        consultations = consultations.where(col(ConsultationRow.consultation_id).in_(consultation_ids))
-        counters = counters.where(col(CounterRow.consultation_id).in_(consultation_ids))
-        campaigns = campaigns.where(col(CampaignRow.consultation_id).in_(consultation_ids))
-    deadlines = {row.consultation_id: row for row in (await session.exec(consultations)).all()}
-    counts: dict[str, Counts] = {}
-    for consultation_id, dimension, key, value in (await session.execute(counters)).all():
-        counts.setdefault(consultation_id, Counter())[dimension, key] = value
-    found = (await session.exec(campaigns)).all()
-    representatives = [row.representative for row in found if row.representative is not None]
-    known = (
-        await session.execute(
-            select(ProposalRow.proposal_id, ProposalRow.registration_number, ProposalRow.title).where(
-                col(ProposalRow.proposal_id).in_(representatives)
-            )
-        )
-    ).all()
-    numbers = {proposal_id: number for proposal_id, number, _title in known}
-    titles = {proposal_id: title for proposal_id, _number, title in known}
-    return (
-        deadlines,
-        counts,
-        [
-            Campaign(
-                campaign_id=row.campaign_id,
-                size=row.members,
-                representative=row.representative,
-                representative_registration_number=numbers.get(row.representative),
-                representative_title=titles.get(row.representative),
-            )
-            for row in found
-        ],
-    )
-
-
 def reporting_router(runtime: LogRuntime) -> APIRouter:
     router = APIRouter(tags=["reporting"], responses=ERRORS)
 
@@ -271,7 +219,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
     )
     async def statistics(_principal: Reader, consultation_id: ConsultationId = None) -> Statistics:
         async with runtime.database.read_session() as session:
-            deadlines, counts, campaigns = await statistics_of_consultations(
+            deadlines, counts, campaigns = await views.statistics_of_consultations(
                 session, [consultation_id] if consultation_id is not None else None
             )
         if consultation_id is not None and consultation_id not in deadlines and not counts:
@@ -291,7 +239,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         accept_language: AcceptLanguage = None,
     ) -> MeasureTrace:
         async with runtime.database.read_session() as session:
-            rows = await store.events_of(session, "measure", measure_id)
+            rows = await views.events_of(session, "measure", measure_id)
             measure = fold_measures(Received.parse(row.body) for row in rows).get(measure_id)
             if measure is None:
                 raise NotFound(f"no measure {measure_id} has been drafted", code="measure_not_found")
@@ -300,7 +248,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
             for link in measure.evidence:
                 mine = [
                     Received.parse(row.body)
-                    for row in await store.events_of(session, "proposal", link.proposal_id)
+                    for row in await views.events_of(session, "proposal", link.proposal_id)
                 ]
                 items.update((item.event_id, item) for item in mine)
                 proposals.append(await _traced(session, link, mine))
@@ -336,7 +284,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         accept_language: AcceptLanguage = None,
     ) -> Page[TimelineEntry]:
         async with runtime.database.read_session() as session:
-            rows = await store.events_of(session, "proposal", proposal_id)
+            rows = await views.events_of(session, "proposal", proposal_id)
         if not rows:
             raise NotFound(
                 f"no event about proposal {proposal_id} has been received", code="proposal_not_found"
@@ -363,12 +311,10 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         lang: LanguageQuery = None,
         accept_language: AcceptLanguage = None,
     ) -> Page[ConsultationDeadlines]:
-        query = select(ConsultationRow).order_by(col(ConsultationRow.consultation_id)).limit(page.limit + 1)
-        if page.cursor:
-            query = query.where(col(ConsultationRow.consultation_id) > str(page.cursor[0]))
+        after = str(page.cursor[0]) if page.cursor else None
         async with runtime.database.read_session() as session:
-            consultations = (await session.exec(query)).all()
-            _, counts, _ = await statistics_of_consultations(
+            consultations = await views.consultations_after(session, after, limit=page.limit + 1)
+            _, counts, _ = await views.statistics_of_consultations(
                 session, [row.consultation_id for row in consultations[: page.limit]]
             )
         now = runtime.clock()
@@ -391,13 +337,11 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
     async def packages(
         _principal: Reader, page: PageParams, consultation_id: ConsultationId = None
     ) -> Page[PackageSummary]:
-        query = select(PackageRow).order_by(col(PackageRow.package_id)).limit(page.limit + 1)
-        if consultation_id is not None:
-            query = query.where(col(PackageRow.consultation_id) == consultation_id)
-        if page.cursor:
-            query = query.where(col(PackageRow.package_id) > str(page.cursor[0]))
+        after = str(page.cursor[0]) if page.cursor else None
         async with runtime.database.read_session() as session:
-            rows = (await session.exec(query)).all()
+            rows = await views.packages_after(
+                session, after, limit=page.limit + 1, consultation_id=consultation_id
+            )
         return page.page(
             [
                 PackageSummary(
@@ -445,11 +389,11 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
         accept_language: AcceptLanguage = None,
     ) -> Response:
         async with runtime.database.read_session() as session:
-            package_rows = await store.events_of(session, "package", package_id, as_of=as_of)
+            package_rows = await views.events_of(session, "package", package_id, as_of=as_of)
             consultation_id = next((row.consultation_id for row in package_rows if row.consultation_id), None)
             rows = list(package_rows)
             if consultation_id is not None:
-                rows += await store.events_of_consultation(session, consultation_id, as_of=as_of)
+                rows += await views.events_of_consultation(session, consultation_id, as_of=as_of)
         if not package_rows:
             raise NotFound(_absent(package_id, as_of), code="package_not_found")
         bodies = list({row.event_id: row.body for row in rows}.values())
@@ -465,7 +409,7 @@ def reporting_router(runtime: LogRuntime) -> APIRouter:
 
 
 def _deadlines_of(
-    consultation: ConsultationRow, counts: Counts, now: datetime, language: Language
+    consultation: ReportedConsultationRow, counts: Counts, now: datetime, language: Language
 ) -> ConsultationDeadlines:
     stats = figures(
         {consultation.consultation_id: counts},
@@ -507,14 +451,8 @@ def _deadlines_of(
 
 async def _traced(session: AsyncSession, link: LinkedEvidence, items: list[Received]) -> TracedProposal:
     """One linked proposal as reporting holds it, with the risks its assessment recorded."""
-    row = await session.get(ProposalRow, link.proposal_id)
-    reviews = (
-        await session.exec(
-            select(ReviewRow)
-            .where(col(ReviewRow.proposal_id) == link.proposal_id)
-            .order_by(col(ReviewRow.submitted_at), col(ReviewRow.review_id))
-        )
-    ).all()
+    row = await session.get(ReportedProposalRow, link.proposal_id)
+    reviews = await views.reviews_of(session, link.proposal_id)
     assessed = [item for item in domain.causal_order(items) if isinstance(item.event, ProposalAssessed)]
     assessment = None
     if assessed:

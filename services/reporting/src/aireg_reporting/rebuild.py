@@ -5,7 +5,7 @@ The rebuild reads both topics from offset 0 with a reader of its own (``assign``
 consumer group; :func:`aireg_events.topic_reader.read_topics`), until they are idle (the embedded
 broker under-reports end offsets, so they are only a lower bound), and writes the rows the live
 consumer writes, in one transaction: if it fails, the old state stays. It applies the events through the
-live consumer's projector (:func:`aireg_reporting.projections.project_all`), a few thousand at a time:
+live consumer's projector (:func:`aireg_reporting.projector.project`), a few thousand at a time:
 one path, so it reaches the live state.
 Run it with the service stopped. Events are numbered again in the order the rebuild read them, so the
 live stream gets a new epoch (clients resuming with an old id are told to reload).
@@ -35,9 +35,9 @@ from aireg_events.log.rebuild import state_digest as digest_of_tables
 from aireg_events.log.tables import inbox
 from aireg_events.topic_reader import read_topics
 from aireg_reporting.domain import Received
-from aireg_reporting.projections import project_all
+from aireg_reporting.projector import project
 from aireg_reporting.settings import Settings
-from aireg_reporting.store import PROJECTION_TABLES, VOLATILE_COLUMNS, StreamMetaRow, metadata
+from aireg_reporting.tables import PROJECTION_TABLES, VOLATILE_COLUMNS, StreamMetaRow, metadata
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ async def rebuild_from_topics(settings: Settings, progress: Progress | None = No
 
 class TopicsLoad:
     """The rebuild's writer: the events in the order read, through the live projector
-    (:func:`~aireg_reporting.projections.project_all`) a few thousand at a time, with their inbox rows."""
+    (:func:`~aireg_reporting.projector.project`) a few thousand at a time, with their inbox rows."""
 
     BATCH = 5000
 
@@ -126,7 +126,7 @@ class TopicsLoad:
 
     async def flush(self) -> None:
         if self.items:
-            await project_all(self.session, self.items, received_at=utc_now())
+            await project(self.session, self.items, received_at=utc_now())
             await self.session.execute(insert(inbox), self.inbox)
             self.items, self.inbox = [], []
 

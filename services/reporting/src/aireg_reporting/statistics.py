@@ -41,7 +41,7 @@ SET_ASIDE = frozenset({"withdrawn", "misattributed"})
 """Statuses whose proposals leave the content breakdowns and the work awaiting forwarding."""
 
 
-class ProposalFacts(Protocol):
+class CountedProposal(Protocol):
     """What the statistics read of a proposal (a ``proposal`` row, or one folded for a document)."""
 
     @property
@@ -82,7 +82,7 @@ class ProposalFacts(Protocol):
     def forwarded_at(self) -> datetime | None: ...
 
 
-class ReviewFacts(Protocol):
+class CountedReview(Protocol):
     @property
     def organization(self) -> str: ...
     @property
@@ -173,7 +173,7 @@ Counts = Counter[tuple[str, str]]
 row per figure, kept current per event by adding what each proposal's fold changes."""
 
 
-def proposal_counts(proposal: ProposalFacts, due: Deadlines | None) -> Counts:
+def proposal_counts(proposal: CountedProposal, due: Deadlines | None) -> Counts:
     """What one proposal adds to the figures of its consultation (``due``: its deadlines, when known)."""
     counts: Counts = Counter()
     counts["proposals", ""] += 1
@@ -244,7 +244,7 @@ def _coverage(counts: Counts) -> Coverage:
     )
 
 
-def review_counts(reviews: Iterable[ReviewFacts]) -> Counts:
+def review_counts(reviews: Iterable[CountedReview]) -> Counts:
     counts: Counts = Counter()
     for review in reviews:
         counts["reviews", ""] += 1
@@ -371,8 +371,8 @@ def campaigns_of(proposals: Iterable[CampaignMember]) -> list[Campaign]:
 
 
 def tally(
-    proposals: Iterable[ProposalFacts],
-    reviews: Iterable[ReviewFacts],
+    proposals: Iterable[CountedProposal],
+    reviews: Iterable[CountedReview],
     deadlines: Mapping[str, Deadlines],
     *,
     now: datetime,

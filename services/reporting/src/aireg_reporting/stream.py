@@ -40,10 +40,10 @@ from aireg_events.log.runtime import LogRuntime
 from aireg_http.auth import Principal, TokenVerifier
 from aireg_http.errors import ApiError, ErrorBody, Forbidden, ServiceUnavailable, Unauthorized, Unprocessable
 from aireg_http.messages import DEFAULT_LANGUAGE, LANGUAGES, catalogue
-from aireg_reporting import domain, store
+from aireg_reporting import descriptions, domain, views
 from aireg_reporting.api import ERRORS, READ_ROLES
 from aireg_reporting.domain import Received
-from aireg_reporting.store import ProposalRow, ReceivedEventRow
+from aireg_reporting.tables import ReceivedEventRow, ReportedProposalRow
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class StreamHub:
     async def _follow(self) -> None:
         """Read and render what was applied since the last time, once for every stream."""
         async with self.runtime.database.read_session() as session:
-            known = await store.head_seq(session)
+            known = await views.head_seq(session)
             if not self.started or known < self.head:  # first look, or renumbered by a rebuild
                 self.started = True
                 self.recent.clear()
@@ -157,7 +157,7 @@ class StreamHub:
                     await self._notify()
                 return
             while known > self.head:
-                rows = await store.events_after(session, self.head, limit=BATCH)
+                rows = await views.events_after(session, self.head, limit=BATCH)
                 rows = [row for row in rows if row.seq <= known]
                 if not rows:
                     break
@@ -270,9 +270,11 @@ async def proposal_names(session: AsyncSession, proposal_ids: set[str]) -> dict[
         return {}
     rows = (
         await session.exec(
-            select(ProposalRow.proposal_id, ProposalRow.registration_number, ProposalRow.title).where(
-                col(ProposalRow.proposal_id).in_(sorted(proposal_ids))
-            )
+            select(
+                ReportedProposalRow.proposal_id,
+                ReportedProposalRow.registration_number,
+                ReportedProposalRow.title,
+            ).where(col(ReportedProposalRow.proposal_id).in_(sorted(proposal_ids)))
         )
     ).all()
     return {
@@ -295,9 +297,9 @@ def stream_payload(row: ReceivedEventRow, item: Received, names: dict[str, dict[
         "proposals": [{"proposal_id": key, **names[key]} for key in proposal_ids[:20] if key in names],
         "package_ids": domain.packages_of(item.event),
         "actor": envelope.actor.model_dump(mode="json"),
-        "summary": domain.describe(item, catalogue(DEFAULT_LANGUAGE)),
-        "summaries": {language: domain.describe(item, catalogue(language)) for language in LANGUAGES},
-        "decision": domain.is_decision(envelope.event_type),
+        "summary": descriptions.describe(item, catalogue(DEFAULT_LANGUAGE)),
+        "summaries": {language: descriptions.describe(item, catalogue(language)) for language in LANGUAGES},
+        "decision": descriptions.is_decision(envelope.event_type),
     }
 
 
@@ -347,8 +349,8 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
     ) -> EventSourceResponse:
         resume_from = request.headers.get("last-event-id") or last_event_id
         async with runtime.database.read_session() as session:
-            epoch = await store.stream_epoch(session)
-            head = await store.head_seq(session)
+            epoch = await views.stream_epoch(session)
+            head = await views.head_seq(session)
         reset = False
         start: int | None = None
         if resume_from:
@@ -388,8 +390,8 @@ def stream_router(runtime: LogRuntime, hub: StreamHub) -> APIRouter:
                 shared = hub.after(last, consultation_id)
                 if shared is None:  # behind the hub's window: catch up alone
                     async with runtime.database.read_session() as session:
-                        known = await store.head_seq(session)
-                        rows = await store.events_after(
+                        known = await views.head_seq(session)
+                        rows = await views.events_after(
                             session, last, limit=BATCH, consultation_id=consultation_id
                         )
                         rows = [row for row in rows if row.seq <= known]

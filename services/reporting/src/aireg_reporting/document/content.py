@@ -24,7 +24,7 @@ from aireg_reporting import domain
 from aireg_reporting.domain import ProposalState, Received, ReviewState
 from aireg_reporting.measures import fold_measures
 from aireg_reporting.statistics import SET_ASIDE, Statistics, campaigns_of, tally
-from aireg_reporting.store import ConsultationRow, ProposalRow
+from aireg_reporting.tables import ReportedConsultationRow, ReportedProposalRow
 
 CRITERIA = ("legal_soundness", "feasibility", "risk_reduction", "innovation_impact")
 CANONICAL_FORM = (
@@ -409,7 +409,7 @@ def build_document(
 
     opened = [item for item in included if isinstance(item.event, ConsultationOpened)]
     consultation: ConsultationInfo | None = None
-    deadlines: dict[str, ConsultationRow] = {}
+    deadlines: dict[str, ReportedConsultationRow] = {}
     if opened:
         item = opened[-1]
         event = item.event
@@ -425,7 +425,7 @@ def build_document(
             language=event.language,
             event_id=item.event_id,
         )
-        deadlines[event.consultation_id] = ConsultationRow(
+        deadlines[event.consultation_id] = ReportedConsultationRow(
             consultation_id=event.consultation_id,
             code=event.code,
             title=event.title,
@@ -436,7 +436,7 @@ def build_document(
 
     states = domain.fold_consultation(included)
     numbers = {proposal_id: state.registration_number or "" for proposal_id, state in states.items()}
-    rows = [ProposalRow(**state.columns()) for state in states.values()]
+    rows = [ReportedProposalRow(**state.columns()) for state in states.values()]
     reviews = [review for state in states.values() for review in state.reviews.values()]
     statistics = tally(
         rows,

@@ -1,4 +1,5 @@
-"""The reporting service's read models (SQLModel) and their queries; all rebuildable from the topics.
+"""The reporting service's tables (SQLModel): read models, all rebuildable from the topics. What the
+projector reads back is :mod:`aireg_reporting.loaders`; what the routes read, :mod:`aireg_reporting.views`.
 
 ``received_event`` keeps every envelope received, numbered gap-free in the order it was applied (the live
 stream's ids) and linked to the proposals and packages it concerns (``event_subject``); ``placement``
@@ -8,16 +9,14 @@ figures; the other tables are what :mod:`aireg_reporting.domain` folds those eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, MetaData, String, Text, func
+from sqlalchemy import BigInteger, Index, MetaData, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Column, Field, SQLModel, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Column, Field, SQLModel
 
 from aireg_events.canonical import canonical_json, loads
 from aireg_events.log.columns import UtcTimestamp
@@ -40,7 +39,7 @@ class StateTable(SQLModel, registry=registry(metadata=MetaData())):
     """Base of this service's tables: their own metadata, apart from other services' tables."""
 
 
-class ConsultationRow(StateTable, table=True):
+class ReportedConsultationRow(StateTable, table=True):
     """A consultation and its deadlines, as the submission service announced them."""
 
     __tablename__ = "consultation"
@@ -113,7 +112,7 @@ class PlacementRow(StateTable, table=True):
     received_at: datetime | None = Field(default=None, sa_column=Column(UtcTimestamp()))
 
 
-class CampaignRow(StateTable, table=True):
+class ReportedCampaignRow(StateTable, table=True):
     """A campaign analysis named: ``parent`` is the campaign that absorbed it (itself while it survives);
     a survivor counts its members and keeps its representative (:class:`aireg_events.campaigns.Campaign`)."""
 
@@ -141,7 +140,7 @@ class CounterRow(StateTable, table=True):
     value: int = Field(sa_column=Column(BigInteger(), nullable=False))
 
 
-class ProposalRow(StateTable, table=True):
+class ReportedProposalRow(StateTable, table=True):
     """A proposal as every event about it, from both producers, left it."""
 
     __tablename__ = "proposal"
@@ -195,7 +194,7 @@ class ProposalRow(StateTable, table=True):
     """The events this row was folded from, in causal order."""
 
 
-class ReviewRow(StateTable, table=True):
+class ReportedReviewRow(StateTable, table=True):
     __tablename__ = "review"
     __table_args__ = (Index("ix_review_proposal", "proposal_id"),)
 
@@ -215,7 +214,7 @@ class ReviewRow(StateTable, table=True):
     event_id: str = Field(max_length=36)
 
 
-class PackageRow(StateTable, table=True):
+class ReportedPackageRow(StateTable, table=True):
     """A package of recommendations for the government."""
 
     __tablename__ = "package"
@@ -232,7 +231,7 @@ class PackageRow(StateTable, table=True):
     event_ids: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
 
 
-class MeasureRow(StateTable, table=True):
+class ReportedMeasureRow(StateTable, table=True):
     """A measure's directions, questions and status: what the coverage counters count it under."""
 
     __tablename__ = "measure"
@@ -245,7 +244,7 @@ class MeasureRow(StateTable, table=True):
     questions: list[str] = Field(sa_column=Column(CanonicalJson(), nullable=False))
 
 
-class PackageItemRow(StateTable, table=True):
+class ReportedPackageItemRow(StateTable, table=True):
     __tablename__ = "package_item"
 
     package_id: str = Field(primary_key=True, max_length=36)
@@ -254,7 +253,7 @@ class PackageItemRow(StateTable, table=True):
     event_id: str | None = Field(default=None, max_length=36)
 
 
-class PortalRow(StateTable, table=True):
+class ReportedPortalRow(StateTable, table=True):
     """Whether a portal is suspended (the latest of its suspensions and resumptions)."""
 
     __tablename__ = "portal"
@@ -298,46 +297,3 @@ PROJECTION_TABLES = [
 
 VOLATILE_COLUMNS = ("received_event.seq", "received_event.received_at")
 """Columns that record when and in which order this copy received events, not what the events say."""
-
-
-async def head_seq(session: AsyncSession) -> int:
-    """The sequence number of the last event applied (0 if none)."""
-    value = (await session.exec(select(func.max(col(ReceivedEventRow.seq))))).one()
-    return int(value or 0)
-
-
-async def events_after(
-    session: AsyncSession, seq: int, *, limit: int, consultation_id: str | None = None
-) -> Sequence[ReceivedEventRow]:
-    query = select(ReceivedEventRow).where(col(ReceivedEventRow.seq) > seq)
-    if consultation_id is not None:
-        query = query.where(col(ReceivedEventRow.consultation_id) == consultation_id)
-    return (await session.exec(query.order_by(col(ReceivedEventRow.seq)).limit(limit))).all()
-
-
-async def events_of(
-    session: AsyncSession, kind: str, subject_id: str, *, as_of: datetime | None = None
-) -> Sequence[ReceivedEventRow]:
-    """Every event received about one proposal or package (optionally only those up to ``as_of``)."""
-    query = (
-        select(ReceivedEventRow)
-        .join(EventSubjectRow, col(EventSubjectRow.event_id) == col(ReceivedEventRow.event_id))
-        .where(col(EventSubjectRow.subject_kind) == kind, col(EventSubjectRow.subject_id) == subject_id)
-    )
-    if as_of is not None:
-        query = query.where(col(ReceivedEventRow.occurred_at) <= as_of)
-    return (await session.exec(query.order_by(col(ReceivedEventRow.event_id)))).all()
-
-
-async def events_of_consultation(
-    session: AsyncSession, consultation_id: str, *, as_of: datetime | None = None
-) -> Sequence[ReceivedEventRow]:
-    query = select(ReceivedEventRow).where(col(ReceivedEventRow.consultation_id) == consultation_id)
-    if as_of is not None:
-        query = query.where(col(ReceivedEventRow.occurred_at) <= as_of)
-    return (await session.exec(query.order_by(col(ReceivedEventRow.event_id)))).all()
-
-
-async def stream_epoch(session: AsyncSession) -> str:
-    row = await session.get(StreamMetaRow, "epoch")
-    return row.value if row is not None else "0"
