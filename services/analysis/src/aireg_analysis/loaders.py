@@ -5,6 +5,7 @@ campaigns, same texts), one query of each kind for many subjects."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func
@@ -132,14 +133,17 @@ async def counting_members(session: AsyncSession, campaign_ids: Iterable[str]) -
     return found
 
 
-async def measure_facts_of(
-    session: AsyncSession, rows: Sequence[MeasureRow]
-) -> dict[str, measures.MeasureFacts]:
-    """The rules' view of measures: their evidence as it stands now (whether each proposal still counts,
-    the campaign it stands for and how many of that campaign count)."""
-    ids = [row.measure_id for row in rows]
-    links: dict[str, list[MeasureEvidenceRow]] = {measure_id: [] for measure_id in ids}
-    for chunk in in_chunks(ids):
+@dataclass(frozen=True)
+class MeasureEvidence:
+    """The evidence linked to some measures, in the order it was linked, and the proposals it names."""
+
+    links: dict[str, list[MeasureEvidenceRow]]
+    proposals: dict[str, ProposalRow]
+
+
+async def measure_evidence(session: AsyncSession, measure_ids: Sequence[str]) -> MeasureEvidence:
+    links: dict[str, list[MeasureEvidenceRow]] = {measure_id: [] for measure_id in measure_ids}
+    for chunk in in_chunks(list(measure_ids)):
         for link in (
             await session.exec(
                 select(MeasureEvidenceRow)
@@ -155,6 +159,17 @@ async def measure_facts_of(
             await session.exec(select(ProposalRow).where(col(ProposalRow.proposal_id).in_(chunk)))
         ).all():
             proposals[proposal.proposal_id] = proposal
+    return MeasureEvidence(links, proposals)
+
+
+async def measure_facts_of(
+    session: AsyncSession, rows: Sequence[MeasureRow], evidence: MeasureEvidence | None = None
+) -> dict[str, measures.MeasureFacts]:
+    """The rules' view of measures: their evidence as it stands now (whether each proposal still counts,
+    the campaign it stands for and how many of that campaign count). ``evidence``: already loaded."""
+    if evidence is None:
+        evidence = await measure_evidence(session, [row.measure_id for row in rows])
+    links, proposals = evidence.links, evidence.proposals
     members = await counting_members(
         session, (proposal.campaign_id for proposal in proposals.values() if proposal.campaign_id)
     )

@@ -22,7 +22,6 @@ from aireg_analysis.tables import (
     AssignmentRow,
     CampaignRow,
     ConsultationRow,
-    MeasureEvidenceRow,
     MeasureRow,
     PackageItemRow,
     PackageRow,
@@ -650,29 +649,9 @@ def measure_position(item: MeasurePublic) -> list[Any]:
 
 
 async def measures_public(session: AsyncSession, rows: list[MeasureRow]) -> list[MeasurePublic]:
-    facts = await loaders.measure_facts_of(session, rows)
-    links: dict[str, list[MeasureEvidenceRow]] = {row.measure_id: [] for row in rows}
-    ids = [row.measure_id for row in rows]
-    if ids:
-        for link in (
-            await session.exec(
-                select(MeasureEvidenceRow)
-                .where(col(MeasureEvidenceRow.measure_id).in_(ids))
-                .order_by(col(MeasureEvidenceRow.linked_at), col(MeasureEvidenceRow.proposal_id))
-            )
-        ).all():
-            links[link.measure_id].append(link)
-    proposal_ids = sorted({link.proposal_id for found in links.values() for link in found})
-    proposals = (
-        {
-            row.proposal_id: row
-            for row in (
-                await session.exec(select(ProposalRow).where(col(ProposalRow.proposal_id).in_(proposal_ids)))
-            ).all()
-        }
-        if proposal_ids
-        else {}
-    )
+    loaded = await loaders.measure_evidence(session, [row.measure_id for row in rows])
+    facts = await loaders.measure_facts_of(session, rows, loaded)
+    links, proposals = loaded.links, loaded.proposals
     answers = []
     for row in rows:
         fact_of = {fact.proposal_id: fact for fact in facts[row.measure_id].evidence}
